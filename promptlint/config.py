@@ -1,0 +1,161 @@
+"""Configuration: `[tool.promptlint]` in pyproject.toml, `promptlint.toml` or `.promptlint.toml`.
+
+The closest file to the linted path wins (no implicit merging, as in ruff); CLI options override it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+from .model import Severity
+from .resources import TOMLDecodeError, load_toml
+
+CONFIG_FILES = (".promptlint.toml", "promptlint.toml", "pyproject.toml")
+DEFAULT_MAX_SIZE = 1_000_000  # bytes; larger prompts are refused with a clear message
+_KNOWN_KEYS = {"select", "extend-select", "ignore", "severity", "fail-on", "rules-dir", "preview", "nlp-pipeline", "max-size"}
+
+
+@dataclass(frozen=True)
+class Config:
+    select: tuple[str, ...] | None = None  # None: every stable rule
+    extend_select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    severity: tuple[tuple[str, Severity], ...] = ()  # (selector, level) pairs; a tuple keeps Config hashable
+    fail_on: Severity = Severity.warning
+    rules_dirs: tuple[Path, ...] = ()
+    preview: bool = False
+    nlp_pipeline: str = "blank"
+    max_size: int = DEFAULT_MAX_SIZE
+    source: Path | None = None  # the file it came from, for messages
+
+    def with_overrides(self, **changes: Any) -> "Config":
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def _codes(value: Any, key: str, where: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where}: '{key}' must be a list of rule codes or prefixes")
+    out = []
+    for v in value:
+        v = v.strip().upper()
+        if not re.fullmatch(r"ALL|[A-Z]{1,4}\d{0,3}", v):
+            raise ConfigError(f"{where}: '{key}' has an invalid rule selector {v!r}")
+        out.append(v)
+    return tuple(out)
+
+
+def parse_size(value: Any, where: str) -> int:
+    if isinstance(value, bool):
+        raise ConfigError(f"{where}: 'max-size' must be a size such as 1000000 or \"2MB\"")
+    if isinstance(value, int) and value > 0:
+        return value
+    if isinstance(value, str):
+        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(b|kb|k|mb|m|gb|g)?\s*", value.lower())
+        if m:
+            scale = {None: 1, "b": 1, "k": 1000, "kb": 1000, "m": 10**6, "mb": 10**6, "g": 10**9, "gb": 10**9}[m.group(2)]
+            size = int(float(m.group(1)) * scale)
+            if size > 0:
+                return size
+    raise ConfigError(f"{where}: 'max-size' must be a size such as 1000000 or \"2MB\"")
+
+
+def parse_config(data: dict[str, Any], where: str, base_dir: Path) -> Config:
+    unknown = set(data) - _KNOWN_KEYS
+    if unknown:
+        raise ConfigError(f"{where}: unknown key '{sorted(unknown)[0]}' (known: {', '.join(sorted(_KNOWN_KEYS))})")
+    kwargs: dict[str, Any] = {}
+    if "select" in data:
+        kwargs["select"] = _codes(data["select"], "select", where)
+    if "extend-select" in data:
+        kwargs["extend_select"] = _codes(data["extend-select"], "extend-select", where)
+    if "ignore" in data:
+        kwargs["ignore"] = _codes(data["ignore"], "ignore", where)
+    if "severity" in data:
+        table = data["severity"]
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: 'severity' must be a table of CODE = \"error|warning|info\"")
+        sev = {}
+        for code, level in table.items():
+            try:
+                sev[_codes([code], "severity", where)[0]] = Severity.parse(str(level))
+            except ValueError as exc:
+                raise ConfigError(f"{where}: 'severity.{code}': {exc}") from None
+        kwargs["severity"] = tuple(sev.items())
+    if "fail-on" in data:
+        try:
+            kwargs["fail_on"] = Severity.parse(str(data["fail-on"]))
+        except ValueError as exc:
+            raise ConfigError(f"{where}: 'fail-on': {exc}") from None
+    if "rules-dir" in data:
+        value = data["rules-dir"]
+        dirs = [value] if isinstance(value, str) else value
+        if not isinstance(dirs, list) or not all(isinstance(d, str) for d in dirs):
+            raise ConfigError(f"{where}: 'rules-dir' must be a path or a list of paths")
+        resolved = tuple((base_dir / d).resolve() for d in dirs)
+        for d in resolved:
+            if not d.is_dir():
+                raise ConfigError(f"{where}: 'rules-dir' {d} is not a directory")
+        kwargs["rules_dirs"] = resolved
+    if "preview" in data:
+        if not isinstance(data["preview"], bool):
+            raise ConfigError(f"{where}: 'preview' must be true or false")
+        kwargs["preview"] = data["preview"]
+    if "nlp-pipeline" in data:
+        if not isinstance(data["nlp-pipeline"], str) or not data["nlp-pipeline"].strip():
+            raise ConfigError(f"{where}: 'nlp-pipeline' must be \"blank\" or an installed spaCy pipeline name")
+        kwargs["nlp_pipeline"] = data["nlp-pipeline"].strip()
+    if "max-size" in data:
+        kwargs["max_size"] = parse_size(data["max-size"], where)
+    return Config(**kwargs)
+
+
+def load_config_file(path: Path) -> Config:
+    where = str(path)
+    try:
+        data = load_toml(path)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except TOMLDecodeError as exc:
+        raise ConfigError(f"{where}: invalid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read: {exc.strerror}") from None
+    if path.name == "pyproject.toml":
+        data = data.get("tool", {}).get("promptlint", {})
+        where += " [tool.promptlint]"
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: must be a table")
+    return replace(parse_config(data, where, path.parent), source=path)
+
+
+def find_config_file(start: Path) -> Path | None:
+    """The closest config file at or above ``start``; pyproject.toml counts only with [tool.promptlint]."""
+    directory = start if start.is_dir() else start.parent
+    directory = directory.resolve()
+    for folder in (directory, *directory.parents):
+        for name in CONFIG_FILES:
+            candidate = folder / name
+            if not candidate.is_file():
+                continue
+            if name == "pyproject.toml":
+                try:
+                    if "promptlint" not in load_toml(candidate).get("tool", {}):
+                        continue
+                except (TOMLDecodeError, OSError):
+                    continue
+            return candidate
+    return None
+
+
+def discover(start: Path, explicit: Path | None = None, isolated: bool = False) -> Config:
+    if isolated:
+        return Config()
+    if explicit is not None:
+        return load_config_file(explicit)
+    found = find_config_file(start)
+    return load_config_file(found) if found else Config()

@@ -1,0 +1,17 @@
+"""Errors that front ends turn into one clear line and exit code 2."""
+
+
+class PromptlintError(Exception):
+    """A usage, configuration or input problem the user can fix; never a bug."""
+
+
+class ConfigError(PromptlintError):
+    pass
+
+
+class InputError(PromptlintError):
+    pass
+
+
+class RuleCatalogError(PromptlintError):
+    pass

@@ -1,0 +1,101 @@
+"""The data that flows out of the pipeline: findings and reports (JSON contract version 1)."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+JSON_VERSION = 1
+
+
+class Severity(enum.IntEnum):
+    info = 1
+    warning = 2
+    error = 3
+
+    @classmethod
+    def parse(cls, value: str) -> "Severity":
+        try:
+            return cls[value.strip().lower()]
+        except KeyError:
+            raise ValueError(f"unknown severity {value!r} (expected error, warning or info)") from None
+
+
+@dataclass(frozen=True)
+class Position:
+    """1-based line and column (columns count Unicode code points)."""
+
+    line: int
+    column: int
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    name: str
+    family: str
+    severity: Severity
+    message: str
+    start_offset: int  # 0-based character offsets into the prompt text, end exclusive
+    end_offset: int
+    start: Position
+    end: Position
+    suggestion: str | None = None
+    # A replacement for exactly [start_offset, end_offset), when the rule knows one (quick fixes).
+    replacement: str | None = None
+
+    def sort_key(self) -> tuple:
+        return (self.start_offset, self.end_offset, self.code)
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "code": self.code,
+            "name": self.name,
+            "family": self.family,
+            "severity": self.severity.name,
+            "message": self.message,
+            "start": {"line": self.start.line, "column": self.start.column},
+            "end": {"line": self.end.line, "column": self.end.column},
+            "suggestion": self.suggestion,
+        }
+        if self.replacement is not None:
+            data["fix"] = {"replacement": self.replacement}
+        return data
+
+
+@dataclass
+class FileReport:
+    path: str
+    text: str
+    findings: list[Finding] = field(default_factory=list)
+    vagueness: float = 0.0
+    references: list[dict[str, Any]] = field(default_factory=list)
+    advice: dict[str, Any] | None = None
+    rewrite: str | None = None
+    # What the pipeline used, for --verbose; not part of the JSON contract.
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "findings": [f.to_json() for f in self.findings],
+            "vagueness": round(self.vagueness, 3),
+            "references": self.references,
+            "advice": self.advice,
+            "rewrite": self.rewrite,
+        }
+
+    def max_severity(self) -> Severity | None:
+        return max((f.severity for f in self.findings), default=None)
+
+
+@dataclass
+class Report:
+    files: list[FileReport] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"version": JSON_VERSION, "files": [f.to_json() for f in self.files]}
+
+    def findings_at_or_above(self, threshold: Severity) -> int:
+        return sum(1 for fr in self.files for f in fr.findings if f.severity >= threshold)

@@ -1,0 +1,111 @@
+"""Run the selected rules over an analysis and turn their hits into findings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..config import Config
+from ..errors import ConfigError
+from ..model import Finding
+from .catalog import Rule
+from .kinds import KINDS, Context
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..text.analysis import Analysis
+
+
+class _Fields(dict):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def _matches(selector: str, code: str) -> bool:
+    return selector == "ALL" or code.startswith(selector)
+
+
+def select_rules(catalog: dict[str, Rule], config: Config) -> list[Rule]:
+    """ruff's selection: (select or all stable) + extend-select - ignore; preview rules need
+    `preview = true` or their exact code."""
+    for key, selectors in (("select", config.select or ()), ("extend-select", config.extend_select), ("ignore", config.ignore)):
+        for s in selectors:
+            if not any(_matches(s, code) for code in catalog):
+                where = f"{config.source}: " if config.source else ""
+                raise ConfigError(f"{where}'{key}' selects no rule: {s!r} (see `promptlint rules`)")
+
+    def chosen(rule: Rule, selectors: tuple[str, ...]) -> bool:
+        hit = [s for s in selectors if _matches(s, rule.code)]
+        if not hit:
+            return False
+        return not rule.is_preview or config.preview or rule.code in hit
+
+    selected = []
+    for rule in catalog.values():
+        on = chosen(rule, config.select) if config.select is not None else (not rule.is_preview or config.preview)
+        on = on or chosen(rule, config.extend_select)
+        if on and any(_matches(s, rule.code) for s in config.ignore):
+            # A more specific select beats a broader ignore ("ignore VAG, select VAG002").
+            longest_ignore = max(len(s) for s in config.ignore if _matches(s, rule.code))
+            longest_select = max((len(s) for s in (*(config.select or ()), *config.extend_select) if _matches(s, rule.code)), default=-1)
+            on = longest_select > longest_ignore
+        if on:
+            selected.append(rule)
+    return selected
+
+
+@dataclass
+class RuleEngine:
+    rules: list[Rule]
+    config: Config
+
+    def run(self, analysis: "Analysis") -> list[Finding]:
+        ctx = Context()
+        findings: list[Finding] = []
+        # Rules that react to other findings run last, so they see them.
+        early = [r for r in self.rules if not r.check.get("trigger-findings")]
+        late = [r for r in self.rules if r.check.get("trigger-findings")]
+        for batch in (early, late):
+            produced = []
+            for rule in batch:
+                produced += self._run_rule(rule, analysis, ctx)
+            ctx.earlier_codes.update(f.code for f in produced)
+            findings += produced
+        findings.sort(key=Finding.sort_key)
+        return findings
+
+    def _severity(self, rule: Rule):  # type: ignore[no-untyped-def]
+        overrides = self.config.severity
+        best = None
+        for selector, level in overrides:
+            if _matches(selector, rule.code) and (best is None or len(selector) > len(best[0])):
+                best = (selector, level)
+        return best[1] if best else rule.severity
+
+    def _run_rule(self, rule: Rule, analysis: "Analysis", ctx: Context) -> list[Finding]:
+        source = analysis.source
+        out = []
+        seen = set()
+        for hit in KINDS[rule.kind](rule, analysis, ctx):
+            if (hit.start, hit.end) in seen:
+                continue
+            seen.add((hit.start, hit.end))
+            start, end = source.position(hit.start), source.position(hit.end)
+            if source.suppressions.is_suppressed(rule.code, start.line):
+                continue
+            fields = _Fields(hit.fields)
+            out.append(
+                Finding(
+                    code=rule.code,
+                    name=rule.name,
+                    family=rule.family,
+                    severity=self._severity(rule),
+                    message=rule.message.format_map(fields),
+                    start_offset=hit.start,
+                    end_offset=hit.end,
+                    start=start,
+                    end=end,
+                    suggestion=rule.suggestion.format_map(fields) if rule.suggestion else None,
+                    replacement=hit.replacement,
+                )
+            )
+        return out

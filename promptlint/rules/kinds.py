@@ -1,0 +1,323 @@
+"""The typed checks a rule can be: a small fixed set of kinds, each driven by the rule's [check] data.
+
+A kind turns an ``Analysis`` into hits (character spans plus fields for the message template). The
+engine turns hits into findings and applies severity, selection and suppression.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+from ..errors import RuleCatalogError
+from ..resources import lexicon
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..text.analysis import Analysis, TaskVerb
+    from .catalog import Rule
+
+
+@dataclass
+class Hit:
+    start: int
+    end: int
+    fields: dict[str, Any] = field(default_factory=dict)
+    replacement: str | None = None
+
+
+@dataclass
+class Context:
+    """What a check may look at besides the analysis: hits of rules that already ran."""
+
+    earlier_codes: set[str] = field(default_factory=set)
+
+
+# --- shared helpers --------------------------------------------------------------------------
+
+_matcher_cache: dict[tuple[int, str], Any] = {}
+
+
+def _compile_regexes(rule: "Rule", key: str) -> list[re.Pattern[str]]:
+    out = []
+    for pattern in rule.check.get(key, []) or []:
+        try:
+            out.append(re.compile(pattern, re.I | re.M))
+        except re.error as exc:
+            raise RuleCatalogError(f"{rule.path}: [check] {key}: bad regular expression {pattern!r}: {exc}") from None
+    return out
+
+
+def _phrase_matches(rule: "Rule", analysis: "Analysis", phrases: list[str]) -> list[tuple[int, int, str]]:
+    """(start, end, matched text) for each phrase/pattern match outside code spans, longest first."""
+    from spacy.matcher import Matcher, PhraseMatcher
+
+    nlp = analysis.pipeline.nlp
+    key = (id(nlp), rule.code + "|" + "|".join(phrases))
+    matchers = _matcher_cache.get(key)
+    if matchers is None:
+        attr = "LOWER" if rule.check.get("match") == "lower" else "LEMMA"
+        phrase_matcher = PhraseMatcher(nlp.vocab, attr=attr)
+        if phrases:
+            from ..text.nlp import run
+
+            phrase_matcher.add(rule.code, [run(analysis.pipeline, p) if attr == "LEMMA" else nlp.make_doc(p) for p in phrases])
+        token_matcher = Matcher(nlp.vocab)
+        patterns = rule.check.get("patterns") or []
+        if patterns:
+            try:
+                token_matcher.add(rule.code, patterns, greedy="LONGEST")
+            except Exception as exc:
+                raise RuleCatalogError(f"{rule.path}: [check] patterns: {exc}") from None
+        matchers = _matcher_cache[key] = (phrase_matcher, token_matcher if patterns else None)
+    phrase_matcher, token_matcher = matchers
+    doc = analysis.doc
+    spans = [doc[s:e] for _, s, e in phrase_matcher(doc)]
+    if token_matcher is not None:
+        spans += [doc[s:e] for _, s, e in token_matcher(doc)]
+    code = analysis.code_token_ids
+    if rule.check.get("skip-task-verbs", True):
+        # "Clean up the cache": the command verb is not the quality word "clean".
+        code = code | {t.token for t in analysis.task_verbs}
+    # Keep the longest of overlapping matches.
+    spans.sort(key=lambda sp: (sp.start, -(sp.end - sp.start)))
+    out, last_end = [], -1
+    for sp in spans:
+        if sp.start < last_end or any(t.i in code for t in sp):
+            continue
+        out.append((sp.start_char, sp.end_char, sp.text))
+        last_end = sp.end
+    return out
+
+
+def _sentence_text(analysis: "Analysis", offset: int) -> str:
+    sent = analysis.sentence_of(offset)
+    return sent.text if sent else ""
+
+
+def _in_quoted_example(analysis: "Analysis", start: int) -> bool:
+    """Inside double quotes on one line: a word quoted as an example, not used."""
+    text = analysis.text
+    line_start = text.rfind("\n", 0, start) + 1
+    return text.count('"', line_start, start) % 2 == 1 or text.count("\u201c", line_start, start) > text.count("\u201d", line_start, start)
+
+
+# --- kinds -----------------------------------------------------------------------------------
+
+def check_existence(rule: "Rule", analysis: "Analysis", ctx: Context) -> list[Hit]:
+    """Flag every occurrence of a phrase or token pattern, unless the sentence supplies a measure."""
+    unless_sentence = _compile_regexes(rule, "unless-sentence-matches")
+    unless_after = _compile_regexes(rule, "unless-followed-by")
+    skip_questions = rule.check.get("skip-questions", True)
+    hits = []
+    for start, end, text in _phrase_matches(rule, analysis, list(rule.check.get("phrases", []))):
+        sent = analysis.sentence_of(start)
+        if sent is not None and skip_questions and sent.is_question and not any(
+            t.sentence == sent.index for t in analysis.task_verbs
+        ):
+            continue
+        sent_text = sent.text if sent else ""
+        if any(p.search(sent_text) for p in unless_sentence):
+            continue
+        rest = analysis.text[end : sent.end if sent else len(analysis.text)]
+        if any(p.match(rest) for p in unless_after):
+            continue
+        if _in_quoted_example(analysis, start):
+            continue
+        hits.append(Hit(start, end, {"match": text}))
+    return hits
+
+
+def check_substitution(rule: "Rule", analysis: "Analysis", ctx: Context) -> list[Hit]:
+    """Like existence, with a suggested replacement per phrase (usable as a quick fix)."""
+    swap: dict[str, str] = rule.check.get("swap", {})
+    if not swap:
+        raise RuleCatalogError(f"{rule.path}: substitution needs a [check.swap] table")
+    lookup = {k.lower(): v for k, v in swap.items()}
+    hits = []
+    for hit in check_existence(_with_phrases(rule, list(swap)), analysis, ctx):
+        matched = hit.fields["match"]
+        replacement = lookup.get(matched.lower()) or _lemma_lookup(analysis, matched, lookup)
+        hit.fields["replacement"] = replacement
+        hit.replacement = replacement
+        hits.append(hit)
+    return hits
+
+
+def _lemma_lookup(analysis: "Analysis", matched: str, lookup: dict[str, str]) -> str:
+    from ..text.nlp import run
+
+    lemmas = " ".join(t.lemma_ for t in run(analysis.pipeline, matched))
+    for key, value in lookup.items():
+        if " ".join(t.lemma_ for t in run(analysis.pipeline, key)) == lemmas:
+            return value
+    return next(iter(lookup.values()))
+
+
+def _with_phrases(rule: "Rule", phrases: list[str]) -> "Rule":
+    import dataclasses
+
+    return dataclasses.replace(rule, check={**rule.check, "phrases": phrases})
+
+
+def check_unresolved_pronoun(rule: "Rule", analysis: "Analysis", ctx: Context) -> list[Hit]:
+    """Pronouns (and phrases such as "the other one") that stand for nothing the prompt names."""
+    hits = [Hit(s, e, {"match": analysis.text[s:e]}) for s, e in analysis.unresolved_pronouns]
+    if rule.check.get("phrases"):
+        hits += check_existence(rule, analysis, ctx)
+    hits.sort(key=lambda h: h.start)
+    return hits
+
+
+def _clause_tokens(analysis: "Analysis", verb: "TaskVerb", limit: int = 14) -> list[Any]:
+    """Tokens after a task verb up to the end of its clause."""
+    doc = analysis.doc
+    out = []
+    for tok in doc[verb.token + 1 : verb.token + 1 + limit]:
+        if tok.text in (".", ";", "!", "?", ":") or ("\n" in tok.text and tok.is_space):
+            break
+        out.append(tok)
+    return out
+
+
+def check_vague_action(rule: "Rule", analysis: "Analysis", ctx: Context) -> list[Hit]:
+    """A task verb whose object is missing or generic and whose outcome is unstated ("fix it", "clean up")."""
+    verbs = set(rule.check.get("verbs", []))
+    generic = set(lexicon()["generic-objects"]["words"]) | set(rule.check.get("generic", []))
+    fillers = set(rule.check.get("fillers", [])) | {"the", "a", "an", "my", "our", "your", "its", "their", "some", "please", "up", "out"}
+    markers = [m.lower() for m in lexicon()["outcome-markers"]["phrases"]] + [m.lower() for m in rule.check.get("outcome-markers", [])]
+    code = analysis.code_token_ids
+    hits = []
+    for verb in analysis.task_verbs:
+        if verb.lemma not in verbs:
+            continue
+        clause = _clause_tokens(analysis, verb)
+        words = [t for t in clause if not t.is_space and not t.is_punct]
+        if any(t.i in code for t in clause) or any(t.like_num for t in words):
+            continue
+        clause_text = " " + " ".join(t.lower_ for t in words) + " "
+        if any(f" {m} " in clause_text for m in markers):
+            continue
+        # The object is what is left once fillers are gone; vague when nothing concrete remains
+        # within the first few words (later words usually start a new thought).
+        head = [t for t in words[:5] if t.lower_ not in fillers]
+        # "fix it so it works", "clean up the code in ..." - only the words before a preposition count.
+        object_words = []
+        for t in head:
+            if t.lower_ in ("in", "for", "on", "of", "with", "to", "and", "so", "because", "since", "that", "which", "as", "at", "from", "by", "before", "after"):
+                break
+            object_words.append(t)
+        if object_words and any(t.lower_ not in generic and t.lemma_ not in generic for t in object_words):
+            continue
+        end = verb.end
+        shown = [t for t in clause[:3] if t.lower_ in ("up", "out") or t.lower_ in generic or t.lemma_ in generic]
+        if shown and object_words and object_words[-1] in clause:
+            last = object_words[-1]
+            end = last.idx + len(last.text)
+        elif shown:
+            end = shown[-1].idx + len(shown[-1].text)
+        hits.append(Hit(verb.start, end, {"match": analysis.text[verb.start : end], "verb": verb.lemma}))
+    return hits
+
+
+def check_absence_given_trigger(rule: "Rule", analysis: "Analysis", ctx: Context) -> list[Hit]:
+    """The prompt asks for X (a task kind, a phrase, or earlier findings) but never says Y."""
+    c = rule.check
+    if c.get("exempt-question-only", True) and analysis.is_question_only:
+        return []
+    trigger_kinds = set(c.get("trigger-task-kinds", []))
+    triggers: list[tuple[int, int]] = [(t.start, t.end) for t in analysis.task_verbs if t.kind in trigger_kinds]
+    if c.get("trigger-verbs"):
+        wanted = set(c["trigger-verbs"])
+        triggers = [(t.start, t.end) for t in analysis.task_verbs if t.lemma in wanted]
+    if c.get("trigger-phrases"):
+        triggers += [(s, e) for s, e, _ in _phrase_matches(_with_phrases(rule, c["trigger-phrases"]), analysis, c["trigger-phrases"])]
+    if c.get("trigger-findings"):
+        prefixes = tuple(c["trigger-findings"])
+        if not any(code.startswith(prefixes) for code in ctx.earlier_codes):
+            return []
+        if not triggers and analysis.task_verbs:
+            triggers = [(analysis.task_verbs[0].start, analysis.task_verbs[0].end)]
+    if not triggers:
+        return []
+    if len(analysis.change_tasks) < int(c.get("min-tasks", 0)):
+        return []
+    text = analysis.text
+    if any(p.search(text) for p in _compile_regexes(rule, "required-patterns")):
+        return []
+    required = list(c.get("required-phrases", []))
+    if required and _phrase_matches(_with_phrases(rule, required), analysis, required):
+        return []
+    if c.get("satisfied-by-code") and analysis.code_spans:
+        return []
+    start, end = min(triggers)
+    return [Hit(start, end, {"match": text[start:end]})]
+
+
+def independent_tasks(analysis: "Analysis", rule: "Rule") -> list["TaskVerb"]:
+    """Task verbs that each start separate work (tests and docs for the same change do not count)."""
+    exclude_kinds = set(rule.check.get("exclude-kinds", ["test", "document", "investigate"]))
+    exclude_objects = set(rule.check.get("exclude-objects", []))
+    out = []
+    for verb in analysis.task_verbs:
+        if verb.kind in exclude_kinds:
+            continue
+        clause = [t for t in _clause_tokens(analysis, verb, limit=4) if not t.is_space]
+        if any(t.lemma_ in exclude_objects or t.lower_ in exclude_objects for t in clause[:3]):
+            continue
+        if clause and clause[0].lower_ in ("it", "them", "that", "this", "sure"):
+            continue  # "... then test it", "make sure": same work, not a new task
+        out.append(verb)
+    return out
+
+
+def check_count(rule: "Rule", analysis: "Analysis", ctx: Context) -> list[Hit]:
+    """Flag when a counted thing reaches a threshold (e.g. independent tasks in one prompt)."""
+    counter = rule.check.get("counter")
+    minimum = int(rule.check.get("min", 3))
+    if counter != "independent-tasks":
+        raise RuleCatalogError(f"{rule.path}: count: unknown counter {counter!r}")
+    tasks = independent_tasks(analysis, rule)
+    if len(tasks) < minimum:
+        return []
+    listing = ", ".join(f"{t.lemma} (line {analysis.source.line_of(t.start)})" for t in tasks)
+    first = tasks[0]
+    return [Hit(first.start, first.end, {"match": analysis.text[first.start : first.end], "count": len(tasks), "tasks": listing})]
+
+
+def check_missing_detail(rule: "Rule", analysis: "Analysis", ctx: Context) -> list[Hit]:
+    """A create-task names a thing that needs details (a table needs fields) and gives none."""
+    objects = rule.check.get("objects", [])
+    kinds = set(rule.check.get("task-kinds", ["create"]))
+    text = analysis.text
+    hits = []
+    for spec in objects:
+        nouns = set(spec.get("nouns", []))
+        details = [re.compile(p, re.I | re.M) for p in spec.get("details", [])]
+        if any(p.search(text) for p in details):
+            continue
+        for verb in analysis.task_verbs:
+            if verb.kind not in kinds:
+                continue
+            clause = _clause_tokens(analysis, verb, limit=8)
+            noun = next((t for t in clause if t.lemma_ in nouns and t.i not in analysis.code_token_ids), None)
+            if noun is None:
+                continue
+            hits.append(
+                Hit(verb.start, noun.idx + len(noun.text), {"match": text[verb.start : noun.idx + len(noun.text)], "object": noun.lemma_, "needs": spec.get("needs", "details")})
+            )
+            break
+    return hits
+
+
+KINDS: dict[str, Callable[["Rule", "Analysis", Context], list[Hit]]] = {
+    "existence": check_existence,
+    "substitution": check_substitution,
+    "unresolved-pronoun": check_unresolved_pronoun,
+    "vague-action": check_vague_action,
+    "absence-given-trigger": check_absence_given_trigger,
+    "count": check_count,
+    "missing-detail": check_missing_detail,
+}
+# Kinds that read other rules' findings run after the rest.
+LATE_KINDS = {"absence-given-trigger"}

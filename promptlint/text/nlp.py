@@ -1,0 +1,149 @@
+"""The spaCy pipeline, loaded lazily and once per process.
+
+Default: ``spacy.blank("en")`` + sentencizer + the lookup lemmatizer from spacy-lookups-data,
+which needs no download. A trained pipeline (e.g. ``en_core_web_sm``) is used when the user
+configures one that is installed; it adds POS tags and noun chunks.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ConfigError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from spacy.language import Language
+
+_LIST_MARKER = re.compile(r"[ \t]*(?:[-*+•]|\d{1,3}[.)]|[a-z][.)]|#{1,6})\s")
+_lock = threading.Lock()
+_cache: dict[str, "Pipeline"] = {}
+
+
+@dataclass
+class Pipeline:
+    nlp: "Language"
+    name: str  # "blank" or the trained pipeline's package name
+    trained: bool
+
+    def describe(self) -> str:
+        if self.trained:
+            meta = self.nlp.meta
+            return f"trained spaCy pipeline {meta.get('lang')}_{meta.get('name')} {meta.get('version')} (POS, noun chunks)"
+        return "spaCy blank('en') + sentencizer + lookup lemmatizer (spacy-lookups-data)"
+
+
+def _register_components() -> None:
+    from spacy.language import Language
+
+    if "promptlint_lines" in Language.factories:
+        return
+
+    @Language.component("promptlint_lines")
+    def split_lines(doc):  # type: ignore[no-untyped-def]
+        """Start a sentence at blank lines, list items, headings and after a line ending in
+        sentence punctuation or a colon; hard-wrapped prose stays one sentence."""
+        text = doc.text
+        for i, token in enumerate(doc):
+            if i == 0 or token.is_space:
+                continue
+            start = token.idx
+            line_start = text.rfind("\n", 0, start) + 1
+            if text[line_start:start].strip():
+                continue  # not the first token on its line
+            if line_start == 0:
+                continue
+            before = text[:line_start].rstrip(" \t")
+            previous_line = before[: len(before) - 1] if before.endswith("\n") else before
+            prev_text = previous_line[previous_line.rfind("\n") + 1 :].strip()
+            if (
+                not prev_text
+                or _LIST_MARKER.match(text[line_start : start + 4])
+                or prev_text[-1] in ".!?:;"
+                or prev_text.startswith("#")
+            ):
+                token.is_sent_start = True
+        return doc
+
+    @Language.component("promptlint_lemma_norm")
+    def lemma_norm(doc):  # type: ignore[no-untyped-def]
+        """Lower-case lemmas; look capitalised words up by their lower-case form ("Fixes" -> "fix")."""
+        table = doc.vocab.lookups.get_table("lemma_lookup") if doc.vocab.lookups.has_table("lemma_lookup") else None
+        for token in doc:
+            lower = token.lower_
+            lemma = token.lemma_.lower() if token.lemma_ else lower
+            if table is not None and (lemma == lower or not lemma):
+                lemma = table.get(lower, lower)
+            token.lemma_ = lemma
+        return doc
+
+
+def _build_blank() -> Pipeline:
+    import spacy
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    nlp.add_pipe("promptlint_lines")
+    try:
+        nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
+        nlp.initialize()
+    except Exception as exc:  # spacy-lookups-data missing or broken
+        raise ConfigError(f"cannot load the lookup lemmatizer ({exc}); install spacy-lookups-data") from None
+    # Keep the table on the vocab so the norm component can reach it.
+    lemmatizer = nlp.get_pipe("lemmatizer")
+    table = lemmatizer.lookups.get_table("lemma_lookup")
+    if not nlp.vocab.lookups.has_table("lemma_lookup"):
+        nlp.vocab.lookups.add_table("lemma_lookup", dict(table.items()))
+    nlp.add_pipe("promptlint_lemma_norm")
+    return Pipeline(nlp=nlp, name="blank", trained=False)
+
+
+def _build_trained(name: str) -> Pipeline:
+    import spacy
+    import spacy.util
+
+    if not spacy.util.is_package(name) and not spacy.util.is_directory(name if isinstance(name, str) else ""):
+        raise ConfigError(f"spaCy pipeline {name!r} is not installed (set nlp-pipeline = \"blank\" or install it)")
+    try:
+        nlp = spacy.load(name, exclude=["ner"])
+    except Exception as exc:
+        raise ConfigError(f"cannot load spaCy pipeline {name!r}: {exc}") from None
+    if not (nlp.has_pipe("parser") or nlp.has_pipe("senter")):
+        nlp.add_pipe("sentencizer", first=True)
+    # Sentence starts must be set before a parser runs (it refuses changes afterwards).
+    if nlp.has_pipe("parser"):
+        nlp.add_pipe("promptlint_lines", before="parser")
+    else:
+        nlp.add_pipe("promptlint_lines", after="senter" if nlp.has_pipe("senter") else "sentencizer")
+    nlp.add_pipe("promptlint_lemma_norm")
+    return Pipeline(nlp=nlp, name=name, trained=True)
+
+
+def get_pipeline(name: str = "blank") -> Pipeline:
+    """The shared pipeline for ``name`` ("blank" or an installed trained pipeline)."""
+    with _lock:
+        if name not in _cache:
+            _register_components()
+            _cache[name] = _build_blank() if name == "blank" else _build_trained(name)
+        return _cache[name]
+
+
+def run(pipeline: Pipeline, text: str, merge_spans: list[tuple[int, int]] | None = None) -> Any:
+    """Tokenise ``text``, merge the given character spans into single tokens, run the pipeline."""
+    nlp = pipeline.nlp
+    nlp.max_length = max(nlp.max_length, len(text) + 1)
+    doc = nlp.make_doc(text)
+    if merge_spans:
+        used_until = -1  # token index; spans come sorted and must not overlap once expanded
+        with doc.retokenize() as retokenizer:
+            for start, end in sorted(merge_spans):
+                span = doc.char_span(start, end, alignment_mode="expand")
+                if span is None or len(span) < 2 or span.start <= used_until:
+                    continue
+                retokenizer.merge(span)
+                used_until = span.end - 1
+    for _, component in nlp.pipeline:
+        doc = component(doc)
+    return doc
