@@ -48,8 +48,11 @@ def _compile_regexes(rule: "Rule", key: str) -> list[re.Pattern[str]]:
     return out
 
 
-def _phrase_matches(rule: "Rule", analysis: "Analysis", phrases: list[str]) -> list[tuple[int, int, str]]:
-    """(start, end, matched text) for each phrase/pattern match outside code spans, longest first."""
+def _phrase_matches(rule: "Rule", analysis: "Analysis", phrases: list[str], anywhere: bool = False) -> list[tuple[int, int, str]]:
+    """(start, end, matched text) for each phrase/pattern match, longest first.
+
+    Matches inside code spans and on command verbs are dropped unless ``anywhere`` is set (a
+    required phrase such as "`npm test`" counts wherever it stands)."""
     from spacy.matcher import Matcher, PhraseMatcher
 
     nlp = analysis.pipeline.nlp
@@ -75,8 +78,8 @@ def _phrase_matches(rule: "Rule", analysis: "Analysis", phrases: list[str]) -> l
     spans = [doc[s:e] for _, s, e in phrase_matcher(doc)]
     if token_matcher is not None:
         spans += [doc[s:e] for _, s, e in token_matcher(doc)]
-    code = analysis.code_token_ids
-    if rule.check.get("skip-task-verbs", True):
+    code = frozenset() if anywhere else analysis.code_token_ids
+    if not anywhere and rule.check.get("skip-task-verbs", True):
         # "Clean up the cache": the command verb is not the quality word "clean".
         code = code | {t.token for t in analysis.task_verbs}
     # Keep the longest of overlapping matches.
@@ -226,10 +229,13 @@ def check_absence_given_trigger(rule: "Rule", analysis: "Analysis", ctx: Context
     if c.get("exempt-question-only", True) and analysis.is_question_only:
         return []
     trigger_kinds = set(c.get("trigger-task-kinds", []))
-    triggers: list[tuple[int, int]] = [(t.start, t.end) for t in analysis.task_verbs if t.kind in trigger_kinds]
-    if c.get("trigger-verbs"):
-        wanted = set(c["trigger-verbs"])
-        triggers = [(t.start, t.end) for t in analysis.task_verbs if t.lemma in wanted]
+    wanted_verbs = set(c.get("trigger-verbs", []))
+    exclude_objects = set(c.get("trigger-exclude-objects", []))
+    triggers: list[tuple[int, int]] = [
+        (t.start, t.end)
+        for t in analysis.task_verbs
+        if (t.kind in trigger_kinds or t.lemma in wanted_verbs) and not _object_in(analysis, t, exclude_objects)
+    ]
     if c.get("trigger-phrases"):
         triggers += [(s, e) for s, e, _ in _phrase_matches(_with_phrases(rule, c["trigger-phrases"]), analysis, c["trigger-phrases"])]
     if c.get("trigger-findings"):
@@ -246,24 +252,66 @@ def check_absence_given_trigger(rule: "Rule", analysis: "Analysis", ctx: Context
     if any(p.search(text) for p in _compile_regexes(rule, "required-patterns")):
         return []
     required = list(c.get("required-phrases", []))
-    if required and _phrase_matches(_with_phrases(rule, required), analysis, required):
+    if required and _phrase_matches(_with_phrases(rule, required), analysis, required, anywhere=True):
         return []
-    if c.get("satisfied-by-code") and analysis.code_spans:
+    if c.get("satisfied-by-code-spans") and len(analysis.code_spans) >= int(c["satisfied-by-code-spans"]):
         return []
     start, end = min(triggers)
     return [Hit(start, end, {"match": text[start:end]})]
+
+
+def _object_in(analysis: "Analysis", verb: "TaskVerb", words: set[str], within: int = 4) -> bool:
+    """Whether the verb's object (its first few words) is one of ``words`` ("add tests", "update the docs")."""
+    if not words:
+        return False
+    clause = [t for t in _clause_tokens(analysis, verb, limit=8) if not t.is_space and not t.is_punct][:within]
+    for t in clause:
+        if t.lemma_ in words or t.lower_ in words:
+            return True
+        if t.i in analysis.code_token_ids:
+            # A path such as README.md or docs/setup.md names its kind in its segments.
+            segments = re.split(r"[/\\.`]+", t.lower_)
+            if any(seg in words for seg in segments):
+                return True
+    return False
+
+
+def _umbrella_sentences(analysis: "Analysis") -> set[int]:
+    """Sentences that introduce a list of steps ("Implement orders:" + items): the items are the tasks."""
+    out = set()
+    for sent in analysis.sentences:
+        nxt = analysis.sentences[sent.index + 1] if sent.index + 1 < len(analysis.sentences) else None
+        if sent.text.rstrip().endswith(":") and nxt is not None and nxt.list_item:
+            out.add(sent.index)
+    return out
+
+
+def _elaborates(analysis: "Analysis", verb: "TaskVerb", counted: list["TaskVerb"]) -> bool:
+    """A command after a colon that follows a counted task in the same sentence spells that task out:
+    "Add pagination to GET /products: accept `?page=N` and return `{ items, total }`"."""
+    earlier = [t for t in counted if t.sentence == verb.sentence]
+    if not earlier:
+        return False
+    between = analysis.text[earlier[0].end : verb.start]
+    return ":" in between or "(" in between
 
 
 def independent_tasks(analysis: "Analysis", rule: "Rule") -> list["TaskVerb"]:
     """Task verbs that each start separate work (tests and docs for the same change do not count)."""
     exclude_kinds = set(rule.check.get("exclude-kinds", ["test", "document", "investigate"]))
     exclude_objects = set(rule.check.get("exclude-objects", []))
+    exclude_new = set(rule.check.get("exclude-new-objects", []))
+    umbrellas = _umbrella_sentences(analysis)
     out = []
     for verb in analysis.task_verbs:
-        if verb.kind in exclude_kinds:
+        if verb.kind in exclude_kinds or verb.sentence in umbrellas:
+            continue
+        if _elaborates(analysis, verb, out):
             continue
         clause = [t for t in _clause_tokens(analysis, verb, limit=4) if not t.is_space]
-        if any(t.lemma_ in exclude_objects or t.lower_ in exclude_objects for t in clause[:3]):
+        if _object_in(analysis, verb, exclude_objects, within=3):
+            continue
+        if verb.kind == "create" and _object_in(analysis, verb, exclude_new, within=3):
             continue
         if clause and clause[0].lower_ in ("it", "them", "that", "this", "sure"):
             continue  # "... then test it", "make sure": same work, not a new task
@@ -285,6 +333,21 @@ def check_count(rule: "Rule", analysis: "Analysis", ctx: Context) -> list[Hit]:
     return [Hit(first.start, first.end, {"match": analysis.text[first.start : first.end], "count": len(tasks), "tasks": listing})]
 
 
+_PREPOSITIONS = {"to", "for", "in", "on", "of", "with", "from", "into", "at", "by", "that", "which", "so", "and", "or", "when", "where", ","}
+
+
+def _object_head(analysis: "Analysis", verb: "TaskVerb") -> Any:
+    """The last word of the verb's direct object: "add a database table for orders" -> "table"."""
+    head = None
+    for tok in _clause_tokens(analysis, verb, limit=8):
+        if tok.is_space:
+            continue
+        if tok.lower_ in _PREPOSITIONS or tok.is_punct:
+            break
+        head = tok
+    return head
+
+
 def check_missing_detail(rule: "Rule", analysis: "Analysis", ctx: Context) -> list[Hit]:
     """A create-task names a thing that needs details (a table needs fields) and gives none."""
     objects = rule.check.get("objects", [])
@@ -299,9 +362,8 @@ def check_missing_detail(rule: "Rule", analysis: "Analysis", ctx: Context) -> li
         for verb in analysis.task_verbs:
             if verb.kind not in kinds:
                 continue
-            clause = _clause_tokens(analysis, verb, limit=8)
-            noun = next((t for t in clause if t.lemma_ in nouns and t.i not in analysis.code_token_ids), None)
-            if noun is None:
+            noun = _object_head(analysis, verb)
+            if noun is None or noun.lemma_ not in nouns or noun.i in analysis.code_token_ids:
                 continue
             hits.append(
                 Hit(verb.start, noun.idx + len(noun.text), {"match": text[verb.start : noun.idx + len(noun.text)], "object": noun.lemma_, "needs": spec.get("needs", "details")})

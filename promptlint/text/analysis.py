@@ -35,6 +35,10 @@ _NOT_ANTECEDENTS = {
     "work", "working", "works", "broken", "wrong", "right", "properly", "better", "faster", "thanks", "quick",
     "asap", "urgent", "again", "still", "really", "seems", "looks", "think", "guess",
 }
+# What may follow a command verb after a comma: an object ("..., fix it", "..., add the route").
+_OBJECT_STARTERS = {"the", "a", "an", "all", "any", "its", "their", "our", "my", "your", "this", "that", "these", "those", "it", "them", "up", "out", "every", "each", "some"}
+# What cannot follow a coordinated command verb ("tests and fixes are", "add and remove buttons" stays allowed).
+_NOT_OBJECT_STARTERS = {"to", "and", "or", "of", "is", "are", "was", "were", "be", "been", "for", "with", "by", "as", "than", "but", "nor", "so", "if", "when", "in", "on", "at"}
 _LIST_ITEM = re.compile(r"^[ \t]*(?:[-*+•]|\d{1,3}[.)]|[a-z][.)])[ \t]+", re.M)
 
 
@@ -194,16 +198,17 @@ class _Analyzer:
         return i
 
     def _match_frame(self, tokens: list[Any], i: int) -> int | None:
-        """If a request frame starts at tokens[i], the index just after it."""
-        words = [t.lower_ for t in tokens[i : i + 8]]
-        joined = " ".join(words)
+        """If a request frame starts at tokens[i], the index just after it (line breaks inside are fine)."""
+        positions = [k for k in range(i, min(len(tokens), i + 12)) if not tokens[k].is_space]
+        words = [tokens[k].lower_ for k in positions]
         for frame in self.frames:
             phrase = " ".join(frame)
-            # spaCy splits "let's" into "let" "'s" and "i'd" into "i" "'d".
-            variants = {phrase, phrase.replace("'", " '"), phrase.replace("'s", " 's").replace("'d", " 'd")}
+            # spaCy splits "let's" into "let" "'s" and "you're" into "you" "'re".
+            variants = {phrase, phrase.replace("'", " '")}
             for v in variants:
-                if joined == v or joined.startswith(v + " "):
-                    return i + len(v.split())
+                parts = v.split()
+                if words[: len(parts)] == parts:
+                    return positions[len(parts) - 1] + 1
         return None
 
     def _task_verbs(self, a: Analysis, code_ids: frozenset[int]) -> None:
@@ -231,7 +236,7 @@ class _Analyzer:
                 if k in found:
                     continue
                 after = self._match_frame(tokens, k)
-                if after is None or not (tokens[k - 1].is_punct or tokens[k].lower_ == "please"):
+                if after is None or not (tokens[k - 1].is_punct or tokens[k - 1].lower_ in ("and", "then") or tokens[k].lower_ == "please"):
                     continue
                 if after:
                     j = self._skip_openers(tokens, after)
@@ -240,7 +245,12 @@ class _Analyzer:
                         self._add(a, tokens[j], sent, "request")
             # Coordinated commands: "Add X and update Y", "..., then fix Z".
             for k in range(1, len(tokens) - 1):
-                if k in found or tokens[k].lower_ not in ("and", "then", "also") or not found or min(found) > k:
+                connector = tokens[k].lower_
+                if k in found or connector not in ("and", "then", "also", ","):
+                    continue
+                # After "and"/"then" the first command must come earlier; after a comma a command
+                # may start the sentence's second clause ("The app is slow, fix it").
+                if connector != "," and (not found or min(found) > k):
                     continue
                 j = k + 1
                 while j < len(tokens) and tokens[j].lower_ in ("then", "also", "please"):
@@ -248,7 +258,11 @@ class _Analyzer:
                 if j + 1 >= len(tokens) or j in found or tokens[j].i in code_ids or not self._is_base_form(tokens[j]):
                     continue
                 nxt = tokens[j + 1]
-                if nxt.i in code_ids or nxt.lower_ in ("the", "a", "an", "all", "any", "its", "their", "our", "my", "your", "this", "that", "these", "those", "it", "them", "up", "out", "tests", "docs", "every", "each", "some"):
+                if connector == ",":
+                    ok = nxt.i in code_ids or nxt.lower_ in _OBJECT_STARTERS
+                else:
+                    ok = nxt.i in code_ids or (not nxt.is_punct and not nxt.is_space and nxt.lower_ not in _NOT_OBJECT_STARTERS)
+                if ok:
                     found.add(j)
                     self._add(a, tokens[j], sent, "coordinated")
 
@@ -330,11 +344,10 @@ class _Analyzer:
         return None
 
     def _has_antecedent(self, a: Analysis, i: int, code_ids: frozenset[int]) -> bool:
-        generic = set(lexicon()["generic-objects"]["words"])
         for tok in a.doc[:i]:
             if tok.i in code_ids:
                 return True
-            if not tok.is_alpha or tok.is_stop or tok.lower_ in generic:
+            if not tok.is_alpha or tok.is_stop or tok.lower_ in _SUBJECT_PRONOUNS or tok.lower_ in _OBJECT_PRONOUNS:
                 continue
             if tok.lemma_ in self.verb_kind and tok.lower_ == tok.lemma_:
                 continue  # a command verb is not a thing

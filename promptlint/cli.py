@@ -1,0 +1,193 @@
+"""The command line: a thin front end over :mod:`promptlint.pipeline`.
+
+Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage, config or input error.
+Nothing here imports spaCy; only commands that analyse text load it (through the pipeline).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .__about__ import __version__
+from .errors import PromptlintError
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+def _error(message: str) -> None:
+    click.echo(f"promptlint: error: {message}", err=True)
+
+
+def find_repo_root(start: Path) -> Path:
+    """The git work tree containing ``start``, else ``start`` itself."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / ".git").exists():
+            return folder
+    return start
+
+
+def _split_codes(values: tuple[str, ...]) -> tuple[str, ...] | None:
+    if not values:
+        return None
+    return tuple(c.strip().upper() for v in values for c in v.split(",") if c.strip())
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context):  # type: ignore[no-untyped-def]
+        # One clear line and exit 2 for every error the user can cause; never a traceback.
+        try:
+            return super().invoke(ctx)
+        except PromptlintError as exc:
+            _error(str(exc))
+            ctx.exit(EXIT_ERROR)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except KeyboardInterrupt:
+            _error("interrupted")
+            ctx.exit(EXIT_ERROR)
+        except Exception as exc:  # a bug: still one line, and a pointer to --debug
+            if ctx.meta.get("promptlint.debug"):
+                raise
+            _error(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
+            ctx.exit(EXIT_ERROR)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="promptlint")
+@click.option("--debug", is_flag=True, hidden=True, help="Show tracebacks of internal errors.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
+    """Lint prompts written for coding agents: vague wording, over-broad scope, unstated constraints."""
+    ctx.meta["promptlint.debug"] = debug
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=str)
+@click.option("--format", "fmt", type=click.Choice(["text", "concise", "json", "sarif", "github"]), default="text", show_default=True, help="Output format.")
+@click.option("--repo", type=click.Path(file_okay=False, path_type=Path), help="Repository the prompt is about (default: the git root of the current directory).")
+@click.option("--no-repo", is_flag=True, help="Text-only analysis; do not look at any repository.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), help="Use this config file instead of discovering one.")
+@click.option("--isolated", is_flag=True, help="Ignore all config files.")
+@click.option("--select", multiple=True, help="Rule codes or prefixes to enable (replaces the config's select). Comma-separated or repeated.")
+@click.option("--extend-select", multiple=True, help="Rule codes or prefixes to enable in addition.")
+@click.option("--ignore", multiple=True, help="Rule codes or prefixes to disable.")
+@click.option("--preview/--no-preview", default=None, help="Enable preview rules.")
+@click.option("--fail-on", type=click.Choice(["error", "warning", "info"]), help="Lowest severity that makes the exit code 1 [default: warning].")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when problems are found.")
+@click.option("--stdin-filename", help="Name to show for the prompt read from '-'.")
+@click.option("--max-size", help="Largest prompt accepted, e.g. 2MB [default: 1MB].")
+@click.option("--color/--no-color", default=None, help="Force or disable colours in text output.")
+@click.option("-v", "--verbose", is_flag=True, help="Say which NLP pipeline, config and repo were used.")
+def check(
+    paths: tuple[str, ...], fmt: str, repo: Path | None, no_repo: bool, config_path: Path | None, isolated: bool,
+    select: tuple[str, ...], extend_select: tuple[str, ...], ignore: tuple[str, ...], preview: bool | None,
+    fail_on: str | None, exit_zero: bool, stdin_filename: str | None, max_size: str | None, color: bool | None, verbose: bool,
+) -> None:
+    """Lint prompt files, directories of prompt files, or '-' for stdin."""
+    from . import config as config_mod
+    from . import inputs
+    from .model import Report, Severity
+    from .output import render
+    from .pipeline import Linter
+
+    if not paths:
+        raise click.UsageError("give at least one prompt file, directory, or '-' for stdin")
+    if repo is not None and no_repo:
+        raise click.UsageError("--repo and --no-repo exclude each other")
+    if repo is not None and not repo.is_dir():
+        raise PromptlintError(f"--repo {repo}: not a directory")
+    first = next((Path(p) for p in paths if p != "-"), Path.cwd())
+    cfg = config_mod.discover(first if first.exists() else Path.cwd(), explicit=config_path, isolated=isolated)
+    if config_path is not None and isolated:
+        raise click.UsageError("--config and --isolated exclude each other")
+    overrides: dict = {
+        "select": _split_codes(select),
+        "ignore": (*cfg.ignore, *(_split_codes(ignore) or ())) if ignore else None,
+        "extend_select": (*cfg.extend_select, *(_split_codes(extend_select) or ())) if extend_select else None,
+        "preview": preview,
+        "fail_on": Severity.parse(fail_on) if fail_on else None,
+        "max_size": config_mod.parse_size(max_size, "--max-size") if max_size else None,
+    }
+    cfg = cfg.with_overrides(**overrides)
+    repo_root = None if no_repo else (repo.resolve() if repo is not None else find_repo_root(Path.cwd()))
+
+    items, errors = inputs.expand(list(paths))
+    linter = Linter(cfg)
+    report = Report()
+    for shown, path in items:
+        try:
+            prompt = inputs.read_stdin(stdin_filename or "-", cfg.max_size) if path is None else inputs.read_path(path, shown, cfg.max_size)
+        except PromptlintError as exc:
+            errors.append(str(exc))
+            continue
+        file_report = linter.lint(prompt.text, path=prompt.path, repo=repo_root)
+        if verbose and cfg.source is not None:
+            file_report.notes.insert(0, f"config: {cfg.source}")
+        report.files.append(file_report)
+    render(fmt, report, linter.catalog, sys.stdout, verbose=verbose, color=color)
+    for message in errors:
+        _error(message)
+    if errors:
+        sys.exit(EXIT_ERROR)
+    if not exit_zero and report.findings_at_or_above(cfg.fail_on):
+        sys.exit(EXIT_FINDINGS)
+
+
+def _catalog(config_path: Path | None, isolated: bool):  # type: ignore[no-untyped-def]
+    from . import config as config_mod
+    from .rules.catalog import load_catalog
+
+    cfg = config_mod.discover(Path.cwd(), explicit=config_path, isolated=isolated)
+    return load_catalog(cfg.rules_dirs)
+
+
+@main.command()
+@click.argument("code")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), help="Config file (for rules-dir).")
+@click.option("--isolated", is_flag=True, help="Ignore config files (built-in rules only).")
+def rule(code: str, fmt: str, config_path: Path | None, isolated: bool) -> None:
+    """Show a rule's documentation (by code, e.g. VAG001, or by name)."""
+    import json
+
+    catalog = _catalog(config_path, isolated)
+    wanted = code.strip()
+    found = catalog.get(wanted.upper()) or next((r for r in catalog.values() if r.name == wanted.lower()), None)
+    if found is None:
+        raise PromptlintError(f"unknown rule {code!r} (see `promptlint rules`)")
+    if fmt == "json":
+        click.echo(json.dumps(found.to_json(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(found.render_doc(), nl=False)
+
+
+@main.command(name="rules")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), help="Config file (for rules-dir).")
+@click.option("--isolated", is_flag=True, help="Ignore config files (built-in rules only).")
+def rules_command(fmt: str, config_path: Path | None, isolated: bool) -> None:
+    """List every rule with its family, default severity and status."""
+    import json
+
+    catalog = _catalog(config_path, isolated)
+    if fmt == "json":
+        data = [{k: v for k, v in r.to_json().items() if k != "doc"} for r in catalog.values()]
+        click.echo(json.dumps(data, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(show_edge=False, header_style="bold")
+    for column in ("code", "name", "family", "severity", "status"):
+        table.add_column(column)
+    for r in catalog.values():
+        table.add_row(r.code, r.name, r.family, r.severity.name, r.status)
+    Console(highlight=False).print(table)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

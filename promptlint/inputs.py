@@ -1,0 +1,129 @@
+"""Turn CLI arguments into prompt texts: files, directories of prompt files, and stdin."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import InputError
+
+# Prompt files looked for inside a directory.
+PROMPT_GLOBS = ("*.prompt", "*.prompt.md")
+CLAUDE_FILES = ("CLAUDE.md", "CLAUDE.local.md")
+_SKIP_DIRS = {".git", "node_modules", ".venv", "venv", "__pycache__", ".tox", ".mypy_cache", ".pytest_cache", "dist", "build", "target", ".hg", ".svn"}
+
+
+@dataclass(frozen=True)
+class PromptInput:
+    path: str  # as shown to the user
+    text: str
+
+
+def _is_claude_prompt_file(rel: Path) -> bool:
+    parts = rel.parts
+    name = rel.name
+    if name in CLAUDE_FILES:
+        return True
+    if ".claude" in parts:
+        inside = parts[parts.index(".claude") + 1 :]
+        if not inside or not name.endswith(".md"):
+            return False
+        if inside[0] in ("commands", "agents") and len(inside) >= 2:
+            return True
+        if inside[0] == "skills" and name == "SKILL.md":
+            return True
+    return False
+
+
+def is_prompt_file(path: Path, root: Path) -> bool:
+    if any(fnmatch.fnmatch(path.name, g) for g in PROMPT_GLOBS):
+        return True
+    try:
+        rel = path.resolve().relative_to(root.resolve())
+    except ValueError:
+        rel = path
+    # A directory argument that *is* .claude keeps its name in the relative path.
+    if root.name == ".claude":
+        rel = Path(".claude") / rel
+    return _is_claude_prompt_file(rel)
+
+
+def discover(directory: Path) -> list[Path]:
+    found = []
+    for dirpath, dirnames, filenames in os.walk(directory):
+        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
+        for name in sorted(filenames):
+            candidate = Path(dirpath) / name
+            if is_prompt_file(candidate, directory):
+                found.append(candidate)
+    return found
+
+
+def decode(data: bytes, shown: str, max_size: int) -> str:
+    if len(data) > max_size:
+        raise InputError(f"{shown}: {_size(len(data))} is over the {_size(max_size)} limit (raise it with --max-size or max-size in config)")
+    if b"\x00" in data[:8192]:
+        raise InputError(f"{shown}: looks like a binary file, not a prompt")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{shown}: not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
+    text = text.removeprefix("\ufeff")
+    if not text.strip():
+        raise InputError(f"{shown}: the prompt is empty")
+    return text
+
+
+def _size(n: int) -> str:
+    if n >= 1_000_000:
+        return f"{n / 1_000_000:.1f} MB"
+    if n >= 1000:
+        return f"{n / 1000:.1f} kB"
+    return f"{n} bytes"
+
+
+def read_path(path: Path, shown: str, max_size: int) -> PromptInput:
+    try:
+        size = path.stat().st_size
+        if size > max_size:
+            raise InputError(f"{shown}: {_size(size)} is over the {_size(max_size)} limit (raise it with --max-size or max-size in config)")
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{shown}: no such file or directory") from None
+    except IsADirectoryError:
+        raise InputError(f"{shown}: is a directory") from None
+    except PermissionError:
+        raise InputError(f"{shown}: permission denied") from None
+    except OSError as exc:
+        raise InputError(f"{shown}: cannot read ({exc.strerror})") from None
+    return PromptInput(shown, decode(data, shown, max_size))
+
+
+def read_stdin(shown: str, max_size: int) -> PromptInput:
+    stream = sys.stdin.buffer if hasattr(sys.stdin, "buffer") else None
+    data = stream.read(max_size + 1) if stream is not None else sys.stdin.read(max_size + 1).encode("utf-8")
+    return PromptInput(shown, decode(data, shown, max_size))
+
+
+def expand(arguments: list[str]) -> tuple[list[tuple[str, Path | None]], list[str]]:
+    """(shown name, path or None for stdin) for each prompt to lint, plus errors for bad arguments."""
+    items: list[tuple[str, Path | None]] = []
+    errors: list[str] = []
+    for arg in arguments:
+        if arg == "-":
+            items.append(("-", None))
+            continue
+        path = Path(arg)
+        if path.is_dir():
+            found = discover(path)
+            if not found:
+                errors.append(f"{arg}: no prompt files found (looked for *.prompt, *.prompt.md, CLAUDE.md and .claude/ prompt files)")
+            items += [(str(p), p) for p in found]
+        elif path.exists() or path.is_symlink():
+            items.append((arg, path))
+        else:
+            errors.append(f"{arg}: no such file or directory")
+    return items, errors
