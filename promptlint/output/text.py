@@ -72,6 +72,8 @@ def write_text(report: Report, stream: TextIO, verbose: bool = False, color: boo
         if file.findings or verbose:
             console.print(Text(f"{file.path}: vagueness {file.vagueness:.2f} (0 = explicit, 1 = everything left to guess)", style="dim"))
     total = sum(counts.values())
+    if not report.files:
+        return  # every input was refused; the errors say why
     if total == 0:
         console.print(Text(f"All clear: no problems in {len(report.files)} file{'s' if len(report.files) != 1 else ''}.", style="bold green"))
         return

@@ -136,25 +136,31 @@ def check_substitution(rule: "Rule", analysis: "Analysis", ctx: Context) -> list
     swap: dict[str, str] = rule.check.get("swap", {})
     if not swap:
         raise RuleCatalogError(f"{rule.path}: substitution needs a [check.swap] table")
-    lookup = {k.lower(): v for k, v in swap.items()}
+    by_key = _swap_keys(rule, analysis)
     hits = []
     for hit in check_existence(_with_phrases(rule, list(swap)), analysis, ctx):
-        matched = hit.fields["match"]
-        replacement = lookup.get(matched.lower()) or _lemma_lookup(analysis, matched, lookup)
+        replacement = by_key.get(_key(analysis, hit.fields["match"]), next(iter(swap.values())))
         hit.fields["replacement"] = replacement
         hit.replacement = replacement
         hits.append(hit)
     return hits
 
 
-def _lemma_lookup(analysis: "Analysis", matched: str, lookup: dict[str, str]) -> str:
+_swap_cache: dict[tuple[int, str], dict[str, str]] = {}
+
+
+def _key(analysis: "Analysis", phrase: str) -> str:
+    """Compare phrases the way the matcher does: by lower-case words, or by lemmas."""
     from ..text.nlp import run
 
-    lemmas = " ".join(t.lemma_ for t in run(analysis.pipeline, matched))
-    for key, value in lookup.items():
-        if " ".join(t.lemma_ for t in run(analysis.pipeline, key)) == lemmas:
-            return value
-    return next(iter(lookup.values()))
+    return " ".join(t.lemma_ for t in run(analysis.pipeline, phrase.lower()) if not t.is_space)
+
+
+def _swap_keys(rule: "Rule", analysis: "Analysis") -> dict[str, str]:
+    cache_key = (id(analysis.pipeline.nlp), rule.code)
+    if cache_key not in _swap_cache:
+        _swap_cache[cache_key] = {_key(analysis, k): v for k, v in rule.check["swap"].items()}
+    return _swap_cache[cache_key]
 
 
 def _with_phrases(rule: "Rule", phrases: list[str]) -> "Rule":

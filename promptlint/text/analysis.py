@@ -6,6 +6,7 @@ a path or a traceback is never mistaken for prose.
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -91,17 +92,25 @@ class Analysis:
 
     @cached_property
     def code_token_ids(self) -> frozenset[int]:
-        starts = {(s.start, s.end) for s in self.code_spans}
-        ids = set()
-        for tok in self.doc:
-            for s, e in starts:
-                if tok.idx < e and s < tok.idx + len(tok.text):
-                    ids.add(tok.i)
-                    break
+        ids: set[int] = set()
+        for span in self.code_spans:
+            tokens = self.doc.char_span(span.start, span.end, alignment_mode="expand")
+            if tokens is not None:
+                ids.update(range(tokens.start, tokens.end))
         return frozenset(ids)
 
+    @cached_property
+    def _code_starts(self) -> list[int]:
+        return [s.start for s in self.code_spans]
+
     def is_code(self, start: int, end: int) -> bool:
-        return any(s.start < end and start < s.end for s in self.code_spans)
+        k = bisect.bisect_right(self._code_starts, end - 1) - 1
+        # Spans do not overlap, so only the last span starting before ``end`` can cover the range.
+        return k >= 0 and self.code_spans[k].end > start
+
+    @cached_property
+    def _sentence_starts(self) -> list[int]:
+        return [s.start for s in self.sentences]
 
     @property
     def is_question_only(self) -> bool:
@@ -116,9 +125,9 @@ class Analysis:
         return [t for t in self.task_verbs if t.kind not in ("investigate",)]
 
     def sentence_of(self, offset: int) -> Sentence | None:
-        for s in self.sentences:
-            if s.start <= offset < s.end:
-                return s
+        k = bisect.bisect_right(self._sentence_starts, offset) - 1
+        if k >= 0 and offset < self.sentences[k].end:
+            return self.sentences[k]
         return None
 
 
@@ -130,16 +139,18 @@ def _verb_kinds() -> dict[str, str]:
     return kinds
 
 
-def _phrase_tokens(phrases: list[str]) -> list[list[str]]:
-    return sorted((p.split() for p in phrases), key=len, reverse=True)
-
-
 class _Analyzer:
     def __init__(self, pipeline: Pipeline):
         self.pipeline = pipeline
         lex = lexicon()
         self.verb_kind = _verb_kinds()
-        self.frames = _phrase_tokens(lex["request-frames"]["phrases"])
+        self.frames: dict[str, list[list[str]]] = {}
+        for phrase in lex["request-frames"]["phrases"]:
+            for variant in {phrase, phrase.replace("'", " '")}:
+                parts = variant.split()
+                self.frames.setdefault(parts[0], []).append(parts)
+        for parts_list in self.frames.values():
+            parts_list.sort(key=len, reverse=True)
         self.openers = set(lex["request-frames"]["openers"])
         self.code_nouns = set(lex["code-nouns"]["nouns"])
 
@@ -199,16 +210,14 @@ class _Analyzer:
 
     def _match_frame(self, tokens: list[Any], i: int) -> int | None:
         """If a request frame starts at tokens[i], the index just after it (line breaks inside are fine)."""
+        candidates = self.frames.get(tokens[i].lower_)
+        if not candidates:
+            return None
         positions = [k for k in range(i, min(len(tokens), i + 12)) if not tokens[k].is_space]
         words = [tokens[k].lower_ for k in positions]
-        for frame in self.frames:
-            phrase = " ".join(frame)
-            # spaCy splits "let's" into "let" "'s" and "you're" into "you" "'re".
-            variants = {phrase, phrase.replace("'", " '")}
-            for v in variants:
-                parts = v.split()
-                if words[: len(parts)] == parts:
-                    return positions[len(parts) - 1] + 1
+        for parts in candidates:
+            if words[: len(parts)] == parts:
+                return positions[len(parts) - 1] + 1
         return None
 
     def _task_verbs(self, a: Analysis, code_ids: frozenset[int]) -> None:
@@ -310,6 +319,7 @@ class _Analyzer:
         """Pronouns standing for a thing the prompt never named ("Fix it.", "This is broken")."""
         doc = a.doc
         verbs_at = {t.token: t for t in a.task_verbs}
+        first_antecedent = self._first_antecedent(a, code_ids)
         for tok in doc:
             lower = tok.lower_
             if lower not in _SUBJECT_PRONOUNS and lower not in _OBJECT_PRONOUNS:
@@ -332,7 +342,7 @@ class _Analyzer:
             is_subject = sent is not None and self._first_word(doc, sent) == tok.i
             if not (is_object or is_subject):
                 continue
-            if self._has_antecedent(a, tok.i, code_ids):
+            if first_antecedent < tok.i:
                 continue
             a.unresolved_pronouns.append((tok.idx, tok.idx + len(tok.text)))
 
@@ -343,18 +353,19 @@ class _Analyzer:
                 return t.i
         return None
 
-    def _has_antecedent(self, a: Analysis, i: int, code_ids: frozenset[int]) -> bool:
-        for tok in a.doc[:i]:
+    def _first_antecedent(self, a: Analysis, code_ids: frozenset[int]) -> int:
+        """Index of the first token that could be what a later pronoun stands for (len(doc) if none)."""
+        for tok in a.doc:
             if tok.i in code_ids:
-                return True
+                return tok.i
             if not tok.is_alpha or tok.is_stop or tok.lower_ in _SUBJECT_PRONOUNS or tok.lower_ in _OBJECT_PRONOUNS:
                 continue
             if tok.lemma_ in self.verb_kind and tok.lower_ == tok.lemma_:
                 continue  # a command verb is not a thing
             if tok.lower_ in self.openers or tok.lower_ in _NOT_ANTECEDENTS:
                 continue
-            return True
-        return False
+            return tok.i
+        return len(a.doc)
 
 
 _analyzers: dict[str, _Analyzer] = {}

@@ -6,6 +6,7 @@ wording rules never fire inside one, and the repository scan resolves them to fi
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 
@@ -112,11 +113,13 @@ def _accept(kind: str, text: str) -> bool:
 
 def find_code_spans(text: str) -> list[CodeSpan]:
     """Non-overlapping code-like spans, earlier kinds in _PATTERNS taking precedence."""
-    taken: list[tuple[int, int]] = []
+    taken_starts: list[int] = []  # sorted, non-overlapping intervals
+    taken_ends: list[int] = []
     spans: list[CodeSpan] = []
 
     def overlaps(start: int, end: int) -> bool:
-        return any(start < e and s < end for s, e in taken)
+        k = bisect.bisect_left(taken_starts, end)  # intervals starting before ``end``
+        return k > 0 and taken_ends[k - 1] > start
 
     for kind, pattern in _PATTERNS:
         for m in pattern.finditer(text):
@@ -128,7 +131,9 @@ def find_code_spans(text: str) -> list[CodeSpan]:
             chunk = text[start:end]
             if not chunk.strip() or not _accept(kind, chunk) or overlaps(start, end):
                 continue
-            taken.append((start, end))
+            k = bisect.bisect_left(taken_starts, start)
+            taken_starts.insert(k, start)
+            taken_ends.insert(k, end)
             spans.append(CodeSpan(start, end, kind, chunk))
     spans.sort(key=lambda s: s.start)
     return spans

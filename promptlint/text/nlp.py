@@ -45,26 +45,33 @@ def _register_components() -> None:
     def split_lines(doc):  # type: ignore[no-untyped-def]
         """Start a sentence at blank lines, list items, headings and after a line ending in
         sentence punctuation or a colon; hard-wrapped prose stays one sentence."""
+        from spacy.attrs import SENT_START
+
         text = doc.text
-        for i, token in enumerate(doc):
-            if i == 0 or token.is_space:
+        starts = doc.to_array([SENT_START])
+        changed = False
+        for token in doc:
+            if token.i == 0 or token.is_space:
                 continue
             start = token.idx
             line_start = text.rfind("\n", 0, start) + 1
-            if text[line_start:start].strip():
-                continue  # not the first token on its line
-            if line_start == 0:
-                continue
-            before = text[:line_start].rstrip(" \t")
-            previous_line = before[: len(before) - 1] if before.endswith("\n") else before
-            prev_text = previous_line[previous_line.rfind("\n") + 1 :].strip()
+            if line_start == 0 or text[line_start:start].strip():
+                continue  # first line, or not the first token on its line
+            # The previous line, found by index: slicing the prefix would make this quadratic.
+            prev_end = line_start - 1  # the newline ending the previous line
+            prev_start = text.rfind("\n", 0, prev_end) + 1
+            prev_text = text[prev_start:prev_end].strip()
             if (
                 not prev_text
                 or _LIST_MARKER.match(text[line_start : start + 4])
                 or prev_text[-1] in ".!?:;"
                 or prev_text.startswith("#")
-            ):
-                token.is_sent_start = True
+            ) and starts[token.i] != 1:
+                starts[token.i] = 1
+                changed = True
+        if changed:
+            # One bulk write: setting token.is_sent_start one by one is quadratic in spaCy.
+            doc.from_array([SENT_START], starts)
         return doc
 
     @Language.component("promptlint_lemma_norm")

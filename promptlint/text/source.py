@@ -20,11 +20,6 @@ _DIRECTIVE = re.compile(
 )
 
 
-def _blank(text: str, start: int, end: int) -> str:
-    """Replace text[start:end] by spaces, keeping newlines so lines and columns stay put."""
-    return text[:start] + re.sub(r"[^\n]", " ", text[start:end]) + text[end:]
-
-
 @dataclass
 class Suppressions:
     """Which codes are silenced where. An empty code set means every rule."""
@@ -67,13 +62,12 @@ class PromptSource:
     # --- masking ---------------------------------------------------------------------------
     @staticmethod
     def _mask(text: str) -> str:
-        masked = text
-        front = _FRONT_MATTER.match(masked)
-        if front:
-            masked = _blank(masked, 0, front.end())
-        for m in _HTML_COMMENT.finditer(text):
-            masked = _blank(masked, m.start(), m.end())
-        return masked
+        def blank(m: re.Match[str]) -> str:
+            return re.sub(r"[^\n]", " ", m.group(0))
+
+        front = _FRONT_MATTER.match(text)
+        head = blank(front) if front else ""
+        return head + _HTML_COMMENT.sub(blank, text[len(head):])
 
     # --- suppression -----------------------------------------------------------------------
     def _parse_directives(self, text: str) -> Suppressions:
