@@ -46,7 +46,7 @@ class Finding:
     replacement: str | None = None
 
     def sort_key(self) -> tuple:
-        return (self.start_offset, self.end_offset, self.code)
+        return (self.start_offset, self.code, self.end_offset)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {

@@ -88,7 +88,8 @@ class Analysis:
 
     @property
     def text(self) -> str:
-        return self.source.text
+        """The prose the rules read: the prompt with comments and front matter blanked (same offsets)."""
+        return self.source.prose
 
     @cached_property
     def code_token_ids(self) -> frozenset[int]:

@@ -106,6 +106,8 @@ def _accept(kind: str, text: str) -> bool:
         return bool(re.search(r"[a-z]", body, re.I)) or body == "/"
     if kind == "module":
         parts = text.rstrip("()").split(".")
+        if len(parts) == 2 and parts[0].isalpha() and parts[0].islower() and parts[1][:1].isupper() and parts[1][1:].islower():
+            return False  # "one.Sentence": a missing space in prose, not a module
         # Abbreviations ("U.S.") and version-ish words are prose; a module needs real segments.
         return all(len(p) >= 2 for p in parts) and not text[0].isupper() or text.endswith("()")
     return True

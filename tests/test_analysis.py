@@ -1,0 +1,130 @@
+"""The NLP analysis: sentences, task verbs, code spans, noun phrases, pronouns, subtasks, questions."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from promptlint.text.analysis import analyze
+from promptlint.text.nlp import get_pipeline
+from promptlint.text.source import PromptSource
+
+
+def run(text):
+    return analyze(PromptSource(text), get_pipeline("blank"))
+
+
+def verbs(text):
+    return [(t.lemma, t.kind, t.form) for t in run(text).task_verbs]
+
+
+def test_imperatives_and_requests():
+    assert verbs("Add a users table.") == [("add", "create", "imperative")]
+    assert verbs("Can you please fix the login page?") == [("fix", "fix", "request")]
+    assert verbs("I need you to refactor `auth.py`.") == [("refactor", "change", "request")]
+    assert verbs("Let's remove the old cache.") == [("remove", "remove", "request")]
+    assert verbs("hey can you look into the build") == [("look", "investigate", "request")]
+
+
+def test_capitalised_and_inflected_forms():
+    # "Adds" and "Fixed" are descriptions, not commands; "Fix" at the start is one.
+    assert verbs("Fixed the bug yesterday. Adds a table.") == []
+    assert verbs("FIX the bug.") == [("fix", "fix", "imperative")]
+
+
+def test_coordinated_and_comma_commands():
+    assert [v[0] for v in verbs("Add a route and update the docs, then write tests.")] == ["add", "update", "write"]
+    assert [v[0] for v in verbs("The app is slow, fix it")] == ["fix"]
+
+
+def test_list_items_are_sentences_and_subtasks():
+    a = run("Todo:\n- add a wishlist table\n- fix the signup test\n- remove the products route\n")
+    assert [s.list_item for s in a.sentences] == [False, True, True, True]
+    assert len(a.subtasks) == 3
+
+
+def test_hard_wrapped_prose_stays_one_sentence():
+    a = run("Please update the handler so that it\nreturns 404 for unknown ids.")
+    assert len(a.sentences) == 1
+
+
+def test_questions_versus_instructions():
+    a = run("Why does the parser hang on empty input?")
+    assert a.is_question_only and a.task_verbs == []
+    b = run("Could you add a retry to `fetch_user`?")
+    assert not b.is_question_only and b.sentences[0].is_question
+
+
+def test_noun_phrases_naming_code_things():
+    a = run("Add a database table for customer orders and fix the login endpoint.")
+    assert [n.text for n in a.noun_phrases] == ["a database table", "customer orders", "the login endpoint"]
+    assert [n.head for n in a.noun_phrases] == ["table", "order", "endpoint"]
+
+
+def test_code_spans_become_single_tokens():
+    a = run("Update src/db/schema.ts and `users.email`.")
+    texts = [t.text for t in a.doc]
+    assert "src/db/schema.ts" in texts and "`users.email`" in texts
+    assert len(a.code_token_ids) == 2
+
+
+def test_pronouns_without_antecedent():
+    a = run("Fix it.")
+    assert [a.text[s:e] for s, e in a.unresolved_pronouns] == ["it"]
+    assert run("The login page crashes on submit. Fix it.").unresolved_pronouns == []
+    assert run("Update `foo()` and make it async.").unresolved_pronouns == []
+    # "this function" is a determiner, not a pronoun
+    assert run("Fix this function.").unresolved_pronouns == []
+    b = run("This is broken, can you fix it?")
+    assert [b.text[s:e] for s, e in b.unresolved_pronouns] == ["This", "it"]
+
+
+def test_trained_pipeline_is_optional_and_reported():
+    import pytest
+    import spacy.util
+
+    if not spacy.util.is_package("en_core_web_sm"):
+        pytest.skip("en_core_web_sm is not installed (no trained pipeline can be downloaded here)")
+    pipeline = get_pipeline("en_core_web_sm")
+    assert pipeline.trained and "trained spaCy pipeline" in pipeline.describe()
+    a = analyze(PromptSource("Add a database table for customer orders."), pipeline)
+    assert [t.lemma for t in a.task_verbs] == ["add"]
+    assert any(n.head == "table" for n in a.noun_phrases)
+
+
+def test_blank_pipeline_is_the_default():
+    pipeline = get_pipeline()
+    assert not pipeline.trained and "blank" in pipeline.describe()
+    assert [name for name, _ in pipeline.nlp.pipeline] == ["sentencizer", "promptlint_lines", "lemmatizer", "promptlint_lemma_norm"]
+
+
+prompt_like = st.lists(
+    st.one_of(
+        st.sampled_from(["Fix", "it", "add", "the", "table", "etc.", "if possible", "`x.py`", "src/a.ts", "\n", "- ", "1. ", "?", ",", "and", "everything", "This", "<!--", "-->", "```", "Traceback (most recent call last):\n"]),
+        st.text(max_size=8),
+    ),
+    max_size=40,
+).map(" ".join)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(prompt_like)
+def test_arbitrary_text_never_crashes_and_spans_lie_inside(text):
+    from promptlint.pipeline import lint
+
+    report = lint(text)
+    for f in report.findings:
+        assert 0 <= f.start_offset <= f.end_offset <= len(text)
+        assert f.start.line >= 1 and f.start.column >= 1
+        assert (f.start.line, f.start.column) <= (f.end.line, f.end.column)
+    assert 0.0 <= report.vagueness <= 1.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(max_size=300))
+def test_findings_are_deterministic(text):
+    from promptlint.pipeline import lint
+
+    first = [f.to_json() for f in lint(text).findings]
+    second = [f.to_json() for f in lint(text).findings]
+    assert first == second
