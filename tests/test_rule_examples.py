@@ -45,3 +45,9 @@ def test_rule_doc_has_every_section(code):
 def test_vag_docs_cite_requirement_smell_literature():
     cited = " ".join(" ".join(r.doc.get("references", [])) for r in CATALOG.values() if r.family == "VAG")
     assert "29148" in cited and "Femmer" in cited
+
+
+@pytest.mark.parametrize("code", sorted(CATALOG))
+def test_use_instead_does_not_raise_its_own_rule(every_rule, code):
+    text = CATALOG[code].doc["use-instead"]
+    assert code not in {f.code for f in every_rule.lint(text).findings}

@@ -112,9 +112,12 @@ def check_existence(rule: "Rule", analysis: "Analysis", ctx: Context) -> list[Hi
     unless_sentence = _compile_regexes(rule, "unless-sentence-matches")
     unless_after = _compile_regexes(rule, "unless-followed-by")
     skip_questions = rule.check.get("skip-questions", True)
+    requirements_only = rule.check.get("requirements-only", False)
     hits = []
     for start, end, text in _phrase_matches(rule, analysis, list(rule.check.get("phrases", []))):
         sent = analysis.sentence_of(start)
+        if requirements_only and (sent is None or sent.index not in analysis.requirement_sentences):
+            continue  # narrative ("Not sure how to word it properly") is not a requirement
         if sent is not None and skip_questions and sent.is_question and not any(
             t.sentence == sent.index for t in analysis.task_verbs
         ):

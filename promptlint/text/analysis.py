@@ -125,6 +125,17 @@ class Analysis:
     def change_tasks(self) -> list[TaskVerb]:
         return [t for t in self.task_verbs if t.kind not in ("investigate",)]
 
+    @cached_property
+    def requirement_sentences(self) -> frozenset[int]:
+        """Sentences that ask for something: a command, a request, or a modal ("should", "must")."""
+        out = {t.sentence for t in self.task_verbs}
+        modals = [m.split() for m in lexicon()["requirement-modals"]["phrases"]]
+        for sent in self.sentences:
+            words = [t.lower_ for t in self.doc[sent.token_start : sent.token_end] if not t.is_space]
+            if any(words[i : i + len(m)] == m for m in modals for i in range(len(words))):
+                out.add(sent.index)
+        return frozenset(out)
+
     def sentence_of(self, offset: int) -> Sentence | None:
         k = bisect.bisect_right(self._sentence_starts, offset) - 1
         if k >= 0 and offset < self.sentences[k].end:
@@ -224,6 +235,8 @@ class _Analyzer:
     def _task_verbs(self, a: Analysis, code_ids: frozenset[int]) -> None:
         doc = a.doc
         for sent in a.sentences:
+            if sent.text.lstrip().startswith("#"):
+                continue  # a Markdown heading ("## Describe the bug") names a section, it asks nothing
             tokens = [t for t in doc[sent.token_start : sent.token_end]]
             # Clauses: the sentence start, and after ";", ":" or a frame anywhere.
             starts = [0] + [k + 1 for k, t in enumerate(tokens) if t.text in (";", ":", "—", "-", "(") and k + 1 < len(tokens)]
