@@ -235,8 +235,11 @@ class _Analyzer:
     def _task_verbs(self, a: Analysis, code_ids: frozenset[int]) -> None:
         doc = a.doc
         for sent in a.sentences:
-            if sent.text.lstrip().startswith("#"):
+            stripped = sent.text.strip()
+            if stripped.startswith("#"):
                 continue  # a Markdown heading ("## Describe the bug") names a section, it asks nothing
+            if stripped.endswith(":") and len(stripped.split()) <= 3:
+                continue  # a form label ("Use Case:", "Steps to reproduce:")
             tokens = [t for t in doc[sent.token_start : sent.token_end]]
             # Clauses: the sentence start, and after ";", ":" or a frame anywhere.
             starts = [0] + [k + 1 for k, t in enumerate(tokens) if t.text in (";", ":", "—", "-", "(") and k + 1 < len(tokens)]
