@@ -16,7 +16,8 @@ from .resources import TOMLDecodeError, load_toml
 
 CONFIG_FILES = (".promptlint.toml", "promptlint.toml", "pyproject.toml")
 DEFAULT_MAX_SIZE = 1_000_000  # bytes; larger prompts are refused with a clear message
-_KNOWN_KEYS = {"select", "extend-select", "ignore", "severity", "fail-on", "rules-dir", "preview", "nlp-pipeline", "max-size"}
+DEFAULT_REPO_FILE_SIZE = 1_000_000  # bytes; larger repository files are skipped by the index
+_KNOWN_KEYS = {"select", "extend-select", "ignore", "severity", "fail-on", "rules-dir", "preview", "nlp-pipeline", "max-size", "index-max-file-size"}
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class Config:
     preview: bool = False
     nlp_pipeline: str = "blank"
     max_size: int = DEFAULT_MAX_SIZE
+    repo_max_file_size: int = DEFAULT_REPO_FILE_SIZE  # files larger than this are not indexed
     source: Path | None = None  # the file it came from, for messages
 
     def with_overrides(self, **changes: Any) -> "Config":
@@ -50,9 +52,9 @@ def _codes(value: Any, key: str, where: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-def parse_size(value: Any, where: str) -> int:
+def parse_size(value: Any, where: str, key: str = "max-size") -> int:
     if isinstance(value, bool):
-        raise ConfigError(f"{where}: 'max-size' must be a size such as 1000000 or \"2MB\"")
+        raise ConfigError(f"{where}: '{key}' must be a size such as 1000000 or \"2MB\"")
     if isinstance(value, int) and value > 0:
         return value
     if isinstance(value, str):
@@ -62,7 +64,7 @@ def parse_size(value: Any, where: str) -> int:
             size = int(float(m.group(1)) * scale)
             if size > 0:
                 return size
-    raise ConfigError(f"{where}: 'max-size' must be a size such as 1000000 or \"2MB\"")
+    raise ConfigError(f"{where}: '{key}' must be a size such as 1000000 or \"2MB\"")
 
 
 def parse_config(data: dict[str, Any], where: str, base_dir: Path) -> Config:
@@ -112,6 +114,8 @@ def parse_config(data: dict[str, Any], where: str, base_dir: Path) -> Config:
         kwargs["nlp_pipeline"] = data["nlp-pipeline"].strip()
     if "max-size" in data:
         kwargs["max_size"] = parse_size(data["max-size"], where)
+    if "index-max-file-size" in data:
+        kwargs["repo_max_file_size"] = parse_size(data["index-max-file-size"], where, "index-max-file-size")
     return Config(**kwargs)
 
 

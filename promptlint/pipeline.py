@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .config import Config
 from .model import FileReport
@@ -17,6 +18,10 @@ from .rules.catalog import Rule, load_catalog
 from .rules.engine import RuleEngine, select_rules
 from .scoring import vagueness
 from .text.source import PromptSource
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .repo.index import RepoIndex
+    from .repo.resolve import Resolver
 
 
 @dataclass
@@ -32,6 +37,7 @@ class Linter:
         self.engine = RuleEngine(select_rules(self.catalog, self.config), self.config)
         self._pipeline = None
         self._lock = threading.Lock()
+        self._repos: dict[Path, "RepoContext"] = {}
 
     @property
     def pipeline(self):  # type: ignore[no-untyped-def]
@@ -42,20 +48,49 @@ class Linter:
             self._pipeline = get_pipeline(self.config.nlp_pipeline)
         return self._pipeline
 
+    def repo_context(self, root: Path) -> "RepoContext":
+        """The repository's index (refreshed incrementally once per Linter) and its search structures."""
+        root = root.resolve()
+        ctx = self._repos.get(root)
+        if ctx is None:
+            from .repo.index import build_index
+            from .repo.resolve import Resolver
+            from .repo.search import RepoSearch
+
+            index = build_index(root, max_size=self.config.repo_max_file_size)
+            ctx = self._repos[root] = RepoContext(index=index, resolver=Resolver(RepoSearch.build(index)))
+        return ctx
+
     def lint(self, text: str, path: str = "<prompt>", repo: Path | None = None) -> FileReport:
         from .text.analysis import analyze
 
         source = PromptSource(text, path)
         report = FileReport(path=path, text=text)
         report.notes.append(f"nlp: {self.pipeline.describe()}")
-        report.notes.append(f"repo: {repo}" if repo is not None else "repo: none (text-only analysis)")
+        repo_ctx = self.repo_context(Path(repo)) if repo is not None else None
+        if repo_ctx is not None:
+            s = repo_ctx.index.stats
+            report.notes.append(
+                f"repo: {repo_ctx.index.root} ({s.files} files, {s.parsed_files} parsed, {s.parsed_now} re-parsed, {s.seconds:.2f} s)"
+            )
+        else:
+            report.notes.append("repo: none (text-only analysis)")
         if source.suppressions.whole_file == set() or not source.prose.strip():
             return report
         with self._lock:  # spaCy's Language object is not meant for concurrent calls
             analysis = analyze(source, self.pipeline)
-            report.findings = self.engine.run(analysis)
+            resolution = repo_ctx.resolver.resolve(analysis) if repo_ctx is not None else None
+            report.findings = self.engine.run(analysis, resolution, repo_ctx.resolver if repo_ctx else None)
+        if resolution is not None:
+            report.references = [r.to_json() for r in resolution.references]
         report.vagueness = vagueness(analysis, report.findings)
         return report
+
+
+@dataclass
+class RepoContext:
+    index: "RepoIndex"
+    resolver: "Resolver"
 
 
 _default: dict[Config, Linter] = {}

@@ -28,3 +28,18 @@ def preview_linter():
 
 def codes(report) -> set[str]:
     return {f.code for f in report.findings}
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_cache(tmp_path_factory):
+    """Never touch the user's real cache: every index the tests build goes to a temporary folder."""
+    import os
+
+    folder = tmp_path_factory.mktemp("promptlint-cache")
+    old = os.environ.get("PROMPTLINT_CACHE_DIR")
+    os.environ["PROMPTLINT_CACHE_DIR"] = str(folder)
+    yield folder
+    if old is None:
+        os.environ.pop("PROMPTLINT_CACHE_DIR", None)
+    else:
+        os.environ["PROMPTLINT_CACHE_DIR"] = old

@@ -8,6 +8,8 @@ from promptlint.config import Config
 from promptlint.pipeline import Linter
 from promptlint.rules.catalog import load_catalog
 
+from .conftest import REPOS
+
 CATALOG = load_catalog()
 CASES = [(code, "fail", i, text) for code, rule in CATALOG.items() for i, text in enumerate(rule.fail_examples)] + [
     (code, "pass", i, text) for code, rule in CATALOG.items() for i, text in enumerate(rule.pass_examples)
@@ -21,13 +23,14 @@ def every_rule():
 
 def test_catalog_has_the_issue_families():
     families = {r.family for r in CATALOG.values()}
-    assert {"VAG", "SCO", "CON"} <= families
+    assert {"VAG", "SCO", "CON", "REF"} <= families
     assert len(CATALOG) >= 12
 
 
 @pytest.mark.parametrize("code,expectation,index,text", CASES, ids=[f"{c}-{e}{i}" for c, e, i, _ in CASES])
 def test_rule_example(every_rule, code, expectation, index, text):
-    found = [f for f in every_rule.lint(text).findings if f.code == code]
+    repo = REPOS / CATALOG[code].examples_repo if CATALOG[code].examples_repo else None
+    found = [f for f in every_rule.lint(text, repo=repo).findings if f.code == code]
     if expectation == "fail":
         assert found, f"{code} should flag: {text!r}"
     else:
@@ -50,4 +53,5 @@ def test_vag_docs_cite_requirement_smell_literature():
 @pytest.mark.parametrize("code", sorted(CATALOG))
 def test_use_instead_does_not_raise_its_own_rule(every_rule, code):
     text = CATALOG[code].doc["use-instead"]
-    assert code not in {f.code for f in every_rule.lint(text).findings}
+    repo = REPOS / CATALOG[code].examples_repo if CATALOG[code].examples_repo else None
+    assert code not in {f.code for f in every_rule.lint(text, repo=repo).findings}

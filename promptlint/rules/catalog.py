@@ -18,6 +18,8 @@ FAMILIES = {
     "REF": "file and symbol references (repository scan)",
     "ESC": "model escalation advice",
 }
+# Shared word lists that live beside the rules but are not rules.
+DATA_FILES = {"lexicon.toml", "synonyms.toml"}
 _CODE = re.compile(r"^([A-Z]{2,4})(\d{3})$")
 _NAME = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 _DOC_SECTIONS = ("what", "why", "example", "use-instead")
@@ -39,6 +41,8 @@ class Rule:
     fail_examples: tuple[str, ...]
     pass_examples: tuple[str, ...]
     path: Path = field(compare=False, hash=False)
+    # The fixture repository (fixtures/repos/<name>) its examples are about, for repo-aware rules.
+    examples_repo: str | None = None
 
     @property
     def is_preview(self) -> bool:
@@ -155,6 +159,7 @@ def parse_rule(data: dict[str, Any], path: Path, known_kinds: set[str]) -> Rule:
         fail_examples=tuple(fails),  # type: ignore[arg-type]
         pass_examples=tuple(passes),  # type: ignore[arg-type]
         path=path,
+        examples_repo=examples.get("repo"),
     )
 
 
@@ -163,7 +168,7 @@ def load_rules_from(directory: Path, known_kinds: set[str]) -> list[Rule]:
         raise RuleCatalogError(f"rules-dir {directory} is not a directory")
     rules = []
     for path in sorted(directory.glob("*.toml")):
-        if path.name == "lexicon.toml" or path.name.startswith("_"):
+        if path.name in DATA_FILES or path.name.startswith("_"):
             continue
         try:
             data = load_toml(path)

@@ -58,12 +58,15 @@ class RuleEngine:
     rules: list[Rule]
     config: Config
 
-    def run(self, analysis: "Analysis") -> list[Finding]:
-        ctx = Context()
+    def run(self, analysis: "Analysis", resolution=None, resolver=None) -> list[Finding]:  # type: ignore[no-untyped-def]
+        ctx = Context(resolution=resolution, resolver=resolver)
         findings: list[Finding] = []
         # Rules that react to other findings run last, so they see them.
-        early = [r for r in self.rules if not r.check.get("trigger-findings")]
-        late = [r for r in self.rules if r.check.get("trigger-findings")]
+        def is_late(rule: Rule) -> bool:
+            return bool(rule.check.get("trigger-findings") or rule.check.get("unless-findings"))
+
+        early = [r for r in self.rules if not is_late(r)]
+        late = [r for r in self.rules if is_late(r)]
         for batch in (early, late):
             produced = []
             for rule in batch:
@@ -82,6 +85,10 @@ class RuleEngine:
         return best[1] if best else rule.severity
 
     def _run_rule(self, rule: Rule, analysis: "Analysis", ctx: Context) -> list[Finding]:
+        # `unless-findings`: a rule that defers to another ("no-pattern-given" when
+        # "missing-reference" already said it).
+        if any(code.startswith(tuple(rule.check.get("unless-findings", ()))) for code in ctx.earlier_codes):
+            return []
         source = analysis.source
         out = []
         seen = set()

@@ -28,9 +28,12 @@ class Hit:
 
 @dataclass
 class Context:
-    """What a check may look at besides the analysis: hits of rules that already ran."""
+    """What a check may look at besides the analysis: hits of rules that already ran, and the
+    prompt's mentions resolved against the repository (None without a repository)."""
 
     earlier_codes: set[str] = field(default_factory=set)
+    resolution: Any = None
+    resolver: Any = None
 
 
 # --- shared helpers --------------------------------------------------------------------------
@@ -390,5 +393,13 @@ KINDS: dict[str, Callable[["Rule", "Analysis", Context], list[Hit]]] = {
     "count": check_count,
     "missing-detail": check_missing_detail,
 }
-# Kinds that read other rules' findings run after the rest.
-LATE_KINDS = {"absence-given-trigger"}
+
+
+
+def _register_repo_kinds() -> None:
+    from .repo_kinds import REPO_KINDS
+
+    KINDS.update(REPO_KINDS)
+
+
+_register_repo_kinds()

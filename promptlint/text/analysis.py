@@ -109,6 +109,11 @@ class Analysis:
         # Spans do not overlap, so only the last span starting before ``end`` can cover the range.
         return k >= 0 and self.code_spans[k].end > start
 
+    def is_code_block(self, offset: int) -> bool:
+        """Inside a fenced block or a traceback (logs and code, not the prompt's own words)."""
+        k = bisect.bisect_right(self._code_starts, offset) - 1
+        return k >= 0 and self.code_spans[k].end > offset and self.code_spans[k].kind in ("fenced", "traceback")
+
     @cached_property
     def _sentence_starts(self) -> list[int]:
         return [s.start for s in self.sentences]

@@ -1,0 +1,21 @@
+; Definitions
+(function_declaration name: (identifier) @name.definition.function)
+(generator_function_declaration name: (identifier) @name.definition.function)
+(class_declaration name: (identifier) @name.definition.class)
+(method_definition name: (property_identifier) @name.definition.method)
+(program (lexical_declaration (variable_declarator name: (identifier) @name.definition.constant)))
+(program (variable_declaration (variable_declarator name: (identifier) @name.definition.constant)))
+(program (export_statement (lexical_declaration (variable_declarator name: (identifier) @name.definition.constant))))
+; References
+(call_expression function: (identifier) @name.reference.call)
+(call_expression function: (member_expression property: (property_identifier) @name.reference.call))
+(new_expression constructor: (identifier) @name.reference.class)
+(arguments (identifier) @name.reference.name)
+(member_expression object: (identifier) @name.reference.name)
+(import_specifier name: (identifier) @name.reference.import)
+; Imports
+(import_statement source: (string) @import)
+(export_statement source: (string) @import)
+(call_expression function: (identifier) @_require arguments: (arguments . (string) @import.require))
+; Routes: router.post("/login", ...), app.get("/x", ...)
+(call_expression function: (member_expression property: (property_identifier) @route.method) arguments: (arguments . (string) @route.path))

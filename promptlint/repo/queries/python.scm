@@ -1,0 +1,23 @@
+; Definitions
+(class_definition name: (identifier) @name.definition.class)
+(function_definition name: (identifier) @name.definition.function)
+(module (expression_statement (assignment left: (identifier) @name.definition.constant)))
+; Docstrings (module, class, function)
+(module . (expression_statement (string) @doc))
+(class_definition body: (block . (expression_statement (string) @doc)))
+(function_definition body: (block . (expression_statement (string) @doc)))
+; References
+(call function: (identifier) @name.reference.call)
+(call function: (attribute attribute: (identifier) @name.reference.call))
+(argument_list (identifier) @name.reference.name)
+(attribute object: (identifier) @name.reference.name)
+(class_definition superclasses: (argument_list [(identifier) (attribute)] @name.reference.class))
+; Imports
+(import_statement name: (dotted_name) @import)
+(import_statement name: (aliased_import name: (dotted_name) @import))
+(import_from_statement module_name: (dotted_name) @import)
+(import_from_statement module_name: (relative_import) @import)
+(import_from_statement name: (dotted_name) @name.reference.import)
+; Routes: @app.get("/x"), @router.post("/x"), path("x/", view), re_path(r"^x$", view)
+(decorator (call function: (attribute attribute: (identifier) @route.method) arguments: (argument_list . (string) @route.path)))
+(call function: (identifier) @route.method arguments: (argument_list . (string) @route.path))

@@ -1,0 +1,28 @@
+; Definitions
+(function_declaration name: (identifier) @name.definition.function)
+(generator_function_declaration name: (identifier) @name.definition.function)
+(function_signature name: (identifier) @name.definition.function)
+(class_declaration name: (type_identifier) @name.definition.class)
+(abstract_class_declaration name: (type_identifier) @name.definition.class)
+(interface_declaration name: (type_identifier) @name.definition.interface)
+(type_alias_declaration name: (type_identifier) @name.definition.type)
+(enum_declaration name: (identifier) @name.definition.enum)
+(method_definition name: (property_identifier) @name.definition.method)
+(method_signature name: (property_identifier) @name.definition.method)
+(abstract_method_signature name: (property_identifier) @name.definition.method)
+(internal_module name: (identifier) @name.definition.module)
+(program (lexical_declaration (variable_declarator name: (identifier) @name.definition.constant)))
+(program (export_statement (lexical_declaration (variable_declarator name: (identifier) @name.definition.constant))))
+; References
+(call_expression function: (identifier) @name.reference.call)
+(call_expression function: (member_expression property: (property_identifier) @name.reference.call))
+(new_expression constructor: (identifier) @name.reference.class)
+(type_annotation (type_identifier) @name.reference.type)
+(arguments (identifier) @name.reference.name)
+(member_expression object: (identifier) @name.reference.name)
+(import_specifier name: (identifier) @name.reference.import)
+; Imports
+(import_statement source: (string) @import)
+(export_statement source: (string) @import)
+; Routes
+(call_expression function: (member_expression property: (property_identifier) @route.method) arguments: (arguments . (string) @route.path))

@@ -1,0 +1,52 @@
+"""Splitting identifiers, paths and prose into comparable words (no spaCy: `index` must stay light)."""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from ..resources import builtin_rules_dir, load_toml
+
+_CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
+_STOP = frozenset(
+    "a an the and or of to in on for with by from at as is are be it this that these those we you i our your my "
+    "me us they them its their into via use using new add make get set do does did please need want should would "
+    "could can will just also some any all each every more most other such only not no when where which what how "
+    "why so if then than there here have has had was were been being about after before over under up out".split()
+)
+
+
+def singular(word: str) -> str:
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 4 and word.endswith(("sses", "shes", "ches", "xes")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def split_identifier(name: str) -> list[str]:
+    """`getUserByID` -> get, user, by, id; `rate_limiter` -> rate, limiter; paths split on / . - _."""
+    words = []
+    for chunk in re.split(r"[^A-Za-z0-9]+", name):
+        for part in _CAMEL.findall(chunk):
+            w = singular(part.lower())
+            if len(w) > 1 and not w.isdigit():
+                words.append(w)
+    return words
+
+
+def content_words(text: str) -> list[str]:
+    return [w for w in split_identifier(text) if w not in _STOP]
+
+
+@functools.lru_cache(maxsize=1)
+def synonyms() -> dict[str, frozenset[str]]:
+    """word -> the other words of every group it belongs to."""
+    table: dict[str, set[str]] = {}
+    for group in load_toml(builtin_rules_dir() / "synonyms.toml")["groups"]:
+        words = {singular(w.lower()) for w in group}
+        for w in words:
+            table.setdefault(w, set()).update(words - {w})
+    return {k: frozenset(v) for k, v in table.items()}
