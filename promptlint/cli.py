@@ -137,6 +137,52 @@ def check(
         sys.exit(EXIT_FINDINGS)
 
 
+@main.command()
+@click.option("--repo", type=click.Path(file_okay=False, path_type=Path), help="Repository to index (default: the git root of the current directory).")
+@click.option("--stats", is_flag=True, help="Also print languages, skipped files, parse errors, cache size and peak memory.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--max-file-size", help="Skip repository files larger than this [default: 1MB].")
+def index(repo: Path | None, stats: bool, fmt: str, max_file_size: str | None) -> None:
+    """Build or refresh the repository index (tree-sitter symbols, routes, imports) and print counts."""
+    import json
+    import resource
+
+    from . import config as config_mod
+    from .repo.index import build_index
+
+    if repo is not None and not repo.is_dir():
+        raise PromptlintError(f"--repo {repo}: not a directory")
+    root = repo.resolve() if repo is not None else find_repo_root(Path.cwd())
+    size = config_mod.parse_size(max_file_size, "--max-file-size", "max-file-size") if max_file_size else config_mod.DEFAULT_REPO_FILE_SIZE
+    built = build_index(root, max_size=size)
+    s = built.stats
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if fmt == "json":
+        data = {
+            "root": str(root), "git": s.git, "files": s.files, "parsed_files": s.parsed_files, "parsed_now": s.parsed_now,
+            "from_cache": s.from_cache, "languages": dict(s.languages), "definitions": s.definitions, "references": s.references,
+            "routes": s.routes, "parse_errors": s.parse_errors, "skipped": dict(s.skipped), "seconds": round(s.seconds, 3),
+            "cache_path": s.cache_path, "cache_bytes": s.cache_bytes, "cache_rebuilt": s.cache_rebuilt, "peak_rss_mb": round(peak_mb, 1),
+        }
+        click.echo(json.dumps(data, indent=2))
+        return
+    langs = ", ".join(f"{n} {lang}" for lang, n in s.languages.most_common())
+    click.echo(
+        f"Indexed {s.files} files in {root} in {s.seconds:.2f} s: {s.parsed_files} parsed ({langs or 'none'}), "
+        f"{s.parsed_now} re-parsed, {s.from_cache} from cache; {s.definitions} definitions, {s.routes} routes."
+    )
+    if s.cache_rebuilt:
+        click.echo("The cache was unreadable and has been rebuilt.")
+    if stats:
+        click.echo(f"  source:       {'git ls-files' if s.git else 'directory walk (.gitignore honoured)'}")
+        click.echo(f"  references:   {s.references}")
+        click.echo(f"  parse errors: {s.parse_errors} files with syntax errors (indexed anyway)")
+        for reason, n in s.skipped.most_common():
+            click.echo(f"  skipped:      {n} ({reason})")
+        click.echo(f"  cache:        {s.cache_path} ({s.cache_bytes / 1e6:.1f} MB)")
+        click.echo(f"  peak memory:  {peak_mb:.0f} MB")
+
+
 def _catalog(config_path: Path | None, isolated: bool):  # type: ignore[no-untyped-def]
     from . import config as config_mod
     from .rules.catalog import load_catalog

@@ -69,6 +69,14 @@ def write_text(report: Report, stream: TextIO, verbose: bool = False, color: boo
             if f.suggestion:
                 console.print(Text(f" {pad} = help: ", style="bold").append(Text(f.suggestion, style="")))
             console.print()
+        if file.references and (file.findings or verbose):
+            console.print(Text(f"{file.path}: most likely files in the repository:", style="bold"))
+            for ref in file.references[:5]:
+                where = f":{ref['line']}" if ref.get("line") else ""
+                line_text = Text(f"  {ref['score']:.2f} ", style="dim")
+                line_text.append(f"{ref['path']}{where}", style="bold")
+                line_text.append(f"  {ref['reason']}", style="dim")
+                console.print(line_text)
         if file.findings or verbose:
             console.print(Text(f"{file.path}: vagueness {file.vagueness:.2f} (0 = explicit, 1 = everything left to guess)", style="dim"))
     total = sum(counts.values())

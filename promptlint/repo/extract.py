@@ -70,6 +70,11 @@ def _js_const_kind(node) -> str:  # type: ignore[no-untyped-def]
     return "constant"
 
 
+def _go_type_kind(node) -> str:  # type: ignore[no-untyped-def]
+    body = node.parent.child_by_field_name("type") if node.parent is not None else None
+    return {"struct_type": "struct", "interface_type": "interface"}.get(body.type if body is not None else "", "type")
+
+
 def extract(source: bytes, lang: str) -> FileSymbols | None:
     """Symbols of one file, or None when the language's grammar is not available."""
     kit = toolkit(lang)
@@ -81,10 +86,11 @@ def extract(source: bytes, lang: str) -> FileSymbols | None:
     result = FileSymbols(lang=lang, parse_error=tree.root_node.has_error)
     captures = QueryCursor(kit.query).captures(tree.root_node)
     refs: Counter[str] = Counter()
-    docs: list[str] = []
+    docs: list[tuple[int, str]] = []
+    imports: list[tuple[int, str]] = []
     route_methods = _ROUTE_METHODS.get(lang, set())
     method_nodes = captures.get("route.method", [])
-    path_nodes = captures.get("route.path", [])
+    path_nodes = sorted(captures.get("route.path", []), key=lambda n: n.start_byte)
     for name, nodes in captures.items():
         if name.startswith("name.definition."):
             kind = name[len("name.definition.") :]
@@ -96,6 +102,8 @@ def extract(source: bytes, lang: str) -> FileSymbols | None:
                     k = _rust_kind(node)
                 elif lang in ("javascript", "typescript", "tsx") and kind == "constant":
                     k = _js_const_kind(node)
+                elif lang == "go" and kind == "type":
+                    k = _go_type_kind(node)
                 result.defs.append((_text(node), k, node.start_point[0] + 1))
         elif name.startswith("name.reference."):
             for node in nodes:
@@ -106,13 +114,13 @@ def extract(source: bytes, lang: str) -> FileSymbols | None:
                 if name == "import.mod":
                     # `mod foo;` (no body) declares the file foo.rs; `mod foo { ... }` does not.
                     if node.parent is not None and node.parent.child_by_field_name("body") is None:
-                        result.imports.append("mod:" + text)
+                        imports.append((node.start_byte, "mod:" + text))
                     continue
                 if name == "import.require":
                     fn = node.parent.parent.child_by_field_name("function") if node.parent is not None and node.parent.parent is not None else None
                     if fn is None or _text(fn) != "require":
                         continue
-                result.imports.append(_unquote(text))
+                imports.append((node.start_byte, _unquote(text)))
         elif name == "doc":
             for node in nodes:
                 text = _text(node)
@@ -120,7 +128,7 @@ def extract(source: bytes, lang: str) -> FileSymbols | None:
                     continue
                 if lang == "java" and not text.startswith("/**"):
                     continue
-                docs.append(_unquote(text).strip("/*! \n\t"))
+                docs.append((node.start_byte, _unquote(text).strip("/*! \n\t")))
     # Routes: pair each method capture with the path capture of the same call.
     for method_node in method_nodes:
         method = _text(method_node)
@@ -139,5 +147,7 @@ def extract(source: bytes, lang: str) -> FileSymbols | None:
                 break
     result.defs.sort(key=lambda d: (d[2], d[0]))
     result.refs = dict(refs.most_common(_MAX_REFS))
-    result.doc = "\n".join(docs)[:_DOC_LIMIT]
+    # Query captures come grouped by pattern; source order keeps results stable across runs.
+    result.imports = [text for _, text in sorted(imports)]
+    result.doc = "\n".join(text for _, text in sorted(docs))[:_DOC_LIMIT]
     return result

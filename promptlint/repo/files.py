@@ -138,12 +138,14 @@ def _list_walk(root: Path, max_size: int) -> Listing:
     specs: list[tuple[str, pathspec.PathSpec]] = []  # (directory prefix, spec), outermost first
 
     def ignored(rel: str, is_dir: bool) -> bool:
-        for prefix, spec in specs:
+        # As in git, the deepest .gitignore with a matching pattern decides, so a nested
+        # "!keep.tmp" re-includes what a parent's "*.tmp" excluded.
+        for prefix, spec in reversed(specs):
             if prefix and not rel.startswith(prefix):
                 continue
-            sub = rel[len(prefix) :] + ("/" if is_dir else "")
-            if spec.match_file(sub):
-                return True
+            verdict = spec.check_file(rel[len(prefix) :] + ("/" if is_dir else "")).include
+            if verdict is not None:
+                return verdict
         return False
 
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):

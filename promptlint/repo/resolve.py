@@ -309,11 +309,15 @@ class Resolver:
             parts.append("uses " + ", ".join(f"`{u}`" for u in list(dict.fromkeys(ev["uses"]))[:3]))
         words = sorted(ev["words"], reverse=True)
         if words:
-            shown = []
-            for _value, query_word, fname, matched in words[:4]:
+            # "name 'schema' (for 'table', 'database')": what matched, and which prompt words it stands for.
+            groups: dict[tuple[str, str], list[str]] = {}
+            for _value, query_word, fname, matched in words[:5]:
                 where = {"stem": "name", "dir": "folder", "def": "definitions", "member": "definitions", "route": "routes", "doc": "docs"}[fname]
-                shown.append(f"{where} '{matched}'" + (f" (for '{query_word}')" if matched != query_word else ""))
-            parts.append("matches " + ", ".join(dict.fromkeys(shown)))
+                groups.setdefault((where, matched), [])
+                if query_word != matched and query_word not in groups[(where, matched)]:
+                    groups[(where, matched)].append(query_word)
+            shown = [f"{where} '{matched}'" + (" (for " + ", ".join(f"'{q}'" for q in fors) + ")" if fors else "") for (where, matched), fors in list(groups.items())[:3]]
+            parts.append("matches " + ", ".join(shown))
         if syms and symbol is None and syms.defs:
             kinds = [d for d in syms.defs if d[1] in ("class", "struct", "interface", "trait", "enum", "type", "function", "constant")]
             shown = kinds[:3] or syms.defs[:3]

@@ -1,0 +1,250 @@
+"""The repository index: which files, what they define, and the persistent content-keyed cache."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from promptlint.repo.files import content_key, list_files
+from promptlint.repo.index import build_index, cache_file
+from promptlint.repo.words import split_identifier
+
+
+def git(root: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True,
+                   env={**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"})
+
+
+def write(root: Path, rel: str, text: str = "") -> Path:
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture
+def git_repo(tmp_path):
+    root = tmp_path / "repo"
+    write(root, "src/app.py", "def main():\n    return 1\n")
+    write(root, "src/db/schema.ts", "export const users = pgTable('users', {});\n")
+    write(root, "node_modules/lib/index.js", "function vendored() {}\n")
+    write(root, "build/out.js", "function generated() {}\n")
+    write(root, "logs/debug.log", "noise\n")
+    write(root, ".gitignore", "logs/\n*.secret\n")
+    write(root, "keys.secret", "x")
+    write(root, "README.md", "# demo\n")
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "init")
+    write(root, "src/new_module.py", "class Fresh:\n    pass\n")  # untracked, not ignored
+    return root
+
+
+def test_git_listing_tracked_untracked_ignored_and_vendored(git_repo):
+    listing = list_files(git_repo)
+    paths = [f.path for f in listing.files]
+    assert listing.git
+    assert paths == [".gitignore", "README.md", "src/app.py", "src/db/schema.ts", "src/new_module.py"]
+    assert listing.skipped["vendored or generated folder"] == 2
+    tracked = {f.path: f.blob for f in listing.files}
+    assert tracked["src/app.py"] == content_key((git_repo / "src/app.py").read_bytes())  # git's blob id
+    assert tracked["src/new_module.py"] is None
+
+
+def test_modified_tracked_file_is_not_keyed_by_its_stale_blob(git_repo):
+    (git_repo / "src/app.py").write_text("def main():\n    return 2\n\ndef extra():\n    pass\n")
+    listing = list_files(git_repo)
+    assert {f.path: f.blob for f in listing.files}["src/app.py"] is None
+    index = build_index(git_repo)
+    assert [d[0] for d in index.symbols["src/app.py"].defs] == ["main", "extra"]
+
+
+def test_size_cap_and_binary_files(git_repo):
+    write(git_repo, "src/huge.py", "x = 1\n" * 200_000)
+    (git_repo / "src/blob.py").write_bytes(b"\x00\x01binary")
+    index = build_index(git_repo, max_size=100_000)
+    assert "src/huge.py" not in index.files
+    assert index.stats.skipped["over the size cap"] == 1
+    assert "src/blob.py" not in index.symbols and index.stats.skipped["binary"] == 1
+
+
+def test_walk_honours_nested_gitignores(tmp_path):
+    root = tmp_path / "plain"
+    write(root, ".gitignore", "*.tmp\n/top_only.py\n")
+    write(root, "top_only.py", "a = 1\n")
+    write(root, "keep.py", "a = 1\n")
+    write(root, "x.tmp", "")
+    write(root, "pkg/.gitignore", "generated/\n!important.tmp\nlocal_*.py\n")
+    write(root, "pkg/mod.py", "def f(): pass\n")
+    write(root, "pkg/local_settings.py", "SECRET = 1\n")
+    write(root, "pkg/important.tmp", "")
+    write(root, "pkg/generated/out.py", "def g(): pass\n")
+    write(root, "pkg/sub/top_only.py", "b = 2\n")  # /top_only.py is anchored to the root folder
+    write(root, "other/local_x.py", "c = 3\n")  # pkg's rules do not apply here
+    listing = list_files(root)
+    assert not listing.git
+    assert [f.path for f in listing.files] == [
+        ".gitignore", "keep.py", "other/local_x.py", "pkg/.gitignore", "pkg/important.tmp", "pkg/mod.py", "pkg/sub/top_only.py",
+    ]
+
+
+def test_symlinks_are_never_followed(tmp_path):
+    root = tmp_path / "links"
+    write(root, "a/real.py", "def real(): pass\n")
+    outside = write(tmp_path, "outside/secret.py", "def secret(): pass\n")
+    os.symlink(root, root / "a" / "loop")  # a directory loop
+    os.symlink(outside, root / "a" / "escape.py")  # a file outside the root
+    os.symlink(tmp_path / "outside", root / "outdir")
+    index = build_index(root)
+    assert list(index.files) == ["a/real.py"]
+    assert index.stats.skipped["symlink"] == 3
+
+
+def test_file_that_vanishes_or_cannot_be_read(tmp_path, monkeypatch):
+    root = tmp_path / "r"
+    write(root, "ok.py", "def ok(): pass\n")
+    write(root, "gone.py", "def gone(): pass\n")
+    import promptlint.repo.index as index_mod
+
+    real_list = index_mod.list_files
+
+    def list_then_delete(*args, **kwargs):
+        listing = real_list(*args, **kwargs)
+        (root / "gone.py").unlink()  # deleted between listing and parsing
+        return listing
+
+    monkeypatch.setattr(index_mod, "list_files", list_then_delete)
+    index = build_index(root)
+    assert list(index.symbols) == ["ok.py"]
+    assert index.stats.skipped["unreadable"] == 1
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root can read a mode-000 file")
+def test_permission_denied_file(tmp_path):
+    root = tmp_path / "r"
+    write(root, "ok.py", "def ok(): pass\n")
+    secret = write(root, "locked.py", "def locked(): pass\n")
+    secret.chmod(0)
+    try:
+        index = build_index(root)
+    finally:
+        secret.chmod(0o644)
+    assert list(index.symbols) == ["ok.py"] and index.stats.skipped["unreadable"] == 1
+
+
+def test_cache_reuses_unchanged_files_and_reparses_changed_ones(git_repo):
+    first = build_index(git_repo)
+    assert first.stats.parsed_now == 3 and first.stats.from_cache == 0
+    second = build_index(git_repo)
+    assert second.stats.parsed_now == 0 and second.stats.from_cache == 3
+    (git_repo / "src/new_module.py").write_text("class Fresh:\n    pass\n\nclass Fresher:\n    pass\n")
+    third = build_index(git_repo)
+    assert third.stats.parsed_now == 1
+    assert [d[0] for d in third.symbols["src/new_module.py"].defs] == ["Fresh", "Fresher"]
+
+
+def test_switching_branches_does_not_reparse_known_content(git_repo):
+    build_index(git_repo)
+    git(git_repo, "checkout", "-qb", "feature")
+    git(git_repo, "mv", "src/app.py", "src/application.py")  # same content, new path
+    git(git_repo, "commit", "-qm", "rename")
+    after_rename = build_index(git_repo)
+    assert after_rename.stats.parsed_now == 0
+    assert "src/application.py" in after_rename.symbols
+    git(git_repo, "checkout", "-q", "-")
+    assert build_index(git_repo).stats.parsed_now == 0
+
+
+def test_corrupt_cache_is_rebuilt_not_fatal(git_repo):
+    build_index(git_repo)
+    path = cache_file(git_repo)
+    path.write_bytes(b"\x80\x04garbage that is not a pickle")
+    index = build_index(git_repo)
+    assert index.stats.cache_rebuilt and index.stats.parsed_now == 3
+    with open(path, "rb") as fh:
+        assert pickle.load(fh)["version"] == 1
+    assert not build_index(git_repo).stats.cache_rebuilt
+
+
+def test_cache_location_honours_xdg_and_override(tmp_path, monkeypatch):
+    monkeypatch.delenv("PROMPTLINT_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert str(cache_file(tmp_path)).startswith(str(tmp_path / "xdg" / "promptlint"))
+    monkeypatch.setenv("PROMPTLINT_CACHE_DIR", str(tmp_path / "mine"))
+    assert cache_file(tmp_path).parent.parent == tmp_path / "mine"
+
+
+def test_unwritable_cache_dir_is_not_fatal(git_repo, tmp_path, monkeypatch):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    monkeypatch.setenv("PROMPTLINT_CACHE_DIR", str(blocker))
+    assert build_index(git_repo).stats.parsed_now == 3
+
+
+def test_two_processes_indexing_at_once(git_repo):
+    for i in range(30):
+        write(git_repo, f"pkg/m{i}.py", f"def f{i}():\n    return {i}\n")
+    code = "import sys; from pathlib import Path; from promptlint.repo.index import build_index; print(build_index(Path(sys.argv[1])).stats.parsed_files)"
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(git_repo)], stdout=subprocess.PIPE, text=True) for _ in range(4)]
+    outputs = [p.communicate(timeout=120)[0].strip() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0, 0]
+    assert outputs == ["33"] * 4
+    again = build_index(git_repo)
+    assert not again.stats.cache_rebuilt and again.stats.parsed_now == 0
+
+
+def test_ten_thousand_file_repository(tmp_path):
+    root = tmp_path / "big"
+    for i in range(10_000):
+        folder = root / f"pkg{i // 500}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"mod_{i}.py").write_text(f"class Thing{i}:\n    def run_{i}(self):\n        return helper_{i % 7}()\n")
+    write(root, ".gitignore", "pkg19/\n")
+    index = build_index(root)
+    assert index.stats.files == 9_501  # 19 folders of 500, plus .gitignore
+    assert index.stats.parsed_now == 9_500
+    assert index.stats.definitions == 19_000
+    assert build_index(root).stats.parsed_now == 0
+
+
+def test_index_does_not_import_spacy(git_repo):
+    code = (
+        "import sys\nfrom promptlint.cli import main\n"
+        f"try:\n    main(['index', '--repo', {str(git_repo)!r}, '--stats'], prog_name='promptlint')\nexcept SystemExit:\n    pass\n"
+        "sys.stderr.write('SPACY_LOADED=%s' % ('spacy' in sys.modules))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert "Indexed 5 files" in proc.stdout and "3 parsed (2 python, 1 typescript)" in proc.stdout
+    assert "skipped:      2 (vendored or generated folder)" in proc.stdout
+    assert "SPACY_LOADED=False" in proc.stderr
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(max_size=400), st.sampled_from(["python", "typescript", "tsx", "javascript", "rust", "go", "java"]))
+def test_extraction_never_crashes_on_arbitrary_bytes(data, lang):
+    from promptlint.repo.extract import extract
+
+    result = extract(data, lang)
+    assert result is not None
+    for name, kind, line in result.defs:
+        assert name and kind and line >= 1
+
+
+@given(st.text(max_size=80))
+def test_identifier_splitting_gives_lowercase_words(text):
+    for word in split_identifier(text):
+        assert word == word.lower() and len(word) > 1 and not word.isdigit()
+
+
+def test_identifier_splitting_examples():
+    assert split_identifier("getUserByID") == ["get", "user", "by", "id"]
+    assert split_identifier("rate_limiter.py") == ["rate", "limiter", "py"]
+    assert split_identifier("src/db/Schemas.ts") == ["src", "db", "schema", "ts"]
+    assert split_identifier("HTTPServerError") == ["http", "server", "error"]
