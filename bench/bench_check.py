@@ -16,30 +16,16 @@ import argparse
 import os
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _measure import run_process  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 PROMPTS = sorted((ROOT / "fixtures" / "prompts").rglob("*.prompt"))
-
-
-def run_process(args: list[str], repeat: int) -> tuple[float, float]:
-    """Median wall seconds and peak RSS (MB) of a child process."""
-    # A small parent per run, so RUSAGE_CHILDREN's peak belongs to this command alone.
-    probe = (
-        "import resource, subprocess, sys, time\n"
-        "t = time.perf_counter(); subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
-        "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
-    )
-    times, peak = [], 0.0
-    for _ in range(repeat):
-        out = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, check=True).stdout.split()
-        times.append(float(out[0]))
-        peak = max(peak, int(out[1]) / 1024)
-    return statistics.median(times), peak
 
 
 def main() -> None:
