@@ -17,7 +17,8 @@ from .words import split_identifier
 FIELD_WEIGHTS = {"stem": 1.0, "dir": 0.6, "def": 0.8, "member": 0.5, "route": 0.8, "doc": 0.25}
 _TYPE_KINDS = {"class", "struct", "interface", "trait", "enum", "type", "module", "function", "macro"}
 _TEST_PATH = re.compile(r"(^|/)(tests?|__tests__|specs?|testing)/|(^|/)test_[^/]*$|_test\.\w+$|\.(test|spec)\.\w+$|(^|/)conftest\.py$")
-_SECONDARY_PATH = re.compile(r"(^|/)(docs?|examples?|samples?|fixtures?|migrations|benchmarks?|scripts)/")
+# Docs, examples and generated migrations ("app/migrations/0003_auto.py", not a migrations package).
+_SECONDARY_PATH = re.compile(r"(^|/)(docs?|examples?|samples?|fixtures?|benchmarks?|scripts)/|(^|/)migrations/\d{4}_[^/]*$")
 
 
 def is_test_path(path: str) -> bool:
