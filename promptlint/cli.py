@@ -162,7 +162,8 @@ def index(repo: Path | None, stats: bool, fmt: str, max_file_size: str | None) -
             "root": str(root), "git": s.git, "files": s.files, "parsed_files": s.parsed_files, "parsed_now": s.parsed_now,
             "from_cache": s.from_cache, "languages": dict(s.languages), "definitions": s.definitions, "references": s.references,
             "routes": s.routes, "parse_errors": s.parse_errors, "skipped": dict(s.skipped), "seconds": round(s.seconds, 3),
-            "cache_path": s.cache_path, "cache_bytes": s.cache_bytes, "cache_rebuilt": s.cache_rebuilt, "peak_rss_mb": round(peak_mb, 1),
+            "cache_path": s.cache_path, "cache_bytes": s.cache_bytes, "cache_rebuilt": s.cache_rebuilt, "truncated": s.truncated,
+            "peak_rss_mb": round(peak_mb, 1),
         }
         click.echo(json.dumps(data, indent=2))
         return
@@ -173,6 +174,8 @@ def index(repo: Path | None, stats: bool, fmt: str, max_file_size: str | None) -
     )
     if s.cache_rebuilt:
         click.echo("The cache was unreadable and has been rebuilt.")
+    if s.truncated:
+        click.echo(f"Stopped listing at {s.files} files: is {root} really one project? Pass --repo.")
     if stats:
         click.echo(f"  source:       {'git ls-files' if s.git else 'directory walk (.gitignore honoured)'}")
         click.echo(f"  references:   {s.references}")

@@ -67,13 +67,18 @@ class Linter:
         source = PromptSource(text, path)
         report = FileReport(path=path, text=text)
         report.notes.append(f"nlp: {self.pipeline.describe()}")
-        repo_ctx = self.repo_context(Path(repo)) if repo is not None else None
+        repo_ctx = None
+        if repo is not None:
+            try:
+                repo_ctx = self.repo_context(Path(repo))
+            except Exception as exc:  # the scan is an aid: without it, lint the text alone
+                report.notes.append(f"repo: {repo} could not be indexed ({type(exc).__name__}: {exc}); text-only analysis")
         if repo_ctx is not None:
             s = repo_ctx.index.stats
             report.notes.append(
                 f"repo: {repo_ctx.index.root} ({s.files} files, {s.parsed_files} parsed, {s.parsed_now} re-parsed, {s.seconds:.2f} s)"
             )
-        else:
+        elif repo is None:
             report.notes.append("repo: none (text-only analysis)")
         if source.suppressions.whole_file == set() or not source.prose.strip():
             return report

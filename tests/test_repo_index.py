@@ -248,3 +248,14 @@ def test_identifier_splitting_examples():
     assert split_identifier("rate_limiter.py") == ["rate", "limiter", "py"]
     assert split_identifier("src/db/Schemas.ts") == ["src", "db", "schema", "ts"]
     assert split_identifier("HTTPServerError") == ["http", "server", "error"]
+
+
+def test_listing_stops_at_the_file_cap(tmp_path, monkeypatch):
+    import promptlint.repo.files as files_mod
+
+    root = tmp_path / "home"
+    for i in range(30):
+        write(root, f"d{i % 3}/f{i}.py", "x = 1\n")
+    monkeypatch.setattr(files_mod, "MAX_FILES", 10)
+    index = build_index(root)
+    assert index.stats.files == 10 and index.stats.truncated

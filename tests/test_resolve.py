@@ -112,3 +112,19 @@ def test_every_suggested_path_exists(linter, prompt, repo):
                     candidate = token.strip("`'\".:")
                     named_in_prompt = candidate in report.text
                     assert candidate in files or named_in_prompt, (f.code, candidate)
+
+
+def test_a_repository_that_cannot_be_indexed_degrades_to_text_only(monkeypatch):
+    from promptlint.config import Config
+    from promptlint.pipeline import Linter
+
+    import promptlint.repo.index as index_mod
+
+    def broken(*args, **kwargs):
+        raise OSError("disk on fire")
+
+    monkeypatch.setattr(index_mod, "build_index", broken)
+    report = Linter(Config()).lint("Fix it.", repo=TS)
+    assert "VAG001" in {f.code for f in report.findings}
+    assert report.references == []
+    assert any("could not be indexed (OSError: disk on fire)" in n for n in report.notes)

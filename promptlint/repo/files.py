@@ -38,12 +38,17 @@ class RepoFile:
     lang: str | None  # a language we parse, else None (still known for path matching)
 
 
+# A folder that is not a project (a home directory, /) must not be walked for minutes.
+MAX_FILES = 100_000
+
+
 @dataclass
 class Listing:
     root: Path
     git: bool
     files: list[RepoFile] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)
+    truncated: bool = False  # stopped at MAX_FILES
 
 
 def _skipped_dir(parts: list[str]) -> bool:
@@ -73,6 +78,9 @@ def list_files(root: Path, max_size: int = 1_000_000) -> Listing:
 
 
 def _accept(listing: Listing, rel: str, blob: str | None, max_size: int) -> None:
+    if len(listing.files) >= MAX_FILES:
+        listing.truncated = True
+        return
     parts = rel.split("/")
     if _skipped_dir(parts[:-1]):
         listing.skipped["vendored or generated folder"] += 1
@@ -149,6 +157,8 @@ def _list_walk(root: Path, max_size: int) -> Listing:
         return False
 
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        if listing.truncated:
+            break
         rel_dir = os.path.relpath(dirpath, root).replace(os.sep, "/")
         prefix = "" if rel_dir == "." else rel_dir + "/"
         # Specs of folders we have left no longer apply.

@@ -63,6 +63,7 @@ class IndexStats:
     cache_bytes: int = 0
     cache_rebuilt: bool = False
     git: bool = False
+    truncated: bool = False  # the listing stopped at files.MAX_FILES
 
 
 @dataclass
@@ -147,7 +148,7 @@ def build_index(root: Path, max_size: int = 1_000_000, workers: int | None = Non
     state, rebuilt = _load_cache(path) if use_cache else ({"entries": {}, "manifest": {}}, False)
     entries: dict[str, FileSymbols | None] = state["entries"]
     old_manifest: dict[str, tuple[int, int, str]] = state["manifest"]
-    stats = IndexStats(files=len(listing.files), skipped=Counter(listing.skipped), cache_path=str(path), cache_rebuilt=rebuilt, git=listing.git)
+    stats = IndexStats(files=len(listing.files), skipped=Counter(listing.skipped), cache_path=str(path), cache_rebuilt=rebuilt, git=listing.git, truncated=listing.truncated)
 
     manifest: dict[str, tuple[int, int, str]] = {}
     symbols: dict[str, FileSymbols] = {}
