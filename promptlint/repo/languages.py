@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 QUERY_DIR = Path(__file__).resolve().parent / "queries"
 
@@ -24,56 +24,15 @@ EXTENSIONS = {
 }
 
 
-def _python() -> Any:
-    import tree_sitter_python
-
-    return tree_sitter_python.language()
-
-
-def _typescript() -> Any:
-    import tree_sitter_typescript
-
-    return tree_sitter_typescript.language_typescript()
-
-
-def _tsx() -> Any:
-    import tree_sitter_typescript
-
-    return tree_sitter_typescript.language_tsx()
-
-
-def _javascript() -> Any:
-    import tree_sitter_javascript
-
-    return tree_sitter_javascript.language()
-
-
-def _rust() -> Any:
-    import tree_sitter_rust
-
-    return tree_sitter_rust.language()
-
-
-def _go() -> Any:
-    import tree_sitter_go
-
-    return tree_sitter_go.language()
-
-
-def _java() -> Any:
-    import tree_sitter_java
-
-    return tree_sitter_java.language()
-
-
-_GRAMMARS: dict[str, tuple[Callable[[], Any], str]] = {
-    "python": (_python, "python.scm"),
-    "typescript": (_typescript, "typescript.scm"),
-    "tsx": (_tsx, "typescript.scm"),
-    "javascript": (_javascript, "javascript.scm"),
-    "rust": (_rust, "rust.scm"),
-    "go": (_go, "go.scm"),
-    "java": (_java, "java.scm"),
+# language -> (grammar module, function returning its language capsule, query file)
+_GRAMMARS: dict[str, tuple[str, str, str]] = {
+    "python": ("tree_sitter_python", "language", "python.scm"),
+    "typescript": ("tree_sitter_typescript", "language_typescript", "typescript.scm"),
+    "tsx": ("tree_sitter_typescript", "language_tsx", "typescript.scm"),
+    "javascript": ("tree_sitter_javascript", "language", "javascript.scm"),
+    "rust": ("tree_sitter_rust", "language", "rust.scm"),
+    "go": ("tree_sitter_go", "language", "go.scm"),
+    "java": ("tree_sitter_java", "language", "java.scm"),
 }
 
 
@@ -102,11 +61,13 @@ def toolkit(name: str) -> Toolkit | None:
 
 
 def _load(name: str) -> Toolkit | None:
+    import importlib
+
     from tree_sitter import Language, Parser, Query
 
-    loader, query_file = _GRAMMARS[name]
+    module_name, function, query_file = _GRAMMARS[name]
     try:
-        language = Language(loader())
+        language = Language(getattr(importlib.import_module(module_name), function)())
     except ImportError:
         return None
     query = Query(language, (QUERY_DIR / query_file).read_text(encoding="utf-8"))
