@@ -86,9 +86,6 @@ class FileReport:
             "rewrite": self.rewrite,
         }
 
-    def max_severity(self) -> Severity | None:
-        return max((f.severity for f in self.findings), default=None)
-
 
 @dataclass
 class Report:

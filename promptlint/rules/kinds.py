@@ -96,11 +96,6 @@ def _phrase_matches(rule: "Rule", analysis: "Analysis", phrases: list[str], anyw
     return out
 
 
-def _sentence_text(analysis: "Analysis", offset: int) -> str:
-    sent = analysis.sentence_of(offset)
-    return sent.text if sent else ""
-
-
 def _in_quoted_example(analysis: "Analysis", start: int) -> bool:
     """Inside double quotes on one line: a word quoted as an example, not used."""
     text = analysis.text

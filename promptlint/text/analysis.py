@@ -269,11 +269,10 @@ class _Analyzer:
                 after = self._match_frame(tokens, k)
                 if after is None or not (tokens[k - 1].is_punct or tokens[k - 1].lower_ in ("and", "then") or tokens[k].lower_ == "please"):
                     continue
-                if after:
-                    j = self._skip_openers(tokens, after)
-                    if j < len(tokens) and j not in found and self._is_base_form(tokens[j]) and tokens[j].i not in code_ids:
-                        found.add(j)
-                        self._add(a, tokens[j], sent, "request")
+                j = self._skip_openers(tokens, after)
+                if j < len(tokens) and j not in found and self._is_base_form(tokens[j]) and tokens[j].i not in code_ids:
+                    found.add(j)
+                    self._add(a, tokens[j], sent, "request")
             # Coordinated commands: "Add X and update Y", "..., then fix Z".
             for k in range(1, len(tokens) - 1):
                 connector = tokens[k].lower_

@@ -55,10 +55,6 @@ class PromptSource:
     def line_of(self, offset: int) -> int:
         return self.position(offset).line
 
-    @property
-    def line_count(self) -> int:
-        return len(self._line_starts)
-
     # --- masking ---------------------------------------------------------------------------
     @staticmethod
     def _mask(text: str) -> str:
