@@ -17,7 +17,11 @@ from .resources import TOMLDecodeError, load_toml
 CONFIG_FILES = (".promptlint.toml", "promptlint.toml", "pyproject.toml")
 DEFAULT_MAX_SIZE = 1_000_000  # bytes; larger prompts are refused with a clear message
 DEFAULT_REPO_FILE_SIZE = 1_000_000  # bytes; larger repository files are skipped by the index
-_KNOWN_KEYS = {"select", "extend-select", "ignore", "severity", "fail-on", "rules-dir", "preview", "nlp-pipeline", "max-size", "index-max-file-size"}
+_KNOWN_KEYS = {"select", "extend-select", "ignore", "severity", "fail-on", "rules-dir", "preview", "nlp-pipeline", "max-size", "index-max-file-size", "advice"}
+_ADVICE_KEYS = {"sonnet-at", "opus-at", "prices"}
+TIERS = ("haiku", "sonnet", "opus")
+# US dollars per million tokens (input, output): list prices of Claude Haiku 4.5, Sonnet 4.5, Opus 4.5.
+DEFAULT_PRICES = (("haiku", 1.0, 5.0), ("sonnet", 3.0, 15.0), ("opus", 5.0, 25.0))
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,9 @@ class Config:
     nlp_pipeline: str = "blank"
     max_size: int = DEFAULT_MAX_SIZE
     repo_max_file_size: int = DEFAULT_REPO_FILE_SIZE  # files larger than this are not indexed
+    sonnet_at: float = 0.5  # escalation score from which the advice is Sonnet
+    opus_at: float = 0.9  # ... and Opus (security and critical-code reviews are Opus regardless)
+    prices: tuple[tuple[str, float, float], ...] = DEFAULT_PRICES
     source: Path | None = None  # the file it came from, for messages
 
     def with_overrides(self, **changes: Any) -> "Config":
@@ -114,9 +121,37 @@ def parse_config(data: dict[str, Any], where: str, base_dir: Path) -> Config:
         kwargs["nlp_pipeline"] = data["nlp-pipeline"].strip()
     if "max-size" in data:
         kwargs["max_size"] = parse_size(data["max-size"], where)
+    if "advice" in data:
+        kwargs.update(_parse_advice(data["advice"], where))
     if "index-max-file-size" in data:
         kwargs["repo_max_file_size"] = parse_size(data["index-max-file-size"], where, "index-max-file-size")
     return Config(**kwargs)
+
+
+def _parse_advice(table: Any, where: str) -> dict[str, Any]:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: 'advice' must be a table")
+    unknown = set(table) - _ADVICE_KEYS
+    if unknown:
+        raise ConfigError(f"{where}: unknown key 'advice.{sorted(unknown)[0]}' (known: {', '.join(sorted(_ADVICE_KEYS))})")
+    out: dict[str, Any] = {}
+    for key, attr in (("sonnet-at", "sonnet_at"), ("opus-at", "opus_at")):
+        if key in table:
+            value = table[key]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1.01:
+                raise ConfigError(f"{where}: 'advice.{key}' must be a number between 0 and 1")
+            out[attr] = float(value)
+    if "prices" in table:
+        prices = table["prices"]
+        if not isinstance(prices, dict) or set(prices) - set(TIERS):
+            raise ConfigError(f"{where}: 'advice.prices' must be a table of haiku/sonnet/opus = [input, output] dollars per million tokens")
+        merged = {tier: (i, o) for tier, i, o in DEFAULT_PRICES}
+        for tier, pair in prices.items():
+            if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(x, (int, float)) and not isinstance(x, bool) and x >= 0 for x in pair)):
+                raise ConfigError(f"{where}: 'advice.prices.{tier}' must be [input, output] dollars per million tokens")
+            merged[tier] = (float(pair[0]), float(pair[1]))
+        out["prices"] = tuple((tier, *merged[tier]) for tier in TIERS)
+    return out
 
 
 def load_config_file(path: Path) -> Config:

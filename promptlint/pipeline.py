@@ -86,9 +86,12 @@ class Linter:
             analysis = analyze(source, self.pipeline)
             resolution = repo_ctx.resolver.resolve(analysis) if repo_ctx is not None else None
             report.findings = self.engine.run(analysis, resolution, repo_ctx.resolver if repo_ctx else None)
-        if resolution is not None:
-            report.references = [r.to_json() for r in resolution.references]
-        report.vagueness = vagueness(analysis, report.findings)
+            if resolution is not None:
+                report.references = [r.to_json() for r in resolution.references]
+            report.vagueness = vagueness(analysis, report.findings)
+            from .advice import build_advice
+
+            report.advice = build_advice(analysis, report.findings, report.vagueness, self.engine, self.config, resolution, repo_ctx)
         return report
 
 

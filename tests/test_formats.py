@@ -22,7 +22,11 @@ def test_json_contract_version_1():
     assert set(file) == {"path", "findings", "vagueness", "references", "advice", "rewrite"}
     assert file["path"].endswith("fix-it.prompt")
     assert 0.5 < file["vagueness"] <= 1
-    assert file["references"] == [] and file["advice"] is None and file["rewrite"] is None
+    assert file["references"] == []  # --no-repo is not given, but the fixture prompt names nothing in this repo
+    advice = file["advice"]
+    assert set(advice) == {"model", "score", "reasons", "estimated_files", "cost"}
+    assert advice["model"] in ("haiku", "sonnet", "opus") and 0 <= advice["score"] <= 1
+    assert advice["cost"]["input_tokens"] == 2 and advice["cost"]["input"]["opus"] == round(2 * 5 / 1e6, 6)
     first = file["findings"][0]
     assert set(first) >= {"code", "name", "family", "severity", "message", "start", "end", "suggestion"}
     vag001 = next(f for f in file["findings"] if f["code"] == "VAG001")

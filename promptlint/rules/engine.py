@@ -53,6 +53,11 @@ def select_rules(catalog: dict[str, Rule], config: Config) -> list[Rule]:
     return selected
 
 
+def is_advice_rule(rule: Rule) -> bool:
+    """Escalation rules feed the model advice; they are reasons, not findings."""
+    return rule.kind == "escalation"
+
+
 @dataclass
 class RuleEngine:
     rules: list[Rule]
@@ -65,8 +70,9 @@ class RuleEngine:
         def is_late(rule: Rule) -> bool:
             return bool(rule.check.get("trigger-findings") or rule.check.get("unless-findings"))
 
-        early = [r for r in self.rules if not is_late(r)]
-        late = [r for r in self.rules if is_late(r)]
+        lint_rules = [r for r in self.rules if not is_advice_rule(r)]
+        early = [r for r in lint_rules if not is_late(r)]
+        late = [r for r in lint_rules if is_late(r)]
         for batch in (early, late):
             produced = []
             for rule in batch:
@@ -75,6 +81,18 @@ class RuleEngine:
             findings += produced
         findings.sort(key=Finding.sort_key)
         return findings
+
+    def escalation_reasons(self, analysis: "Analysis", findings: list[Finding], resolution=None, estimated_files=None):  # type: ignore[no-untyped-def]
+        """(rule, message) for every escalation rule that fires on this prompt."""
+        ctx = Context(earlier_codes={f.code for f in findings}, resolution=resolution, estimated_files=estimated_files)
+        out = []
+        for rule in self.rules:
+            if not is_advice_rule(rule):
+                continue
+            hits = KINDS[rule.kind](rule, analysis, ctx)
+            if hits:
+                out.append((rule, rule.message.format_map(_Fields(hits[0].fields))))
+        return out
 
     def _severity(self, rule: Rule):  # type: ignore[no-untyped-def]
         overrides = self.config.severity

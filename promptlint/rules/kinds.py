@@ -34,6 +34,7 @@ class Context:
     earlier_codes: set[str] = field(default_factory=set)
     resolution: Any = None
     resolver: Any = None
+    estimated_files: int | None = None  # for escalation rules: the change's footprint, if known
 
 
 # --- shared helpers --------------------------------------------------------------------------
@@ -219,6 +220,9 @@ def check_vague_action(rule: "Rule", analysis: "Analysis", ctx: Context) -> list
             object_words.append(t)
         if object_words and any(t.lower_ not in generic and t.lemma_ not in generic for t in object_words):
             continue
+        pronoun_object = bool(object_words) and object_words[0].lower_ in ("it", "this", "that", "them", "these", "those")
+        if pronoun_object and _named_before(analysis, verb.start, generic):
+            continue  # "tests/users.test.ts hangs on CI ... fix it": "it" is that concrete thing
         end = verb.end
         shown = [t for t in clause[:3] if t.lower_ in ("up", "out") or t.lower_ in generic or t.lemma_ in generic]
         if shown and object_words and object_words[-1] in clause:
@@ -228,6 +232,19 @@ def check_vague_action(rule: "Rule", analysis: "Analysis", ctx: Context) -> list
             end = shown[-1].idx + len(shown[-1].text)
         hits.append(Hit(verb.start, end, {"match": analysis.text[verb.start : end], "verb": verb.lemma}))
     return hits
+
+
+def _named_before(analysis: "Analysis", offset: int, generic: set[str]) -> bool:
+    """Whether something concrete is named before ``offset``: a code span, or a noun phrase with a
+    specific word ("the login page", not "the app")."""
+    if any(span.start < offset for span in analysis.code_spans):
+        return True
+    for np_ in analysis.noun_phrases:
+        if np_.end <= offset:
+            words = [w.lower() for w in re.findall(r"[A-Za-z]+", np_.text)]
+            if any(w not in generic and w not in ("the", "a", "an", "this", "that", "our", "my", "your", "its", "their") for w in words):
+                return True
+    return False
 
 
 def check_absence_given_trigger(rule: "Rule", analysis: "Analysis", ctx: Context) -> list[Hit]:
@@ -398,3 +415,51 @@ def _register_repo_kinds() -> None:
 
 
 _register_repo_kinds()
+
+
+def check_escalation(rule: "Rule", analysis: "Analysis", ctx: Context) -> list[Hit]:
+    """An escalation signal (ESC family): phrases, other findings, the estimated footprint, or a
+    focused task with a named location. Read by the advice stage, not reported as findings."""
+    c = rule.check
+    prefixes = tuple(c.get("unless-findings", ()))
+    if prefixes and any(code.startswith(prefixes) for code in ctx.earlier_codes):
+        return []
+    first_task = analysis.task_verbs[0] if analysis.task_verbs else None
+    anchor = (first_task.start, first_task.end) if first_task else (0, 0)
+    hits: list[Hit] = []
+    if c.get("when-findings"):
+        when = tuple(c["when-findings"])
+        fired = sorted(code for code in ctx.earlier_codes if code.startswith(when))
+        if fired:
+            hits.append(Hit(*anchor, {"match": ", ".join(fired)}))
+    if c.get("phrases"):
+        loose = _with_phrases(rule, list(c["phrases"]))
+        import dataclasses
+
+        # Escalation phrases count in questions too ("How should I structure ...?").
+        loose = dataclasses.replace(loose, check={**loose.check, "skip-questions": False, "requirements-only": False, "skip-task-verbs": False})
+        found = check_existence(loose, analysis, ctx)
+        if found and c.get("also-phrases"):
+            also = dataclasses.replace(loose, check={**loose.check, "phrases": list(c["also-phrases"])})
+            if not check_existence(also, analysis, ctx):
+                found = []
+        hits += found
+    if c.get("min-estimated-files"):
+        verbs = set(c.get("task-verbs", []))
+        task = next((t for t in analysis.task_verbs if not verbs or t.lemma in verbs), None)
+        estimate = ctx.estimated_files
+        if task is not None and estimate is not None and estimate >= int(c["min-estimated-files"]):
+            shown = "all the" if estimate >= 10**9 else estimate  # unbounded: "across the codebase", no repo to count
+            hits.append(Hit(task.start, task.end, {"match": analysis.text[task.start : task.end], "files": shown}))
+    if c.get("requires-named-location"):
+        kinds = set(c.get("task-kinds", []))
+        task = next((t for t in analysis.task_verbs if t.kind in kinds), None)
+        named = ctx.resolution.named_existing if ctx.resolution is not None else [
+            s for s in analysis.code_spans if s.kind in ("path", "backtick", "identifier", "module", "call", "rust-path", "frame")
+        ]
+        if task is not None and named and not analysis.is_question_only:
+            hits.append(Hit(task.start, task.end, {"match": analysis.text[task.start : task.end]}))
+    return hits
+
+
+KINDS["escalation"] = check_escalation
