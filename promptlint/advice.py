@@ -59,6 +59,9 @@ def build_advice(
 ) -> dict[str, Any]:
     files = estimated_files(analysis, findings, resolution, repo)
     reasons = engine.escalation_reasons(analysis, findings, resolution, files)
+    if any(float(rule.check.get("weight", 0)) > 0 for rule, _ in reasons):
+        # A named location does not make a race or a lifetime puzzle Haiku-sized.
+        reasons = [(rule, message) for rule, message in reasons if float(rule.check.get("weight", 0)) > 0]
     risk = 1 - BASE_RISK
     calming = 1.0
     for rule, _message in reasons:

@@ -186,6 +186,69 @@ def index(repo: Path | None, stats: bool, fmt: str, max_file_size: str | None) -
         click.echo(f"  peak memory:  {peak_mb:.0f} MB")
 
 
+def _lint_one(path_arg: str, repo: Path | None, no_repo: bool, config_path: Path | None, isolated: bool, stdin_filename: str | None):  # type: ignore[no-untyped-def]
+    """Shared by `advise` and `rewrite`: lint a single prompt with the usual config and repo rules."""
+    from . import config as config_mod
+    from . import inputs
+    from .pipeline import Linter
+
+    if repo is not None and no_repo:
+        raise click.UsageError("--repo and --no-repo exclude each other")
+    if repo is not None and not repo.is_dir():
+        raise PromptlintError(f"--repo {repo}: not a directory")
+    start = Path(path_arg) if path_arg != "-" else Path.cwd()
+    cfg = config_mod.discover(start if start.exists() else Path.cwd(), explicit=config_path, isolated=isolated)
+    prompt = inputs.read_stdin(stdin_filename or "-", cfg.max_size) if path_arg == "-" else inputs.read_path(Path(path_arg), path_arg, cfg.max_size)
+    repo_root = None if no_repo else (repo.resolve() if repo is not None else find_repo_root(Path.cwd()))
+    linter = Linter(cfg)
+    return linter, linter.lint(prompt.text, path=prompt.path, repo=repo_root)
+
+
+def _single_prompt_options(f):  # type: ignore[no-untyped-def]
+    for option in reversed(
+        [
+            click.argument("path", type=str),
+            click.option("--repo", type=click.Path(file_okay=False, path_type=Path), help="Repository the prompt is about (default: the git root of the current directory)."),
+            click.option("--no-repo", is_flag=True, help="Text-only analysis."),
+            click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), help="Use this config file."),
+            click.option("--isolated", is_flag=True, help="Ignore all config files."),
+            click.option("--stdin-filename", help="Name to show for the prompt read from '-'."),
+            click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True),
+        ]
+    ):
+        f = option(f)
+    return f
+
+
+@main.command()
+@_single_prompt_options
+def advise(path: str, repo: Path | None, no_repo: bool, config_path: Path | None, isolated: bool, stdin_filename: str | None, fmt: str) -> None:
+    """Which model should run this prompt (Haiku, Sonnet or Opus), why, and what it costs."""
+    import json
+
+    _linter, report = _lint_one(path, repo, no_repo, config_path, isolated, stdin_filename)
+    advice = report.advice
+    if fmt == "json":
+        click.echo(json.dumps(advice, indent=2))
+        return
+    if advice is None:
+        click.echo("No advice: the prompt is empty or fully suppressed.")
+        return
+    names = {"haiku": "Claude Haiku 4.5", "sonnet": "Claude Sonnet 4.5", "opus": "Claude Opus 4.5"}
+    click.echo(f"Model: {names[advice['model']]} (escalation score {advice['score']:.2f}; /model {advice['model']})")
+    for reason in advice["reasons"]:
+        click.echo(f"  {reason['code']}  {reason['message']}")
+    if not advice["reasons"]:
+        click.echo("  no escalation signal")
+    if advice["estimated_files"] is not None:
+        click.echo(f"Estimated files touched: {advice['estimated_files']}")
+    cost = advice["cost"]
+    per = ", ".join(f"{tier} ${cost['input'][tier]:.6f}" for tier in ("haiku", "sonnet", "opus"))
+    click.echo(f"Prompt: ~{cost['input_tokens']} input tokens ({per} for the prompt alone)")
+    if report.vagueness >= 0.5:
+        click.echo(f"Vagueness {report.vagueness:.2f}: see `promptlint check` and `promptlint rewrite` first.")
+
+
 def _catalog(config_path: Path | None, isolated: bool):  # type: ignore[no-untyped-def]
     from . import config as config_mod
     from .rules.catalog import load_catalog

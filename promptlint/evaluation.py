@@ -34,6 +34,13 @@ class Evaluation:
     families: dict[str, FamilyScore] = field(default_factory=dict)
     mistakes: list[str] = field(default_factory=list)
     prompts: int = 0
+    tiers_right: int = 0
+    tiers_labelled: int = 0
+    tier_mistakes: list[str] = field(default_factory=list)
+
+    @property
+    def tier_accuracy(self) -> float:
+        return self.tiers_right / self.tiers_labelled if self.tiers_labelled else 1.0
 
     def table(self) -> str:
         rows = ["family  precision  recall   tp  fp  fn"]
@@ -41,6 +48,8 @@ class Evaluation:
             rows.append(f"{fam:<7} {s.precision:>9.2f}  {s.recall:>6.2f}  {s.tp:>3} {s.fp:>3} {s.fn:>3}")
         total = FamilyScore(*(sum(getattr(s, k) for s in self.families.values()) for k in ("tp", "fp", "fn")))
         rows.append(f"{'all':<7} {total.precision:>9.2f}  {total.recall:>6.2f}  {total.tp:>3} {total.fp:>3} {total.fn:>3}")
+        if self.tiers_labelled:
+            rows.append(f"model tier accuracy: {self.tier_accuracy:.2f} ({self.tiers_right}/{self.tiers_labelled})")
         return "\n".join(rows)
 
 
@@ -63,6 +72,12 @@ def evaluate(labels_file: Path, linter: Linter, repos_dir: Path | None = None) -
             counts["fn"][code[:3]] += 1
         if got != expected:
             result.mistakes.append(f"{item['file']}: unexpected {sorted(got - expected)}, missed {sorted(expected - got)}")
+        if "tier" in item and report.advice is not None:
+            result.tiers_labelled += 1
+            if report.advice["model"] == item["tier"]:
+                result.tiers_right += 1
+            else:
+                result.tier_mistakes.append(f"{item['file']}: advised {report.advice['model']}, labelled {item['tier']}")
     for fam in sorted(set().union(*counts.values())):
         result.families[fam] = FamilyScore(counts["tp"][fam], counts["fp"][fam], counts["fn"][fam])
     return result

@@ -17,6 +17,7 @@ from ..errors import ConfigError
 if TYPE_CHECKING:  # pragma: no cover
     from spacy.language import Language
 
+_ABBREVIATIONS = {"e.g.", "i.e.", "vs.", "etc.", "mr.", "mrs.", "ms.", "dr.", "st.", "no.", "approx.", "cf.", "fig.", "jr.", "sr.", "inc.", "ltd.", "co."}
 _LIST_MARKER = re.compile(r"[ \t]*(?:[-*+•]|\d{1,3}[.)]|[a-z][.)]|#{1,6})\s")
 _lock = threading.Lock()
 _cache: dict[str, "Pipeline"] = {}
@@ -50,6 +51,13 @@ def _register_components() -> None:
         text = doc.text
         starts = doc.to_array([SENT_START])
         changed = False
+        for token in doc[:-1]:
+            # spaCy keeps "d." (from "id.") or "x." as one token, so the sentencizer misses the stop.
+            if len(token.text) > 1 and token.text.endswith(".") and token.lower_ not in _ABBREVIATIONS:
+                nxt = doc[token.i + 1]
+                if token.whitespace_ and nxt.text[:1].isupper() and starts[nxt.i] != 1:
+                    starts[nxt.i] = 1
+                    changed = True
         for token in doc:
             if token.i == 0 or token.is_space:
                 continue
