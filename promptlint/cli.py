@@ -249,6 +249,28 @@ def advise(path: str, repo: Path | None, no_repo: bool, config_path: Path | None
         click.echo(f"Vagueness {report.vagueness:.2f}: see `promptlint check` and `promptlint rewrite` first.")
 
 
+@main.command()
+@_single_prompt_options
+@click.option("--diff", is_flag=True, help="Show the rewrite as a unified diff against the original prompt.")
+def rewrite(path: str, repo: Path | None, no_repo: bool, config_path: Path | None, isolated: bool, stdin_filename: str | None, fmt: str, diff: bool) -> None:
+    """Print an explicit rewrite of the prompt, suited to Haiku (nothing when it is already explicit)."""
+    import difflib
+    import json
+
+    _linter, report = _lint_one(path, repo, no_repo, config_path, isolated, stdin_filename)
+    if fmt == "json":
+        click.echo(json.dumps({"path": report.path, "rewrite": report.rewrite, "advice": report.advice}, indent=2))
+        return
+    if report.rewrite is None:
+        click.echo(f"{report.path}: already explicit; nothing to rewrite.", err=True)
+        return
+    if diff:
+        lines = difflib.unified_diff(report.text.splitlines(keepends=True), report.rewrite.splitlines(keepends=True), fromfile=report.path, tofile=f"{report.path} (rewritten)")
+        click.echo("".join(lines), nl=False)
+        return
+    click.echo(report.rewrite, nl=False)
+
+
 def _catalog(config_path: Path | None, isolated: bool):  # type: ignore[no-untyped-def]
     from . import config as config_mod
     from .rules.catalog import load_catalog

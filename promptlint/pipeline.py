@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,7 @@ from .scoring import vagueness
 from .text.source import PromptSource
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .repo.facts import RepoFacts
     from .repo.index import RepoIndex
     from .repo.resolve import Resolver
 
@@ -92,6 +94,9 @@ class Linter:
             from .advice import build_advice
 
             report.advice = build_advice(analysis, report.findings, report.vagueness, self.engine, self.config, resolution, repo_ctx)
+            from .rewrite import build_rewrite
+
+            report.rewrite = build_rewrite(analysis, report.findings, report.advice, resolution, repo_ctx, repo_ctx.facts if repo_ctx else None)
         return report
 
 
@@ -99,6 +104,12 @@ class Linter:
 class RepoContext:
     index: "RepoIndex"
     resolver: "Resolver"
+
+    @cached_property
+    def facts(self) -> "RepoFacts":
+        from .repo.facts import detect_facts
+
+        return detect_facts(self.index)
 
 
 _default: dict[Config, Linter] = {}
