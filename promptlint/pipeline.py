@@ -87,7 +87,7 @@ class Linter:
         with self._lock:  # spaCy's Language object is not meant for concurrent calls
             analysis = analyze(source, self.pipeline)
             resolution = repo_ctx.resolver.resolve(analysis) if repo_ctx is not None else None
-            report.findings = self.engine.run(analysis, resolution, repo_ctx.resolver if repo_ctx else None)
+            report.findings = self.engine.run(analysis, resolution, repo_ctx.resolver if repo_ctx else None, repo_ctx.facts if repo_ctx else None)
             if resolution is not None:
                 report.references = [r.to_json() for r in resolution.references]
             report.vagueness = vagueness(analysis, report.findings)

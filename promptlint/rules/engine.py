@@ -63,8 +63,8 @@ class RuleEngine:
     rules: list[Rule]
     config: Config
 
-    def run(self, analysis: "Analysis", resolution=None, resolver=None) -> list[Finding]:  # type: ignore[no-untyped-def]
-        ctx = Context(resolution=resolution, resolver=resolver)
+    def run(self, analysis: "Analysis", resolution=None, resolver=None, facts=None) -> list[Finding]:  # type: ignore[no-untyped-def]
+        ctx = Context(resolution=resolution, resolver=resolver, facts=facts)
         findings: list[Finding] = []
         # Rules that react to other findings run last, so they see them.
         def is_late(rule: Rule) -> bool:

@@ -35,6 +35,7 @@ class Context:
     resolution: Any = None
     resolver: Any = None
     estimated_files: int | None = None  # for escalation rules: the change's footprint, if known
+    facts: Any = None  # RepoFacts of the repository, when there is one
 
 
 # --- shared helpers --------------------------------------------------------------------------

@@ -3,6 +3,7 @@ against the repository index. With no repository (`--no-repo`) they stay silent.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from ..repo.search import is_test_path
@@ -158,3 +159,53 @@ REPO_KINDS = {
     "ambiguous-reference": check_ambiguous_reference,
     "no-pattern": check_no_pattern,
 }
+
+
+def check_repo_fact_unstated(rule: "Rule", analysis: "Analysis", ctx: Context) -> list[Hit]:
+    """The repository makes a choice matter (its error crate, its test setup, TypeScript strictness)
+    and the prompt asks for work that depends on it without saying it."""
+    c = rule.check
+    facts = ctx.facts
+    if facts is None or analysis.is_question_only:
+        return []
+    fact = c.get("fact")
+    value = {
+        "rust-error-crates": ", ".join(facts.rust_error_crates),
+        "test-framework": facts.test_framework or "",
+        "ts-strict": ", ".join(facts.ts_strict),
+    }.get(fact)
+    if value is None:
+        from ..errors import RuleCatalogError
+
+        raise RuleCatalogError(f"{rule.path}: repo-fact-unstated: unknown fact {fact!r}")
+    if not value:
+        return []
+    text = analysis.text.lower()
+    if any(re.search(p, text) for p in c.get("named-by-patterns", [])):
+        return []
+    if c.get("unless-named-files") and (
+        (ctx.resolution is not None and any(m.kind in ("path", "frame") for m in ctx.resolution.named_existing))
+        or any(s.kind == "path" for s in analysis.code_spans)
+    ):
+        return []  # a prompt that names its files has already placed the work
+    kinds = set(c.get("trigger-task-kinds", ["create", "change", "fix", "handle"]))
+    triggers = [(t.start, t.end) for t in analysis.task_verbs if t.kind in kinds]
+    if not triggers:
+        return []
+    words = c.get("trigger-patterns", [])
+    hit = None
+    for pattern in words:
+        for m in re.finditer(pattern, analysis.text, re.I):
+            if not analysis.is_code(m.start(), m.end()):  # pasted logs and code do not ask for anything
+                hit = (m.start(), m.end())
+                break
+        if hit:
+            break
+    if words and hit is None:
+        return []
+    start, end = hit or triggers[0]
+    where = {"rust-error-crates": "Cargo.toml", "test-framework": facts.test_example or facts.manifest or "", "ts-strict": facts.tsconfig or ""}[fact]
+    return [Hit(start, end, {"match": analysis.text[start:end], "value": value, "where": where, "test_dir": (facts.test_dirs or ["tests"])[0], "test_command": facts.test_command or ""})]
+
+
+REPO_KINDS["repo-fact-unstated"] = check_repo_fact_unstated
