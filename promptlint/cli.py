@@ -82,10 +82,12 @@ def main(ctx: click.Context, debug: bool) -> None:
 @click.option("--max-size", help="Largest prompt accepted, e.g. 2MB [default: 1MB].")
 @click.option("--color/--no-color", default=None, help="Force or disable colours in text output.")
 @click.option("-v", "--verbose", is_flag=True, help="Say which NLP pipeline, config and repo were used.")
+@click.option("--llm/--no-llm", "llm", default=None, help="Polish rewrites with the Anthropic Messages API (needs ANTHROPIC_API_KEY).")
 def check(
     paths: tuple[str, ...], fmt: str, repo: Path | None, no_repo: bool, config_path: Path | None, isolated: bool,
     select: tuple[str, ...], extend_select: tuple[str, ...], ignore: tuple[str, ...], preview: bool | None,
     fail_on: str | None, exit_zero: bool, stdin_filename: str | None, max_size: str | None, color: bool | None, verbose: bool,
+    llm: bool | None,
 ) -> None:
     """Lint prompt files, directories of prompt files, or '-' for stdin."""
     from . import config as config_mod
@@ -111,6 +113,7 @@ def check(
         "preview": preview,
         "fail_on": Severity.parse(fail_on) if fail_on else None,
         "max_size": config_mod.parse_size(max_size, "--max-size") if max_size else None,
+        "llm": llm,
     }
     cfg = cfg.with_overrides(**overrides)
     repo_root = None if no_repo else (repo.resolve() if repo is not None else find_repo_root(Path.cwd()))
@@ -129,6 +132,9 @@ def check(
             file_report.notes.insert(0, f"config: {cfg.source}")
         report.files.append(file_report)
     render(fmt, report, linter.catalog, sys.stdout, verbose=verbose, color=color)
+    for file_report in report.files:
+        for warning in file_report.warnings:
+            click.echo(f"promptlint: warning: {file_report.path}: {warning}", err=True)
     for message in errors:
         _error(message)
     if errors:
@@ -186,7 +192,7 @@ def index(repo: Path | None, stats: bool, fmt: str, max_file_size: str | None) -
         click.echo(f"  peak memory:  {peak_mb:.0f} MB")
 
 
-def _lint_one(path_arg: str, repo: Path | None, no_repo: bool, config_path: Path | None, isolated: bool, stdin_filename: str | None):  # type: ignore[no-untyped-def]
+def _lint_one(path_arg: str, repo: Path | None, no_repo: bool, config_path: Path | None, isolated: bool, stdin_filename: str | None, overrides: dict | None = None):  # type: ignore[no-untyped-def]
     """Shared by `advise` and `rewrite`: lint a single prompt with the usual config and repo rules."""
     from . import config as config_mod
     from . import inputs
@@ -197,7 +203,7 @@ def _lint_one(path_arg: str, repo: Path | None, no_repo: bool, config_path: Path
     if repo is not None and not repo.is_dir():
         raise PromptlintError(f"--repo {repo}: not a directory")
     start = Path(path_arg) if path_arg != "-" else Path.cwd()
-    cfg = config_mod.discover(start if start.exists() else Path.cwd(), explicit=config_path, isolated=isolated)
+    cfg = config_mod.discover(start if start.exists() else Path.cwd(), explicit=config_path, isolated=isolated).with_overrides(**(overrides or {}))
     prompt = inputs.read_stdin(stdin_filename or "-", cfg.max_size) if path_arg == "-" else inputs.read_path(Path(path_arg), path_arg, cfg.max_size)
     repo_root = None if no_repo else (repo.resolve() if repo is not None else find_repo_root(Path.cwd()))
     linter = Linter(cfg)
@@ -252,12 +258,21 @@ def advise(path: str, repo: Path | None, no_repo: bool, config_path: Path | None
 @main.command()
 @_single_prompt_options
 @click.option("--diff", is_flag=True, help="Show the rewrite as a unified diff against the original prompt.")
-def rewrite(path: str, repo: Path | None, no_repo: bool, config_path: Path | None, isolated: bool, stdin_filename: str | None, fmt: str, diff: bool) -> None:
+@click.option("--llm/--no-llm", "llm", default=None, help="Polish the rewrite with the Anthropic Messages API (needs ANTHROPIC_API_KEY).")
+@click.option("--llm-context", type=click.Choice(["none", "files"]), help="With --llm, also send the referenced files' contents.")
+@click.option("--llm-model", help="Model for --llm [default: claude-haiku-4-5].")
+def rewrite(
+    path: str, repo: Path | None, no_repo: bool, config_path: Path | None, isolated: bool, stdin_filename: str | None, fmt: str,
+    diff: bool, llm: bool | None, llm_context: str | None, llm_model: str | None,
+) -> None:
     """Print an explicit rewrite of the prompt, suited to Haiku (nothing when it is already explicit)."""
     import difflib
     import json
 
-    _linter, report = _lint_one(path, repo, no_repo, config_path, isolated, stdin_filename)
+    overrides = {"llm": llm, "llm_context": llm_context, "llm_model": llm_model}
+    _linter, report = _lint_one(path, repo, no_repo, config_path, isolated, stdin_filename, overrides)
+    for warning in report.warnings:
+        click.echo(f"promptlint: warning: {warning}", err=True)
     if fmt == "json":
         click.echo(json.dumps({"path": report.path, "rewrite": report.rewrite, "advice": report.advice}, indent=2))
         return

@@ -17,7 +17,8 @@ from .resources import TOMLDecodeError, load_toml
 CONFIG_FILES = (".promptlint.toml", "promptlint.toml", "pyproject.toml")
 DEFAULT_MAX_SIZE = 1_000_000  # bytes; larger prompts are refused with a clear message
 DEFAULT_REPO_FILE_SIZE = 1_000_000  # bytes; larger repository files are skipped by the index
-_KNOWN_KEYS = {"select", "extend-select", "ignore", "severity", "fail-on", "rules-dir", "preview", "nlp-pipeline", "max-size", "index-max-file-size", "advice"}
+_KNOWN_KEYS = {"select", "extend-select", "ignore", "severity", "fail-on", "rules-dir", "preview", "nlp-pipeline", "max-size", "index-max-file-size", "advice", "llm"}
+_LLM_KEYS = {"enabled", "model", "timeout", "base-url", "context", "max-tokens"}
 _ADVICE_KEYS = {"sonnet-at", "opus-at", "prices"}
 TIERS = ("haiku", "sonnet", "opus")
 # US dollars per million tokens (input, output): list prices of Claude Haiku 4.5, Sonnet 4.5, Opus 4.5.
@@ -39,6 +40,12 @@ class Config:
     sonnet_at: float = 0.5  # escalation score from which the advice is Sonnet
     opus_at: float = 0.9  # ... and Opus (security and critical-code reviews are Opus regardless)
     prices: tuple[tuple[str, float, float], ...] = DEFAULT_PRICES
+    llm: bool = False  # polish rewrites with the Messages API (opt-in)
+    llm_model: str = "claude-haiku-4-5"
+    llm_timeout: float = 20.0
+    llm_base_url: str | None = None
+    llm_context: str = "none"  # or "files": also send the referenced files' contents
+    llm_max_tokens: int = 2048
     source: Path | None = None  # the file it came from, for messages
 
     def with_overrides(self, **changes: Any) -> "Config":
@@ -123,6 +130,8 @@ def parse_config(data: dict[str, Any], where: str, base_dir: Path) -> Config:
         kwargs["max_size"] = parse_size(data["max-size"], where)
     if "advice" in data:
         kwargs.update(_parse_advice(data["advice"], where))
+    if "llm" in data:
+        kwargs.update(_parse_llm(data["llm"], where))
     if "index-max-file-size" in data:
         kwargs["repo_max_file_size"] = parse_size(data["index-max-file-size"], where, "index-max-file-size")
     return Config(**kwargs)
@@ -151,6 +160,29 @@ def _parse_advice(table: Any, where: str) -> dict[str, Any]:
                 raise ConfigError(f"{where}: 'advice.prices.{tier}' must be [input, output] dollars per million tokens")
             merged[tier] = (float(pair[0]), float(pair[1]))
         out["prices"] = tuple((tier, *merged[tier]) for tier in TIERS)
+    return out
+
+
+def _parse_llm(table: Any, where: str) -> dict[str, Any]:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: 'llm' must be a table")
+    unknown = set(table) - _LLM_KEYS
+    if unknown:
+        raise ConfigError(f"{where}: unknown key 'llm.{sorted(unknown)[0]}' (known: {', '.join(sorted(_LLM_KEYS))})")
+    out: dict[str, Any] = {}
+    checks = {
+        "enabled": ("llm", lambda v: isinstance(v, bool), "true or false"),
+        "model": ("llm_model", lambda v: isinstance(v, str) and v.strip() != "", "a model name"),
+        "timeout": ("llm_timeout", lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v <= 600, "seconds between 0 and 600"),
+        "base-url": ("llm_base_url", lambda v: isinstance(v, str) and v.startswith(("http://", "https://")), "an http(s) URL"),
+        "context": ("llm_context", lambda v: v in ("none", "files"), '"none" or "files"'),
+        "max-tokens": ("llm_max_tokens", lambda v: isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 64000, "a whole number of tokens"),
+    }
+    for key, value in table.items():
+        attr, ok, expected = checks[key]
+        if not ok(value):
+            raise ConfigError(f"{where}: 'llm.{key}' must be {expected}")
+        out[attr] = value
     return out
 
 

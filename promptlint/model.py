@@ -75,6 +75,8 @@ class FileReport:
     rewrite: str | None = None
     # What the pipeline used, for --verbose; not part of the JSON contract.
     notes: list[str] = field(default_factory=list)
+    # Problems the user should see on stderr (e.g. an LLM rewrite that was rejected).
+    warnings: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -97,7 +97,23 @@ class Linter:
             from .rewrite import build_rewrite
 
             report.rewrite = build_rewrite(analysis, report.findings, report.advice, resolution, repo_ctx, repo_ctx.facts if repo_ctx else None)
+        if report.rewrite is not None and self.config.llm:
+            self._polish(report, repo_ctx)
         return report
+
+    def _polish(self, report: FileReport, repo_ctx: "RepoContext | None") -> None:
+        from .llm import LLMSettings, polish
+
+        cfg = self.config
+        settings = LLMSettings(model=cfg.llm_model, timeout=cfg.llm_timeout, base_url=cfg.llm_base_url, context=cfg.llm_context, max_tokens=cfg.llm_max_tokens)
+        known = set(repo_ctx.index.files) if repo_ctx is not None else set()
+        referenced = [r["path"] for r in report.references]
+        findings = [f"{f.code} {f.name}: {f.message}" for f in report.findings]
+        result = polish(report.rewrite or "", report.text, findings, known, referenced, repo_ctx.index.root if repo_ctx else None, settings)
+        report.rewrite = result.text
+        report.notes.append(f"rewrite: {'polished by ' + cfg.llm_model if result.used_llm else 'deterministic'}")
+        if result.warning:
+            report.warnings.append(result.warning)
 
 
 @dataclass
