@@ -4,19 +4,22 @@
     >>> report = lint("Fix it.")
     >>> [f.code for f in report.findings]  # doctest: +SKIP
 
-Importing promptlint does not import spaCy; the NLP pipeline loads on the first lint.
+Importing promptlint imports nothing heavy (the Claude Code hook starts on every prompt): spaCy,
+the rule catalogue and the configuration load on first use.
 """
 
 from .__about__ import __version__
-from .config import Config
-from .model import FileReport, Finding, Report, Severity
 
 __all__ = ["__version__", "Config", "FileReport", "Finding", "Linter", "Report", "Severity", "lint"]
+_LAZY = {
+    "Config": "config", "FileReport": "model", "Finding": "model", "Report": "model", "Severity": "model",
+    "Linter": "pipeline", "lint": "pipeline",
+}
 
 
 def __getattr__(name: str):  # type: ignore[no-untyped-def]
-    if name in ("lint", "Linter"):
-        from . import pipeline
+    if name in _LAZY:
+        import importlib
 
-        return getattr(pipeline, name)
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(name)

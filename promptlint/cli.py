@@ -21,12 +21,15 @@ def _error(message: str) -> None:
     click.echo(f"promptlint: error: {message}", err=True)
 
 
-def find_repo_root(start: Path) -> Path:
-    """The git work tree containing ``start``, else ``start`` itself."""
+def find_repo_root(start: Path) -> Path | None:
+    """The git work tree containing ``start``, else ``start`` itself; None for / or the home
+    directory, which are never one project (indexing them would walk the whole disk)."""
     start = start.resolve()
     for folder in (start, *start.parents):
         if (folder / ".git").exists():
             return folder
+    if start == Path(start.anchor) or start == Path.home().resolve():
+        return None
     return start
 
 
@@ -159,6 +162,8 @@ def index(repo: Path | None, stats: bool, fmt: str, max_file_size: str | None) -
     if repo is not None and not repo.is_dir():
         raise PromptlintError(f"--repo {repo}: not a directory")
     root = repo.resolve() if repo is not None else find_repo_root(Path.cwd())
+    if root is None:
+        raise PromptlintError("the current directory is / or your home directory, not a project: pass --repo DIR")
     size = config_mod.parse_size(max_file_size, "--max-file-size", "max-file-size") if max_file_size else config_mod.DEFAULT_REPO_FILE_SIZE
     built = build_index(root, max_size=size)
     s = built.stats
@@ -284,6 +289,87 @@ def rewrite(
         click.echo("".join(lines), nl=False)
         return
     click.echo(report.rewrite, nl=False)
+
+
+@main.command()
+@click.option("--stop", is_flag=True, help="Stop the running server.")
+@click.option("--status", is_flag=True, help="Say whether a server is running (exit 1 when not).")
+@click.option("--background", is_flag=True, help="Detach and run in the background (the hook starts it this way).")
+@click.option("--idle-timeout", type=float, help="Exit after this many idle seconds [default: 1800, or hook.idle-timeout].")
+def server(stop: bool, status: bool, background: bool, idle_timeout: float | None) -> None:
+    """Keep the NLP pipeline and repository indexes warm for the Claude Code hook (Unix socket)."""
+    import json
+
+    from . import server as server_mod
+    from .config import discover
+    from .hook import runtime
+
+    if stop:
+        reply = server_mod.request({"op": "stop"})
+        click.echo("stopped" if reply else "no server running")
+        return
+    if status:
+        reply = server_mod.request({"op": "status"})
+        if reply is None:
+            click.echo(f"no server running (socket {runtime.socket_path()})")
+            sys.exit(1)
+        click.echo(json.dumps(reply, indent=2))
+        return
+    timeout = idle_timeout if idle_timeout is not None else discover(Path.cwd()).server_idle_timeout
+    if timeout <= 0:
+        raise click.UsageError("--idle-timeout must be positive")
+    sys.exit(server_mod.run_server(timeout, background))
+
+
+@main.group(name="hook")
+def hook_group() -> None:
+    """Hooks for coding agents (`promptlint hook claude-code` reads the hook input on stdin)."""
+
+
+@hook_group.command(name="claude-code", context_settings={"ignore_unknown_options": True})
+@click.option("--mode", type=click.Choice(["context", "block", "advise"]), help="What to do with a vague prompt [default: hook.mode in config, else context].")
+@click.option("--deadline", type=float, default=2.0, show_default=True, help="Seconds before the hook gives up and lets the prompt through.")
+def hook_claude_code(mode: str | None, deadline: float) -> None:
+    """The UserPromptSubmit hook (normally reached through the fast path, without click)."""
+    from .hook.client import main as hook_main
+
+    args = (["--mode", mode] if mode else []) + ["--deadline", str(deadline)]
+    hook_main(args)
+
+
+@main.group(name="install")
+def install_group() -> None:
+    """Install promptlint into a coding agent."""
+
+
+@install_group.command(name="claude-code")
+@click.option("--scope", type=click.Choice(["project", "local", "user"]), default="project", show_default=True,
+              help="project: .claude/settings.json (shared); local: .claude/settings.local.json; user: ~/.claude/settings.json.")
+@click.option("--project", "project_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."), help="The project folder [default: .].")
+@click.option("--mode", type=click.Choice(["context", "block", "advise"]), help="Hook mode (default: hook.mode in config, else context).")
+@click.option("--timeout", type=click.IntRange(1, 600), default=10, show_default=True, help="Seconds Claude Code waits for the hook.")
+def install_claude_code(scope: str, project_dir: Path, mode: str | None, timeout: int) -> None:
+    """Add the UserPromptSubmit hook to Claude Code's settings (idempotent; keeps everything else)."""
+    from .hook.install import install
+
+    path, changed = install(scope, project_dir.resolve(), mode, timeout)
+    click.echo(f"{'installed in' if changed else 'already installed in'} {path}")
+
+
+@main.group(name="uninstall")
+def uninstall_group() -> None:
+    """Remove promptlint from a coding agent."""
+
+
+@uninstall_group.command(name="claude-code")
+@click.option("--scope", type=click.Choice(["project", "local", "user"]), default="project", show_default=True)
+@click.option("--project", "project_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."))
+def uninstall_claude_code(scope: str, project_dir: Path) -> None:
+    """Remove only promptlint's hook from Claude Code's settings."""
+    from .hook.install import uninstall
+
+    path, removed = uninstall(scope, project_dir.resolve())
+    click.echo(f"{'removed from' if removed else 'not installed in'} {path}")
 
 
 def _catalog(config_path: Path | None, isolated: bool):  # type: ignore[no-untyped-def]

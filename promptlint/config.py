@@ -17,7 +17,8 @@ from .resources import TOMLDecodeError, load_toml
 CONFIG_FILES = (".promptlint.toml", "promptlint.toml", "pyproject.toml")
 DEFAULT_MAX_SIZE = 1_000_000  # bytes; larger prompts are refused with a clear message
 DEFAULT_REPO_FILE_SIZE = 1_000_000  # bytes; larger repository files are skipped by the index
-_KNOWN_KEYS = {"select", "extend-select", "ignore", "severity", "fail-on", "rules-dir", "preview", "nlp-pipeline", "max-size", "index-max-file-size", "advice", "llm"}
+_KNOWN_KEYS = {"select", "extend-select", "ignore", "severity", "fail-on", "rules-dir", "preview", "nlp-pipeline", "max-size", "index-max-file-size", "advice", "llm", "hook"}
+_HOOK_KEYS = {"mode", "opt-out-prefix", "idle-timeout"}
 _LLM_KEYS = {"enabled", "model", "timeout", "base-url", "context", "max-tokens"}
 _ADVICE_KEYS = {"sonnet-at", "opus-at", "prices"}
 TIERS = ("haiku", "sonnet", "opus")
@@ -46,6 +47,9 @@ class Config:
     llm_base_url: str | None = None
     llm_context: str = "none"  # or "files": also send the referenced files' contents
     llm_max_tokens: int = 2048
+    hook_mode: str = "context"  # context | block | advise
+    hook_opt_out: str = "nolint:"  # prompts starting with this pass untouched
+    server_idle_timeout: float = 1800.0  # seconds before an idle `promptlint server` exits
     source: Path | None = None  # the file it came from, for messages
 
     def with_overrides(self, **changes: Any) -> "Config":
@@ -132,6 +136,8 @@ def parse_config(data: dict[str, Any], where: str, base_dir: Path) -> Config:
         kwargs.update(_parse_advice(data["advice"], where))
     if "llm" in data:
         kwargs.update(_parse_llm(data["llm"], where))
+    if "hook" in data:
+        kwargs.update(_parse_hook(data["hook"], where))
     if "index-max-file-size" in data:
         kwargs["repo_max_file_size"] = parse_size(data["index-max-file-size"], where, "index-max-file-size")
     return Config(**kwargs)
@@ -183,6 +189,29 @@ def _parse_llm(table: Any, where: str) -> dict[str, Any]:
         if not ok(value):
             raise ConfigError(f"{where}: 'llm.{key}' must be {expected}")
         out[attr] = value
+    return out
+
+
+def _parse_hook(table: Any, where: str) -> dict[str, Any]:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: 'hook' must be a table")
+    unknown = set(table) - _HOOK_KEYS
+    if unknown:
+        raise ConfigError(f"{where}: unknown key 'hook.{sorted(unknown)[0]}' (known: {', '.join(sorted(_HOOK_KEYS))})")
+    out: dict[str, Any] = {}
+    if "mode" in table:
+        if table["mode"] not in ("context", "block", "advise"):
+            raise ConfigError(f"{where}: 'hook.mode' must be \"context\", \"block\" or \"advise\"")
+        out["hook_mode"] = table["mode"]
+    if "opt-out-prefix" in table:
+        if not isinstance(table["opt-out-prefix"], str) or not table["opt-out-prefix"].strip():
+            raise ConfigError(f"{where}: 'hook.opt-out-prefix' must be a non-empty string")
+        out["hook_opt_out"] = table["opt-out-prefix"]
+    if "idle-timeout" in table:
+        value = table["idle-timeout"]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise ConfigError(f"{where}: 'hook.idle-timeout' must be a number of seconds")
+        out["server_idle_timeout"] = float(value)
     return out
 
 

@@ -8,6 +8,7 @@ The CLI, the Claude Code hook and the LSP server stay thin and call :class:`Lint
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -55,12 +56,19 @@ class Linter:
         root = root.resolve()
         ctx = self._repos.get(root)
         if ctx is None:
-            from .repo.index import build_index
-            from .repo.resolve import Resolver
-            from .repo.search import RepoSearch
+            ctx = self.refresh_repo(root)
+        return ctx
 
-            index = build_index(root, max_size=self.config.repo_max_file_size)
-            ctx = self._repos[root] = RepoContext(index=index, resolver=Resolver(RepoSearch.build(index)))
+    def refresh_repo(self, root: Path) -> "RepoContext":
+        """Re-index (incrementally) and swap in the fresh context; readers keep the old one meanwhile."""
+        from .repo.index import build_index
+        from .repo.resolve import Resolver
+        from .repo.search import RepoSearch
+
+        root = root.resolve()
+        index = build_index(root, max_size=self.config.repo_max_file_size)
+        ctx = RepoContext(index=index, resolver=Resolver(RepoSearch.build(index)))
+        self._repos[root] = ctx
         return ctx
 
     def lint(self, text: str, path: str = "<prompt>", repo: Path | None = None) -> FileReport:
@@ -120,6 +128,7 @@ class Linter:
 class RepoContext:
     index: "RepoIndex"
     resolver: "Resolver"
+    built_at: float = field(default_factory=time.monotonic)
 
     @cached_property
     def facts(self) -> "RepoFacts":

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_wheel_carries_the_rules_folder_inside_the_package():
     pyproject = load_toml(ROOT / "pyproject.toml")
     assert pyproject["project"]["name"] == "haiku-promptlint"
-    assert pyproject["project"]["scripts"]["promptlint"] == "promptlint.cli:main"
+    assert pyproject["project"]["scripts"]["promptlint"] == "promptlint._entry:main"
     assert pyproject["project"]["requires-python"] == ">=3.10"
     force = pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]["force-include"]
     assert force == {"rules": "promptlint/_rules"}

@@ -1,0 +1,105 @@
+"""What the hook answers Claude Code for a prompt, from a lint report. Used by the server (warm)
+and by the in-process path. Context is phrased as facts, not commands: injected text that reads
+like system instructions can trip the model's prompt-injection defences."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from ..model import FileReport, Severity
+
+MAX_CONTEXT = 9_500  # Claude Code caps hook output at 10,000 characters
+_TIER_NAMES = {"haiku": "Haiku", "sonnet": "Sonnet", "opus": "Opus"}
+
+
+def _quoted(message: str, default: str) -> str:
+    parts = message.split('"')
+    return parts[1] if len(parts) > 2 else default
+
+
+def _open_item(code: str, message: str) -> str | None:
+    """What a finding says the request leaves open, as a fact."""
+    if code == "CON004":
+        m = re.search(r"a new (\w+) needs (.+?), and", message)
+        return f"the details of the new {m.group(1)} ({m.group(2)})" if m else "the details of the new thing"
+    return {
+        "VAG005": f'what "{_quoted(message, "it")}" refers to',
+        "VAG001": "what exactly to change and the expected outcome",
+        "VAG002": f'a measurable meaning of "{_quoted(message, "the quality asked for")}"',
+        "VAG003": "the complete list (an enumeration ends with an open-ended phrase)",
+        "VAG004": f'whether "{_quoted(message, "the optional part")}" is required',
+        "CON001": "how to tell the change works (no expected behaviour or check is given)",
+        "CON003": "what must stay unchanged",
+    }.get(code)
+
+
+def tier_of(model: str | None) -> str | None:
+    if not model:
+        return None
+    low = model.lower()
+    return next((t for t in ("haiku", "sonnet", "opus") if t in low), None)
+
+
+def needs_context(report: FileReport) -> bool:
+    return any(f.severity >= Severity.warning for f in report.findings)
+
+
+def context_text(report: FileReport, facts_lines: list[str]) -> str:
+    lines = ["promptlint (a prompt linter) compared this request with the repository. Notes:"]
+    refs = [r for r in report.references if r["score"] >= 0.3][:4]
+    if refs:
+        lines.append("- Files the request is most likely about: " + "; ".join(f"{r['path']} ({r['reason']})" for r in refs) + ".")
+    for f in report.findings:
+        if f.code == "REF004" and f.suggestion:
+            m = re.search(r"pattern in (.+?)\"?\.?$", f.suggestion)
+            if m:
+                lines.append(f"- An existing pattern for this kind of change is in {m.group(1).rstrip(chr(34))}.")
+        if f.code == "REF002":
+            lines.append(f"- {f.message}.")
+    if facts_lines:
+        lines.append("- Repository conventions: " + " ".join(facts_lines))
+    open_items: list[str] = []
+    for f in report.findings:
+        item = _open_item(f.code, f.message)
+        if item and item not in open_items:
+            open_items.append(item)
+    if open_items:
+        lines.append("- The request does not specify: " + "; ".join(open_items) + ".")
+    split = next((f for f in report.findings if f.code == "SCO002"), None)
+    if split is not None:
+        lines.append(f"- The request holds several independent tasks ({split.message.split(': ', 1)[-1]}); they are easier to review one at a time.")
+    if report.advice and report.advice.get("model") in ("sonnet", "opus"):
+        reasons = "; ".join(r["message"] for r in report.advice["reasons"][:2])
+        lines.append(f"- promptlint's model advice is {_TIER_NAMES[report.advice['model']]}: {reasons}.")
+    if open_items:
+        lines.append("- Because details are missing, a clarifying question before a large change would be reasonable.")
+    text = "\n".join(lines)
+    if len(text) > MAX_CONTEXT:
+        text = text[: MAX_CONTEXT - 40].rsplit("\n", 1)[0] + "\n- (more notes omitted)"
+    return text
+
+
+def respond(report: FileReport, mode: str, session_model: str | None, facts_lines: list[str]) -> dict[str, Any]:
+    """{"stdout": ..., "stderr": ...} for Claude Code. Empty stdout lets the prompt through as is."""
+    out: dict[str, Any] = {}
+    if mode == "block" and any(f.severity >= Severity.error for f in report.findings):
+        shown = "\n".join(f"  {f.code} line {f.start.line}: {f.message}" for f in report.findings if f.severity >= Severity.warning)
+        reason = "promptlint blocked this prompt; fix it and send it again:\n" + shown
+        if report.rewrite:
+            reason += "\n\nSuggested rewrite (fill in the <...> parts):\n\n" + report.rewrite
+        return {"stdout": json.dumps({"decision": "block", "reason": reason[: MAX_CONTEXT]}) + "\n", "stderr": ""}
+    if needs_context(report) or (report.advice and report.advice.get("model") != "haiku" and mode == "advise"):
+        out["hookSpecificOutput"] = {"hookEventName": "UserPromptSubmit", "additionalContext": context_text(report, facts_lines)}
+    if mode == "advise" and report.advice:
+        advised = report.advice["model"]
+        current = tier_of(session_model)
+        if advised != current and (advised != "haiku" or current in ("sonnet", "opus")):
+            if advised == "haiku":
+                message = "promptlint: this looks like a focused, Haiku-sized task; /model haiku would be cheaper and faster."
+            else:
+                why = report.advice["reasons"][0]["message"] if report.advice["reasons"] else "escalation score %.2f" % report.advice["score"]
+                message = f"promptlint: consider /model {advised} for this prompt ({why})."
+            out["systemMessage"] = message
+    return {"stdout": json.dumps(out) + "\n" if out else "", "stderr": ""}
