@@ -46,6 +46,7 @@ class _Handler(socketserver.StreamRequestHandler):
 class _SocketServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # many prompts at once (several sessions): a full backlog refuses connects
 
 
 class PromptlintServer:

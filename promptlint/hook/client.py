@@ -76,7 +76,14 @@ def _ask(request: dict, deadline: float) -> dict:
         raise TimeoutError("deadline reached before asking the server")
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(remaining)
-        sock.connect(str(runtime.socket_path()))
+        while True:
+            try:
+                sock.connect(str(runtime.socket_path()))
+                break
+            except BlockingIOError:  # the server's backlog is full: it is busy, not gone
+                if time.monotonic() > deadline - 2 * _MARGIN:
+                    raise
+                time.sleep(0.01)
         sock.sendall(json.dumps(request).encode() + b"\n")
         chunks = []
         while True:
