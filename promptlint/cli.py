@@ -372,6 +372,62 @@ def uninstall_claude_code(scope: str, project_dir: Path) -> None:
     click.echo(f"{'removed from' if removed else 'not installed in'} {path}")
 
 
+@main.command()
+@click.option("--project", "project_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."), help="The project whose sessions to read [default: .].")
+@click.option("--since", help="Only prompts from this date on (YYYY-MM-DD).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--no-repo", is_flag=True, help="Lint the prompts without the project's repository.")
+def history(project_dir: Path, since: str | None, fmt: str, no_repo: bool) -> None:
+    """Your real prompts from Claude Code transcripts: how vague, which rules, which model answered."""
+    import json
+    from datetime import datetime, timezone
+
+    from .config import discover
+    from .history import analyse, scan, transcripts_dir
+    from .pipeline import Linter
+
+    when = None
+    if since:
+        try:
+            when = datetime.strptime(since, "%Y-%m-%d").replace(tzinfo=timezone.utc)
+        except ValueError:
+            raise PromptlintError(f"--since {since!r}: expected a date like 2026-11-01") from None
+    folder = transcripts_dir(project_dir)
+    if not folder.is_dir():
+        raise PromptlintError(f"no Claude Code transcripts for {project_dir.resolve()} (looked in {folder})")
+    found = scan(folder, when)
+    linter = Linter(discover(project_dir.resolve()))
+    data = analyse(found, linter, None if no_repo else find_repo_root(project_dir))
+    if fmt == "json":
+        click.echo(json.dumps(data, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    console.print(f"[bold]{data['prompts']} prompts[/] in {data['sessions']} sessions ({data['malformed_lines']} unreadable lines skipped); "
+                  f"[bold]{data['vague_share']:.0%}[/] had a warning or error.")
+    console.print("Answered by: " + ", ".join(f"{m} {n}" for m, n in sorted(data["by_model"].items())))
+    if data["top_rules"]:
+        table = Table(title="Most frequent problems", show_edge=False)
+        table.add_column("code")
+        table.add_column("prompts", justify="right")
+        for code, n in data["top_rules"]:
+            table.add_row(code, str(n))
+        console.print(table)
+    for key, title in (("haiku_sized_on_larger_models", f"Haiku-sized prompts sent to Sonnet/Opus (saving at list prices: ${data['estimated_saving_usd']:.2f})"),
+                       ("escalation_worthy_on_haiku", "Escalation-worthy prompts answered by Haiku")):
+        rows = data[key]
+        if not rows:
+            continue
+        table = Table(title=title, show_edge=False)
+        for column in ("when", "model", "advised", "prompt"):
+            table.add_column(column)
+        for row in rows[:20]:
+            table.add_row((row["timestamp"] or "")[:10], row["model"] or "?", row["advised"] or "?", row["prompt"])
+        console.print(table)
+
+
 def _catalog(config_path: Path | None, isolated: bool):  # type: ignore[no-untyped-def]
     from . import config as config_mod
     from .rules.catalog import load_catalog

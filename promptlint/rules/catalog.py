@@ -12,6 +12,7 @@ from ..model import Severity
 from ..resources import TOMLDecodeError, builtin_rules_dir, load_toml
 
 FAMILIES = {
+    "CLD": "Claude Code's own prompt files (subagents, skills, commands, CLAUDE.md)",
     "VAG": "vague wording",
     "SCO": "over-broad scope",
     "CON": "unstated constraints",
@@ -43,6 +44,8 @@ class Rule:
     path: Path = field(compare=False, hash=False)
     # The fixture repository (fixtures/repos/<name>) its examples are about, for repo-aware rules.
     examples_repo: str | None = None
+    # The file name its examples stand for, for rules limited to some files (`applies-to`).
+    examples_path: str | None = None
 
     @property
     def is_preview(self) -> bool:
@@ -160,6 +163,7 @@ def parse_rule(data: dict[str, Any], path: Path, known_kinds: set[str]) -> Rule:
         pass_examples=tuple(passes),  # type: ignore[arg-type]
         path=path,
         examples_repo=examples.get("repo"),
+        examples_path=examples.get("path"),
     )
 
 

@@ -53,6 +53,14 @@ def select_rules(catalog: dict[str, Rule], config: Config) -> list[Rule]:
     return selected
 
 
+def applies_to(patterns: list[str], path: str) -> bool:
+    """Whether a rule limited to some files (`applies-to` globs) runs on ``path``."""
+    import fnmatch
+
+    posix = path.replace("\\", "/")
+    return any(fnmatch.fnmatch(posix, p) or fnmatch.fnmatch("/" + posix, "*/" + p.lstrip("*/")) for p in patterns)
+
+
 def is_advice_rule(rule: Rule) -> bool:
     """Escalation rules feed the model advice; they are reasons, not findings."""
     return rule.kind == "escalation"
@@ -106,6 +114,8 @@ class RuleEngine:
         # `unless-findings`: a rule that defers to another ("no-pattern-given" when
         # "missing-reference" already said it).
         if any(code.startswith(tuple(rule.check.get("unless-findings", ()))) for code in ctx.earlier_codes):
+            return []
+        if rule.check.get("applies-to") and not applies_to(rule.check["applies-to"], analysis.source.path):
             return []
         source = analysis.source
         out = []

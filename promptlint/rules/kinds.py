@@ -410,9 +410,11 @@ KINDS: dict[str, Callable[["Rule", "Analysis", Context], list[Hit]]] = {
 
 
 def _register_repo_kinds() -> None:
+    from .file_kinds import FILE_KINDS
     from .repo_kinds import REPO_KINDS
 
     KINDS.update(REPO_KINDS)
+    KINDS.update(FILE_KINDS)
 
 
 _register_repo_kinds()
