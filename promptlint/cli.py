@@ -428,6 +428,16 @@ def history(project_dir: Path, since: str | None, fmt: str, no_repo: bool) -> No
         console.print(table)
 
 
+@main.command()
+def lsp() -> None:
+    """Run the language server for prompt files over stdio (for editors)."""
+    try:
+        from .lsp import main as lsp_main
+    except ImportError as exc:
+        raise PromptlintError(f"the language server needs pygls 2 ({exc}); pip install 'haiku-promptlint'") from None
+    lsp_main()
+
+
 def _catalog(config_path: Path | None, isolated: bool):  # type: ignore[no-untyped-def]
     from . import config as config_mod
     from .rules.catalog import load_catalog

@@ -147,3 +147,12 @@ def lint(text: str, *, path: str = "<prompt>", repo: str | Path | None = None, c
     if linter is None:
         linter = _default[config] = Linter(config)
     return linter.lint(text, path=path, repo=Path(repo) if repo is not None else None)
+
+
+def analyze_for_hover(linter: Linter, text: str, repo: RepoContext):  # type: ignore[no-untyped-def]
+    """The prompt's mentions resolved against the repository (for editor hovers)."""
+    from .text.analysis import analyze
+
+    with linter._lock:
+        analysis = analyze(PromptSource(text), linter.pipeline)
+        return repo.resolver.mentions(analysis)
