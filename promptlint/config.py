@@ -143,12 +143,16 @@ def parse_config(data: dict[str, Any], where: str, base_dir: Path) -> Config:
     return Config(**kwargs)
 
 
-def _parse_advice(table: Any, where: str) -> dict[str, Any]:
+def _check_table(table: Any, name: str, known: set[str], where: str) -> None:
     if not isinstance(table, dict):
-        raise ConfigError(f"{where}: 'advice' must be a table")
-    unknown = set(table) - _ADVICE_KEYS
+        raise ConfigError(f"{where}: '{name}' must be a table")
+    unknown = set(table) - known
     if unknown:
-        raise ConfigError(f"{where}: unknown key 'advice.{sorted(unknown)[0]}' (known: {', '.join(sorted(_ADVICE_KEYS))})")
+        raise ConfigError(f"{where}: unknown key '{name}.{sorted(unknown)[0]}' (known: {', '.join(sorted(known))})")
+
+
+def _parse_advice(table: Any, where: str) -> dict[str, Any]:
+    _check_table(table, "advice", _ADVICE_KEYS, where)
     out: dict[str, Any] = {}
     for key, attr in (("sonnet-at", "sonnet_at"), ("opus-at", "opus_at")):
         if key in table:
@@ -170,11 +174,7 @@ def _parse_advice(table: Any, where: str) -> dict[str, Any]:
 
 
 def _parse_llm(table: Any, where: str) -> dict[str, Any]:
-    if not isinstance(table, dict):
-        raise ConfigError(f"{where}: 'llm' must be a table")
-    unknown = set(table) - _LLM_KEYS
-    if unknown:
-        raise ConfigError(f"{where}: unknown key 'llm.{sorted(unknown)[0]}' (known: {', '.join(sorted(_LLM_KEYS))})")
+    _check_table(table, "llm", _LLM_KEYS, where)
     out: dict[str, Any] = {}
     checks = {
         "enabled": ("llm", lambda v: isinstance(v, bool), "true or false"),
@@ -193,11 +193,7 @@ def _parse_llm(table: Any, where: str) -> dict[str, Any]:
 
 
 def _parse_hook(table: Any, where: str) -> dict[str, Any]:
-    if not isinstance(table, dict):
-        raise ConfigError(f"{where}: 'hook' must be a table")
-    unknown = set(table) - _HOOK_KEYS
-    if unknown:
-        raise ConfigError(f"{where}: unknown key 'hook.{sorted(unknown)[0]}' (known: {', '.join(sorted(_HOOK_KEYS))})")
+    _check_table(table, "hook", _HOOK_KEYS, where)
     out: dict[str, Any] = {}
     if "mode" in table:
         if table["mode"] not in ("context", "block", "advise"):

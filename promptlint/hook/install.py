@@ -6,15 +6,14 @@ writes valid JSON atomically and keeps a backup of the previous file."""
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from ..errors import PromptlintError
+from ..fsutil import atomic_write
 
 HOOK_MARK = "hook claude-code"
 DEFAULT_TIMEOUT = 10  # seconds (Claude Code reads seconds; the hook's own deadline is 2 s)
@@ -56,21 +55,9 @@ def _load(path: Path) -> dict[str, Any]:
 
 
 def _write(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists():
         shutil.copy2(path, path.with_name(path.name + ".bak"))
-    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    atomic_write(path, (json.dumps(data, indent=2) + "\n").encode("utf-8"))
 
 
 def _groups(data: dict[str, Any], path: Path) -> list[Any]:
