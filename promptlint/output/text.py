@@ -77,6 +77,12 @@ def write_text(report: Report, stream: TextIO, verbose: bool = False, color: boo
                 line_text.append(f"{ref['path']}{where}", style="bold")
                 line_text.append(f"  {ref['reason']}", style="dim")
                 console.print(line_text)
+        if file.advice and (file.findings or verbose):
+            a = file.advice
+            why = f" ({a['reasons'][0]['message']})" if a["reasons"] and a["model"] != "haiku" else ""
+            console.print(Text(f"{file.path}: model advice: {a['model']}{why}", style="dim"))
+        if file.rewrite and file.path not in ("-", "<prompt>"):
+            console.print(Text(f"{file.path}: an explicit rewrite for Haiku: promptlint rewrite {file.path}", style="dim"))
         if file.findings or verbose:
             console.print(Text(f"{file.path}: vagueness {file.vagueness:.2f} (0 = explicit, 1 = everything left to guess)", style="dim"))
     total = sum(counts.values())
