@@ -78,6 +78,7 @@ class Resolver:
     def __init__(self, search: RepoSearch):
         self.search = search
         self.files = search.index.files
+        self._memo: dict[tuple[str, str], tuple[list[str], list[str], list[str]]] = {}
 
     # --- explicit mentions ------------------------------------------------------------------------
     def resolve_path(self, text: str) -> tuple[list[str], list[str]]:
@@ -185,6 +186,16 @@ class Resolver:
         return out
 
     def _resolve_mention(self, m: Mention) -> None:
+        # A long prompt repeats its paths and names: resolve each distinct one once.
+        key = (m.kind, m.text)
+        cached = self._memo.get(key)
+        if cached is None:
+            self._resolve_fresh(m)
+            self._memo[key] = (m.paths, m.defined_in, m.suggestions)
+        else:
+            m.paths, m.defined_in, m.suggestions = (list(x) for x in cached)
+
+    def _resolve_fresh(self, m: Mention) -> None:
         if m.kind in ("path", "frame"):
             m.paths, m.suggestions = self.resolve_path(m.text)
         elif m.kind == "route":

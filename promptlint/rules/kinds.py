@@ -118,9 +118,7 @@ def check_existence(rule: "Rule", analysis: "Analysis", ctx: Context) -> list[Hi
         sent = analysis.sentence_of(start)
         if requirements_only and (sent is None or sent.index not in analysis.requirement_sentences):
             continue  # narrative ("Not sure how to word it properly") is not a requirement
-        if sent is not None and skip_questions and sent.is_question and not any(
-            t.sentence == sent.index for t in analysis.task_verbs
-        ):
+        if sent is not None and skip_questions and sent.is_question and sent.index not in analysis.verbs_by_sentence:
             continue
         sent_text = sent.text if sent else ""
         if any(p.search(sent_text) for p in unless_sentence):
@@ -314,7 +312,7 @@ def _umbrella_sentences(analysis: "Analysis") -> set[int]:
 def _elaborates(analysis: "Analysis", verb: "TaskVerb", counted: list["TaskVerb"]) -> bool:
     """A command after a colon that follows a counted task in the same sentence spells that task out:
     "Add pagination to GET /products: accept `?page=N` and return `{ items, total }`"."""
-    earlier = [t for t in counted if t.sentence == verb.sentence]
+    earlier = [t for t in counted[-8:] if t.sentence == verb.sentence]  # counted is in text order
     if not earlier:
         return False
     between = analysis.text[earlier[0].end : verb.start]

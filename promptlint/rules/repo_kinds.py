@@ -71,7 +71,7 @@ def _created(analysis: "Analysis", offset: int, verbs: set[str]) -> bool:
     sent = analysis.sentence_of(offset)
     if sent is None:
         return False
-    return any(t.sentence == sent.index and t.lemma in verbs and t.start < offset for t in analysis.task_verbs)
+    return any(t.lemma in verbs and t.start < offset for t in analysis.verbs_by_sentence.get(sent.index, ()))
 
 
 def _rank_words(ctx: Context, words: dict[str, float]) -> list[tuple[str, float]]:

@@ -131,6 +131,13 @@ class Analysis:
         return [t for t in self.task_verbs if t.kind not in ("investigate",)]
 
     @cached_property
+    def verbs_by_sentence(self) -> dict[int, list[TaskVerb]]:
+        out: dict[int, list[TaskVerb]] = {}
+        for t in self.task_verbs:
+            out.setdefault(t.sentence, []).append(t)
+        return out
+
+    @cached_property
     def requirement_sentences(self) -> frozenset[int]:
         """Sentences that ask for something: a command, a request, or a modal ("should", "must")."""
         out = {t.sentence for t in self.task_verbs}
@@ -181,9 +188,8 @@ class _Analyzer:
         self._task_verbs(analysis, code_ids)
         self._noun_phrases(analysis, code_ids)
         self._pronouns(analysis, code_ids)
-        analysis.subtasks = [
-            s for s in analysis.sentences if s.list_item and any(t.sentence == s.index for t in analysis.task_verbs)
-        ]
+        with_tasks = {t.sentence for t in analysis.task_verbs}
+        analysis.subtasks = [s for s in analysis.sentences if s.list_item and s.index in with_tasks]
         return analysis
 
     # --- sentences ---------------------------------------------------------------------------
