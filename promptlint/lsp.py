@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from lsprotocol import types as t
+from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
 from pygls.uris import to_fs_path
 
 from .__about__ import __version__
@@ -48,9 +50,28 @@ def codepoint_offset(text: str, position: t.Position) -> int:
     return sum(len(x) + 1 for x in lines[: position.line]) + col
 
 
+class _Rejected:
+    """A request answered with an error while it was parsed; the dispatcher skips it."""
+
+    jsonrpc = "rejected"
+
+
+class _Protocol(LanguageServerProtocol):
+    def structure_message(self, data: Any) -> Any:
+        # pygls only logs a request whose params do not parse; answer it with the JSON-RPC error, so
+        # the client is not left waiting, and keep serving.
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as exc:
+            if isinstance(data, dict) and "id" in data and "method" in data:
+                self._send_response(data["id"], error=exc.to_response_error())
+                return _Rejected()
+            raise
+
+
 class PromptlintServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("promptlint", __version__)
+        super().__init__("promptlint", __version__, protocol_cls=_Protocol)
         self.root: Path | None = None
         self.settings: dict[str, Any] = {}
         self._linter: Any = None

@@ -69,3 +69,19 @@ def test_neovim_headless_receives_diagnostics(tmp_path):
     codes = {d["code"] for d in data["diagnostics"]}
     assert {"CON001", "CON004"} <= codes
     assert all(d["source"] == "promptlint" for d in data["diagnostics"])
+
+
+def test_malformed_params_get_a_json_rpc_error_and_the_server_lives_on():
+    messages = [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"processId": None, "rootUri": TS.as_uri(), "capabilities": {}}},
+        {"jsonrpc": "2.0", "method": "initialized", "params": {}},
+        {"jsonrpc": "2.0", "id": 2, "method": "textDocument/hover", "params": {"textDocument": 42, "position": "top"}},
+        {"jsonrpc": "2.0", "id": 3, "method": "shutdown"},
+        {"jsonrpc": "2.0", "method": "exit"},
+    ]
+    proc = subprocess.run([sys.executable, "-m", "promptlint", "lsp"], input=b"".join(frame(m) for m in messages), capture_output=True, timeout=120)
+    replies = [json.loads(part.split(b"\r\n\r\n", 1)[1]) for part in proc.stdout.split(b"Content-Length: ")[1:]]
+    by_id = {r.get("id"): r for r in replies if "id" in r}
+    assert "error" in by_id[2] and by_id[2]["error"]["code"] in (-32602, -32600, -32603)
+    assert "result" in by_id[3]  # still serving after the bad request
+    assert proc.returncode == 0
