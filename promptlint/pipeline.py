@@ -104,7 +104,9 @@ class Linter:
             report.advice = build_advice(analysis, report.findings, report.vagueness, self.engine, self.config, resolution, repo_ctx)
             from .rewrite import build_rewrite
 
-            report.rewrite = build_rewrite(analysis, report.findings, report.advice, resolution, repo_ctx, repo_ctx.facts if repo_ctx else None)
+            report.rewrite = build_rewrite(
+                analysis, report.findings, report.advice, resolution, repo_ctx, repo_ctx.facts if repo_ctx else None, self.catalog
+            )
         if report.rewrite is not None and self.config.llm:
             self._polish(report, repo_ctx)
         return report

@@ -161,14 +161,17 @@ def _section(title: str, lines: list[str]) -> str:
     return f"{title}:\n{_bullets(lines)}" if lines else ""
 
 
-def _split_tasks(analysis: "Analysis", findings: list[Finding]) -> list[str] | None:
+def _split_tasks(analysis: "Analysis", findings: list[Finding], catalog: dict[str, Any] | None) -> list[str] | None:
     """Focused sub-tasks, in the order the prompt gives them, when the prompt holds several."""
     if not any(f.code == "SCO002" for f in findings):
         return None
-    from .rules.catalog import load_catalog
     from .rules.kinds import independent_tasks
 
-    rule = load_catalog()["SCO002"]
+    if catalog is None:
+        from .rules.catalog import load_catalog
+
+        catalog = load_catalog()
+    rule = catalog["SCO002"]
     tasks = independent_tasks(analysis, rule)
     verbs = analysis.task_verbs
     parts = []
@@ -181,6 +184,7 @@ def _split_tasks(analysis: "Analysis", findings: list[Finding]) -> list[str] | N
 def build_rewrite(
     analysis: "Analysis", findings: list[Finding], advice: dict[str, Any] | None,
     resolution: "Resolution | None" = None, repo: "RepoContext | None" = None, facts: "RepoFacts | None" = None,
+    catalog: dict[str, Any] | None = None,
 ) -> str | None:
     """The explicit prompt, or None when the prompt is already explicit (no warning or error)."""
     if not _has_warning(findings):
@@ -190,7 +194,7 @@ def build_rewrite(
     constraints = _constraint_lines(findings, facts, analysis)
     open_items = _open_lines(findings, text)
     acceptance = _acceptance_lines(findings, facts)
-    split = _split_tasks(analysis, findings)
+    split = _split_tasks(analysis, findings, catalog)
     if split:
         blocks = []
         if advice is not None and advice.get("model") in ("sonnet", "opus"):
