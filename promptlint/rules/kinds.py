@@ -222,13 +222,9 @@ def check_vague_action(rule: "Rule", analysis: "Analysis", ctx: Context) -> list
         pronoun_object = bool(object_words) and object_words[0].lower_ in ("it", "this", "that", "them", "these", "those")
         if pronoun_object and _named_before(analysis, verb.start, generic):
             continue  # "tests/users.test.ts hangs on CI ... fix it": "it" is that concrete thing
-        end = verb.end
-        shown = [t for t in clause[:3] if t.lower_ in ("up", "out") or t.lower_ in generic or t.lemma_ in generic]
-        if shown and object_words and object_words[-1] in clause:
-            last = object_words[-1]
-            end = last.idx + len(last.text)
-        elif shown:
-            end = shown[-1].idx + len(shown[-1].text)
+        # Underline the verb with its (generic) object, or with its particle ("clean up").
+        tail = object_words[-1:] or [t for t in clause[:2] if t.lower_ in ("up", "out")][-1:]
+        end = tail[0].idx + len(tail[0].text) if tail else verb.end
         hits.append(Hit(verb.start, end, {"match": analysis.text[verb.start : end], "verb": verb.lemma}))
     return hits
 
