@@ -116,10 +116,12 @@ def _build_blank() -> Pipeline:
 
 
 def _build_trained(name: str) -> Pipeline:
+    from pathlib import Path
+
     import spacy
     import spacy.util
 
-    if not spacy.util.is_package(name) and not spacy.util.is_directory(name if isinstance(name, str) else ""):
+    if not spacy.util.is_package(name) and not Path(name).expanduser().is_dir():
         raise ConfigError(f"spaCy pipeline {name!r} is not installed (set nlp-pipeline = \"blank\" or install it)")
     try:
         nlp = spacy.load(name, exclude=["ner"])

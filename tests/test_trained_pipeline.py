@@ -1,0 +1,71 @@
+"""The trained-pipeline path: no trained spaCy model can be downloaded here, so the test trains a tiny
+tagger in a few seconds, saves it, and configures promptlint to use it (as a user would with
+`nlp-pipeline = "en_core_web_sm"` or a path)."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from promptlint.cli import main
+
+SENTENCES = [
+    (["Add", "a", "database", "table", "for", "orders", "."], ["VB", "DT", "NN", "NN", "IN", "NNS", "."]),
+    (["Fix", "the", "login", "page", "."], ["VB", "DT", "NN", "NN", "."]),
+    (["Update", "the", "schema", "."], ["VB", "DT", "NN", "."]),
+    (["The", "parser", "hangs", "."], ["DT", "NN", "VBZ", "."]),
+    (["Remove", "the", "old", "cache", "."], ["VB", "DT", "JJ", "NN", "."]),
+    (["The", "tests", "fail", "."], ["DT", "NNS", "VBP", "."]),
+]
+
+
+@pytest.fixture(scope="module")
+def tiny_pipeline(tmp_path_factory):
+    import spacy
+    from spacy.training import Example
+
+    spacy.util.fix_random_seed(0)
+    nlp = spacy.blank("en")
+    nlp.add_pipe("tagger")
+    examples = []
+    for words, tags in SENTENCES:
+        doc = nlp.make_doc(" ".join(words[:-1]) + words[-1])
+        examples.append(Example.from_dict(doc, {"words": [t.text for t in doc], "tags": tags}))
+    nlp.initialize(lambda: examples)
+    for _ in range(60):
+        nlp.update(examples)
+    nlp.meta["name"] = "tiny_test"
+    path = tmp_path_factory.mktemp("pipelines") / "tiny"
+    nlp.to_disk(path)
+    return path
+
+
+def test_a_configured_trained_pipeline_is_used_and_reported(tiny_pipeline, tmp_path):
+    from promptlint.text.analysis import analyze
+    from promptlint.text.nlp import get_pipeline
+    from promptlint.text.source import PromptSource
+
+    pipeline = get_pipeline(str(tiny_pipeline))
+    assert pipeline.trained and "trained spaCy pipeline en_tiny_test" in pipeline.describe()
+    names = [name for name, _ in pipeline.nlp.pipeline]
+    assert names[0] == "sentencizer" and "promptlint_lines" in names and names[-1] == "promptlint_lemma_norm"
+    a = analyze(PromptSource("Add a database table for customer orders. The parser hangs."), pipeline)
+    assert [t.lemma for t in a.task_verbs] == ["add"]
+    assert len(a.sentences) == 2
+
+    (tmp_path / "promptlint.toml").write_text(f'nlp-pipeline = "{tiny_pipeline}"\n')
+    prompt = tmp_path / "p.prompt"
+    prompt.write_text("Add a database table for customer orders\n")
+    result = CliRunner().invoke(main, ["check", str(prompt), "--no-repo", "-v", "--no-color"])
+    assert result.exit_code == 1
+    assert "nlp: trained spaCy pipeline en_tiny_test" in result.stdout
+    assert "CON004" in result.stdout
+
+
+def test_a_missing_trained_pipeline_is_a_clear_error(tmp_path):
+    (tmp_path / "promptlint.toml").write_text('nlp-pipeline = "en_core_web_nonexistent"\n')
+    prompt = tmp_path / "p.prompt"
+    prompt.write_text("Fix it.\n")
+    result = CliRunner().invoke(main, ["check", str(prompt), "--no-repo"])
+    assert result.exit_code == 2
+    assert "spaCy pipeline 'en_core_web_nonexistent' is not installed" in result.stderr
