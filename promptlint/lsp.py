@@ -113,6 +113,9 @@ class PromptlintServer(LanguageServer):
         def work() -> None:
             try:
                 self.linter().repo_context(self.root)
+                from .pipeline import freeze_heap
+
+                freeze_heap()
                 self.repo_ready.set()
                 if self.loop is not None:
                     self.loop.call_soon_threadsafe(self.relint_all)

@@ -158,3 +158,12 @@ def analyze_for_hover(linter: Linter, text: str, repo: RepoContext):  # type: ig
     with linter._lock:
         analysis = analyze(PromptSource(text), linter.pipeline)
         return repo.resolver.mentions(analysis)
+
+
+def freeze_heap() -> None:
+    """For long-running front ends (server, LSP): move the long-lived objects (spaCy, indexes) to the
+    permanent generation, so a full collection over millions of index objects does not stall a request."""
+    import gc
+
+    gc.collect()
+    gc.freeze()

@@ -117,7 +117,10 @@ class PromptlintServer:
             root = None  # a session started in / or ~ is not a project: lint the text alone
         if root is not None:
             self._refresh_if_stale(linter, root)
+        fresh = root is not None and root not in linter._repos
         report = linter.lint(prompt, path="<prompt>", repo=root)
+        if fresh:
+            _freeze_heap()  # a new repository index: move it out of the collector's way
         repo = linter._repos.get(root) if root is not None else None
         facts = repo.facts.constraint_lines() if repo is not None else []
         return respond(report, mode or config.hook_mode, session_model, facts)
@@ -132,6 +135,7 @@ class PromptlintServer:
         def refresh() -> None:
             try:
                 linter.refresh_repo(root)
+                _freeze_heap()
             finally:
                 self._refreshing.discard(root)
 
@@ -142,6 +146,7 @@ class PromptlintServer:
         from .config import Config
 
         self.linter_for(Config()).lint("Warm up the pipeline.")
+        _freeze_heap()
 
     def serve(self) -> None:
         path = runtime.socket_path()
@@ -178,6 +183,12 @@ class PromptlintServer:
             except OSError:
                 pass
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _freeze_heap() -> None:
+    from .pipeline import freeze_heap
+
+    freeze_heap()
 
 
 def request(payload: dict[str, Any], timeout: float = 2.0) -> dict[str, Any] | None:
