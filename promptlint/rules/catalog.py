@@ -148,6 +148,12 @@ def parse_rule(data: dict[str, Any], path: Path, known_kinds: set[str]) -> Rule:
     check = data.get("check", {})
     if not isinstance(check, dict):
         raise _fail(path, "[check] must be a table")
+    from .kinds import COMMON_PARAMS, KIND_PARAMS
+
+    allowed = COMMON_PARAMS | KIND_PARAMS.get(kind, set())  # type: ignore[arg-type]
+    unknown_params = sorted(set(check) - allowed)
+    if unknown_params:
+        raise _fail(path, f"[check] has no key '{unknown_params[0]}' for kind '{kind}' (known: {', '.join(sorted(allowed))})")
     return Rule(
         code=code,  # type: ignore[arg-type]
         name=name,  # type: ignore[arg-type]

@@ -460,3 +460,29 @@ def check_escalation(rule: "Rule", analysis: "Analysis", ctx: Context) -> list[H
 
 
 KINDS["escalation"] = check_escalation
+
+
+# The [check] keys each kind reads; a rule file with any other key is rejected at load time, so a
+# typo in a user's rule is an error instead of a silently ignored setting.
+COMMON_PARAMS = {"applies-to", "trigger-findings", "unless-findings", "match", "requirements-only", "skip-questions", "skip-task-verbs"}
+_EXISTENCE = {"phrases", "patterns", "unless-sentence-matches", "unless-followed-by"}
+KIND_PARAMS: dict[str, set[str]] = {
+    "existence": _EXISTENCE,
+    "substitution": _EXISTENCE | {"swap"},
+    "unresolved-pronoun": _EXISTENCE,
+    "vague-action": {"verbs", "generic", "fillers", "outcome-markers"},
+    "absence-given-trigger": {
+        "trigger-task-kinds", "trigger-verbs", "trigger-phrases", "trigger-exclude-objects", "required-phrases",
+        "required-patterns", "satisfied-by-code-spans", "min-tasks", "exempt-question-only",
+    },
+    "count": {"counter", "min", "exclude-kinds", "exclude-objects", "exclude-new-objects"},
+    "missing-detail": {"objects", "task-kinds"},
+    "escalation": _EXISTENCE | {"tier", "weight", "when-findings", "also-phrases", "min-estimated-files", "task-verbs", "requires-named-location", "task-kinds"},
+    "missing-reference": {"trigger-task-kinds", "min-score", "max-suggestions"},
+    "unknown-reference": {"creation-verbs"},
+    "ambiguous-reference": {"within", "min-raw-score"},
+    "no-pattern": {"objects"},
+    "repo-fact-unstated": {"fact", "trigger-task-kinds", "trigger-patterns", "named-by-patterns", "unless-named-files"},
+    "front-matter": {"test", "key", "keys", "patterns", "max"},
+    "file-length": {"max-lines"},
+}
