@@ -106,10 +106,28 @@ def _accept(listing: Listing, rel: str, blob: str | None, max_size: int) -> None
     listing.files.append(RepoFile(rel, st.st_size, st.st_mtime_ns, blob, language_of(rel)))
 
 
+def _git_many(root: Path, *commands: tuple[str, ...]) -> list[bytes | None]:
+    """Run several read-only git commands at once (each walks the index or the tree on its own)."""
+    try:
+        procs = [subprocess.Popen(["git", "-C", str(root), *cmd], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) for cmd in commands]
+    except OSError:
+        return [None] * len(commands)
+    out: list[bytes | None] = []
+    for proc in procs:
+        try:
+            data, _ = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out.append(None)
+            continue
+        out.append(data if proc.returncode == 0 else None)
+    return out
+
+
 def _list_git(root: Path, max_size: int) -> Listing | None:
-    staged = _git(root, "ls-files", "-z", "-s", "--cached")
-    others = _git(root, "ls-files", "-z", "--others", "--exclude-standard")
-    modified = _git(root, "ls-files", "-z", "-m")
+    staged, others, modified = _git_many(
+        root, ("ls-files", "-z", "-s", "--cached"), ("ls-files", "-z", "--others", "--exclude-standard"), ("ls-files", "-z", "-m")
+    )
     if staged is None or others is None or modified is None:
         return None
     changed = {p.decode("utf-8", "surrogateescape") for p in modified.split(b"\0") if p}
