@@ -13,6 +13,7 @@ import click
 
 from .__about__ import __version__
 from .errors import PromptlintError
+from .output import FORMATS as OUTPUT_FORMATS
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -70,7 +71,7 @@ def main(ctx: click.Context, debug: bool) -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, type=str)
-@click.option("--format", "fmt", type=click.Choice(["text", "concise", "json", "sarif", "github"]), default="text", show_default=True, help="Output format.")
+@click.option("--format", "fmt", type=click.Choice(list(OUTPUT_FORMATS)), default="text", show_default=True, help="Output format.")
 @click.option("--repo", type=click.Path(file_okay=False, path_type=Path), help="Repository the prompt is about (default: the git root of the current directory).")
 @click.option("--no-repo", is_flag=True, help="Text-only analysis; do not look at any repository.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), help="Use this config file instead of discovering one.")

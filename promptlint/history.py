@@ -15,9 +15,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from .hook.logic import tier_of
 from .model import Severity
 
-_TIERS = ("haiku", "sonnet", "opus")
 
 
 @dataclass
@@ -113,11 +113,6 @@ def scan(folder: Path, since: datetime | None = None) -> HistoryScan:
                         current.input_tokens += int(usage.get("input_tokens") or 0) + int(usage.get("cache_read_input_tokens") or 0) + int(usage.get("cache_creation_input_tokens") or 0)
                         current.output_tokens += int(usage.get("output_tokens") or 0)
     return result
-
-
-def tier_of(model: str | None) -> str | None:
-    low = (model or "").lower()
-    return next((t for t in _TIERS if t in low), None)
 
 
 def analyse(history: HistoryScan, linter: Any, repo: Path | None) -> dict[str, Any]:

@@ -11,7 +11,6 @@ delays the first diagnostics.
 from __future__ import annotations
 
 import asyncio
-import fnmatch
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -30,7 +29,6 @@ from .output.sarif import HELP_URI
 
 DEBOUNCE = 0.3  # seconds after the last change before re-linting
 MAX_DOCUMENT = 1_000_000
-PROMPT_GLOBS = ("*.prompt", "*.prompt.md", "CLAUDE.md", "CLAUDE.local.md", "*/.claude/*.md", ".claude/*.md")
 FIX_ALL = "source.fixAll.promptlint"
 _SEVERITY = {Severity.error: t.DiagnosticSeverity.Error, Severity.warning: t.DiagnosticSeverity.Warning, Severity.info: t.DiagnosticSeverity.Information}
 
@@ -128,9 +126,11 @@ class PromptlintServer(LanguageServer):
     def is_prompt(self, uri: str, language_id: str | None = None) -> bool:
         if language_id == "prompt":
             return True
-        path = (to_fs_path(uri) or uri).replace("\\", "/")
-        name = path.rsplit("/", 1)[-1]
-        return any(fnmatch.fnmatch(name, g) or fnmatch.fnmatch(path, "*/" + g) or fnmatch.fnmatch(path, g) for g in PROMPT_GLOBS)
+        from .inputs import is_prompt_file
+
+        path = Path(to_fs_path(uri) or uri)
+        # The files `check DIR` lints, plus any Markdown under .claude/ (the editor shows them all).
+        return is_prompt_file(path, self.root or path.parent) or (".claude" in path.parts and path.suffix == ".md")
 
     def lint_document(self, uri: str) -> FileReport | None:
         doc = self.workspace.get_text_document(uri)

@@ -36,7 +36,6 @@ class RepoFacts:
     ts_strict: list[str] = field(default_factory=list)  # enabled strict flags, with the tsconfig path
     tsconfig: str | None = None
     rust_error_crates: list[str] = field(default_factory=list)  # thiserror, anyhow, snafu, eyre
-    rust_crate_kind: str | None = None  # "library" | "application"
     manifest: str | None = None
 
     def constraint_lines(self) -> list[str]:
@@ -147,7 +146,6 @@ def detect_facts(index: RepoIndex) -> RepoFacts:
         facts.manifest = facts.manifest or "Cargo.toml"
         deps = {**cargo.get("dependencies", {}), **cargo.get("workspace", {}).get("dependencies", {})}
         facts.rust_error_crates = [c for c in ("thiserror", "anyhow", "snafu", "eyre", "color-eyre") if c in deps]
-        facts.rust_crate_kind = "library" if "src/lib.rs" in index.files else "application" if "src/main.rs" in index.files else None
         facts.test_framework = facts.test_framework or ("cargo test" + (" with proptest" if "proptest" in cargo.get("dev-dependencies", {}) else ""))
         facts.test_command = facts.test_command or "cargo test"
         facts.lint_command = facts.lint_command or "cargo clippy -- -D warnings"

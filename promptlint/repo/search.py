@@ -204,4 +204,3 @@ class RepoSearch:
             parts = imp.strip('"').split("/")
             return self._suffix_map.get("/".join(parts[-2:]) + "/") or self._suffix_map.get(parts[-1] + "/")
         return None
-        return None

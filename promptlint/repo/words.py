@@ -8,12 +8,6 @@ import re
 from ..resources import builtin_rules_dir, load_toml
 
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
-_STOP = frozenset(
-    "a an the and or of to in on for with by from at as is are be it this that these those we you i our your my "
-    "me us they them its their into via use using new add make get set do does did please need want should would "
-    "could can will just also some any all each every more most other such only not no when where which what how "
-    "why so if then than there here have has had was were been being about after before over under up out".split()
-)
 
 
 def singular(word: str) -> str:
@@ -36,9 +30,6 @@ def split_identifier(name: str) -> list[str]:
                 words.append(w)
     return words
 
-
-def content_words(text: str) -> list[str]:
-    return [w for w in split_identifier(text) if w not in _STOP]
 
 
 @functools.lru_cache(maxsize=1)
