@@ -20,6 +20,7 @@ from .rules.catalog import Rule, load_catalog
 from .rules.engine import RuleEngine, select_rules
 from .scoring import vagueness
 from .text.source import PromptSource
+from .textsafe import scrub_surrogates
 
 if TYPE_CHECKING:  # pragma: no cover
     from .repo.facts import RepoFacts
@@ -74,6 +75,7 @@ class Linter:
     def lint(self, text: str, path: str = "<prompt>", repo: Path | None = None) -> FileReport:
         from .text.analysis import analyze
 
+        text = scrub_surrogates(text)  # lone surrogates (from JSON or an editor) make spaCy raise
         source = PromptSource(text, path)
         report = FileReport(path=path, text=text)
         report.notes.append(f"nlp: {self.pipeline.describe()}")
