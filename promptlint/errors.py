@@ -15,3 +15,7 @@ class InputError(PromptlintError):
 
 class RuleCatalogError(PromptlintError):
     pass
+
+
+class LintTimeout(Exception):
+    """A lint ran past the deadline its caller gave (the hook, the LSP): the work was abandoned."""

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .config import Config
+from .errors import LintTimeout
 from .model import FileReport
 from .rules.catalog import Rule, load_catalog
 from .rules.engine import RuleEngine, select_rules
@@ -26,6 +27,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from .repo.facts import RepoFacts
     from .repo.index import RepoIndex
     from .repo.resolve import Resolver
+
+
+# A prompt with more findings than this is a pasted log or a document: the rest is noise, and
+# rendering tens of thousands of findings would cost more than finding them.
+MAX_FINDINGS = 500
 
 
 @dataclass
@@ -42,6 +48,8 @@ class Linter:
         self._pipeline = None
         self._lock = threading.Lock()
         self._repos: dict[Path, "RepoContext"] = {}
+        self._building: dict[Path, threading.Thread] = {}
+        self._build_guard = threading.Lock()
 
     @property
     def pipeline(self):  # type: ignore[no-untyped-def]
@@ -60,6 +68,31 @@ class Linter:
             ctx = self.refresh_repo(root)
         return ctx
 
+    def repo_context_within(self, root: Path, wait: float) -> "RepoContext | None":
+        """The repository's context if it is ready within ``wait`` seconds, else None; a build
+        that is not finished goes on in the background (one per repository, however many ask)."""
+        root = root.resolve()
+        ctx = self._repos.get(root)
+        if ctx is not None:
+            return ctx
+        with self._build_guard:
+            builder = self._building.get(root)
+            if builder is None:
+                def build() -> None:
+                    try:
+                        self.refresh_repo(root)
+                        freeze_heap()  # a new repository index: move it out of the collector's way
+                    except Exception:  # noqa: BLE001 - no index: prompts are linted text-only
+                        pass
+                    finally:
+                        with self._build_guard:
+                            self._building.pop(root, None)
+
+                builder = self._building[root] = threading.Thread(target=build, name="promptlint-index", daemon=True)
+                builder.start()
+        builder.join(max(0.0, wait))
+        return self._repos.get(root)
+
     def refresh_repo(self, root: Path) -> "RepoContext":
         """Re-index (incrementally) and swap in the fresh context; readers keep the old one meanwhile."""
         from .repo.index import build_index
@@ -72,7 +105,11 @@ class Linter:
         self._repos[root] = ctx
         return ctx
 
-    def lint(self, text: str, path: str = "<prompt>", repo: Path | None = None) -> FileReport:
+    def lint(self, text: str, path: str = "<prompt>", repo: Path | None = None, *, deadline: float | None = None,
+             previous_turn: str | None = None) -> FileReport:
+        """Lint one prompt. ``deadline`` (time.monotonic()) makes a late lint raise LintTimeout
+        between stages instead of finishing work nobody waits for; ``previous_turn`` is the agent's
+        last message in a conversation (the hook reads it from the transcript)."""
         from .text.analysis import analyze
 
         text = scrub_surrogates(text)  # lone surrogates (from JSON or an editor) make spaCy raise
@@ -94,10 +131,21 @@ class Linter:
             report.notes.append("repo: none (text-only analysis)")
         if source.suppressions.whole_file == set() or not source.prose.strip():
             return report
-        with self._lock:  # spaCy's Language object is not meant for concurrent calls
+        # spaCy's Language object is not meant for concurrent calls; a caller with a deadline waits
+        # for the lock only as long as it has left.
+        if not self._lock.acquire(timeout=-1 if deadline is None else max(0.0, deadline - time.monotonic())):
+            raise LintTimeout("the linter was busy until the deadline")
+        try:
+            _check(deadline)
             analysis = analyze(source, self.pipeline)
+            _check(deadline)
             resolution = repo_ctx.resolver.resolve(analysis) if repo_ctx is not None else None
+            _check(deadline)
             report.findings = self.engine.run(analysis, resolution, repo_ctx.resolver if repo_ctx else None, repo_ctx.facts if repo_ctx else None)
+            if len(report.findings) > MAX_FINDINGS:
+                report.warnings.append(f"stopped reporting at {MAX_FINDINGS} findings ({len(report.findings) - MAX_FINDINGS} more): is this a prompt?")
+                report.findings = report.findings[:MAX_FINDINGS]
+            _check(deadline)
             if resolution is not None:
                 report.references = [r.to_json() for r in resolution.references]
             report.vagueness = vagueness(analysis, report.findings)
@@ -109,7 +157,9 @@ class Linter:
             report.rewrite = build_rewrite(
                 analysis, report.findings, report.advice, resolution, repo_ctx, repo_ctx.facts if repo_ctx else None, self.catalog
             )
-        if report.rewrite is not None and self.config.llm:
+        finally:
+            self._lock.release()
+        if report.rewrite is not None and self.config.llm and deadline is None:  # never on a deadline (the hook)
             self._polish(report, repo_ctx)
         return report
 
@@ -126,6 +176,11 @@ class Linter:
         report.notes.append(f"rewrite: {'polished by ' + cfg.llm_model if result.used_llm else 'deterministic'}")
         if result.warning:
             report.warnings.append(result.warning)
+
+
+def _check(deadline: float | None) -> None:
+    if deadline is not None and time.monotonic() > deadline:
+        raise LintTimeout("the lint ran past its deadline")
 
 
 @dataclass

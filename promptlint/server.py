@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import fcntl
 import json
+import math
 import os
-import socket
 import socketserver
+import stat
 import sys
 import threading
 import time
@@ -23,16 +24,28 @@ from typing import Any
 
 from .__about__ import __version__
 from .hook import runtime
+from .errors import LintTimeout
 
 REFRESH_AFTER = 30.0  # seconds before a repository index is refreshed (in the background)
 _MAX_REQUEST = 4_000_000
+# Longer prompts (pasted logs) cannot be linted within a hook's deadline (the analysis runs at
+# about 100 kB/s and holds the pipeline's lock meanwhile); `check` still lints them.
+HOOK_MAX_PROMPT = 50_000
 
 
 class _Handler(socketserver.StreamRequestHandler):
+    timeout = 10.0  # a client that connects and sends nothing does not hold a thread forever
+
     def handle(self) -> None:
         state: PromptlintServer = self.server.state  # type: ignore[attr-defined]
         try:
+            runtime.check_peer(self.request)
+        except OSError:
+            return  # another user's process reached the socket (it is 0600 in a 0700 folder): say nothing
+        try:
             line = self.rfile.readline(_MAX_REQUEST)
+            if len(line) >= _MAX_REQUEST and not line.endswith(b"\n"):
+                raise ValueError("request over the size limit")
             request = json.loads(line or b"{}")
             reply = state.dispatch(request if isinstance(request, dict) else {})
         except Exception as exc:  # a bad request must not take the server down
@@ -92,38 +105,51 @@ class PromptlintServer:
 
     def hook(self, request: dict[str, Any]) -> dict[str, Any]:
         prompt, cwd = request.get("prompt"), request.get("cwd")
-        if not isinstance(prompt, str) or not isinstance(cwd, str) or not os.path.isdir(cwd):
+        if not isinstance(prompt, str) or not isinstance(cwd, str) or "\0" in cwd or not os.path.isdir(cwd):
             return {"stdout": "", "stderr": "promptlint: bad hook request; passing the prompt through"}
-        budget = float(request.get("deadline") or 2.0) - 0.1
-        future = self._pool.submit(self._hook_work, prompt, cwd, request.get("mode"), request.get("session_model"))
+        if len(prompt) > HOOK_MAX_PROMPT:
+            return {"stdout": "", "stderr": f"promptlint: prompt over {HOOK_MAX_PROMPT // 1000} kB; not linted in the hook (use `promptlint check`)"}
+        budget = request.get("deadline")
+        budget = float(budget) if isinstance(budget, (int, float)) and not isinstance(budget, bool) and math.isfinite(budget) else 2.0
+        deadline = time.monotonic() + min(max(0.05, budget - 0.05), 30.0)
+        fields = {k: request.get(k) if isinstance(request.get(k), str) else None for k in ("mode", "session_model", "previous_turn")}
+        future = self._pool.submit(self._hook_work, prompt, cwd, fields["mode"], fields["session_model"], fields["previous_turn"], deadline)
         try:
-            return future.result(timeout=max(0.05, budget))
-        except FutureTimeout:
-            # The work goes on and warms the index; this prompt passes untouched.
-            return {"stdout": "", "stderr": "promptlint: still indexing this repository; no advice for this prompt"}
+            return future.result(timeout=max(0.01, deadline - time.monotonic()))
+        except (FutureTimeout, LintTimeout):
+            # Indexing goes on in the background and warms the index; this prompt passes untouched.
+            return {"stdout": "", "stderr": "promptlint: no advice within the deadline (indexing or busy); passing the prompt through"}
         except Exception as exc:
             return {"stdout": "", "stderr": f"promptlint: internal error ({type(exc).__name__}); passing the prompt through"}
 
-    def _hook_work(self, prompt: str, cwd: str, mode: str | None, session_model: str | None) -> dict[str, Any]:
+    def _hook_work(self, prompt: str, cwd: str, mode: str | None, session_model: str | None, previous_turn: str | None, deadline: float) -> dict[str, Any]:
         from .config import discover
+        from .errors import PromptlintError
         from .hook.logic import respond
 
-        config = discover(Path(cwd))
+        try:
+            config = discover(Path(cwd))
+        except PromptlintError as exc:  # the repository's config is broken: lint with the defaults, say why
+            config = discover(Path(cwd), isolated=True)
+            config_problem = f"promptlint: {exc}; using the default settings"
+        else:
+            config_problem = ""
         if prompt.lstrip().startswith(config.hook_opt_out):
             return {"stdout": "", "stderr": ""}
         linter = self.linter_for(config)
         root = Path(cwd).resolve()  # the hook's repository is the project directory itself
         if root == Path(root.anchor) or root == Path.home().resolve():
             root = None  # a session started in / or ~ is not a project: lint the text alone
+        repo_ctx = None
         if root is not None:
             self._refresh_if_stale(linter, root)
-        fresh = root is not None and root not in linter._repos
-        report = linter.lint(prompt, path="<prompt>", repo=root)
-        if fresh:
-            _freeze_heap()  # a new repository index: move it out of the collector's way
-        repo = linter._repos.get(root) if root is not None else None
-        facts = repo.facts.constraint_lines() if repo is not None else []
-        return respond(report, mode or config.hook_mode, session_model, facts)
+            repo_ctx = linter.repo_context_within(root, deadline - time.monotonic() - 0.3)
+        report = linter.lint(prompt, path="<prompt>", repo=root if repo_ctx is not None else None, deadline=deadline, previous_turn=previous_turn)
+        facts = repo_ctx.facts.constraint_lines() if repo_ctx is not None else []
+        reply = respond(report, mode or config.hook_mode, session_model, facts)
+        if config_problem:
+            reply["stderr"] = (reply.get("stderr") or "") + config_problem
+        return reply
 
     def _refresh_if_stale(self, linter: Any, root: Path) -> None:
         root = root.resolve()
@@ -152,12 +178,13 @@ class PromptlintServer:
         path = runtime.socket_path()
         self.server = _SocketServer(str(path), _Handler)
         self.server.state = self  # type: ignore[attr-defined]
-        os.chmod(path, 0o600)
-        runtime.pid_path().write_text(str(os.getpid()))
-        try:
-            runtime.starting_path().unlink()
-        except OSError:
-            pass
+        os.chmod(path, 0o600)  # the folder is 0700 already; the socket too, in case it is ever moved
+        _write_private(runtime.pid_path(), str(os.getpid()))
+        for marker in (runtime.starting_path(), runtime.failed_path()):
+            try:
+                marker.unlink()
+            except OSError:
+                pass
         threading.Thread(target=self._watch_idle, daemon=True).start()
         try:
             self.server.serve_forever(poll_interval=0.2)
@@ -191,15 +218,25 @@ def _freeze_heap() -> None:
     freeze_heap()
 
 
+def _write_private(path: Path, text: str) -> None:
+    """Write a small file in the runtime folder (0600, never through a symlink)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+
+
 def request(payload: dict[str, Any], timeout: float = 2.0) -> dict[str, Any] | None:
-    """Send one request to a running server; None when none answers."""
+    """Send one request to a running server; None when none answers (or its socket is not ours)."""
+    deadline = time.monotonic() + timeout
     try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(timeout)
-            sock.connect(str(runtime.socket_path()))
+        with runtime.connect(timeout=timeout) as sock:
             sock.sendall(json.dumps(payload).encode() + b"\n")
             data = b""
             while not data.endswith(b"\n"):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or len(data) > 16_000_000:
+                    return None
+                sock.settimeout(remaining)
                 chunk = sock.recv(65536)
                 if not chunk:
                     break
@@ -211,14 +248,45 @@ def request(payload: dict[str, Any], timeout: float = 2.0) -> dict[str, Any] | N
 
 def _take_lock() -> Any:
     """The per-user server lock: only its holder may bind the socket. None when another holds it."""
-    runtime.ensure_runtime_dir()
-    handle = open(runtime.runtime_dir() / "server.lock", "a+")
+    fd = os.open(runtime.runtime_dir() / "server.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    handle = os.fdopen(fd, "a+")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         handle.close()
         return None
     return handle
+
+
+def _failed(message: str) -> int:
+    """A server that cannot start says why, once on stderr and in the runtime folder, where hooks
+    read it and stop waiting for a server that is not coming (they retry after a minute)."""
+    sys.stderr.write(f"promptlint: server: {message}\n")
+    try:
+        _write_private(runtime.failed_path(), message)
+        runtime.starting_path().unlink()
+    except OSError:
+        pass
+    return 2
+
+
+def _clear_socket_path(path: Path) -> str | None:
+    """Make room for the socket; why not, when it cannot be done."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    if stat.S_ISSOCK(st.st_mode):
+        if request({"op": "ping"}, timeout=0.5) is not None:
+            return "already running"
+    try:
+        if stat.S_ISDIR(st.st_mode):
+            os.rmdir(path)  # only an empty one: never delete a tree we did not make
+        else:
+            os.unlink(path)  # stale socket, or a file left in our own private folder
+    except OSError as exc:
+        return f"{path} is in the way and cannot be removed ({exc.strerror})"
+    return None
 
 
 def run_server(idle_timeout: float, background: bool) -> int:
@@ -231,18 +299,30 @@ def run_server(idle_timeout: float, background: bool) -> int:
         devnull = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):
             os.dup2(devnull, fd)
+    try:
+        runtime.ensure_runtime_dir()
+    except OSError as exc:
+        # A foreign or unsafe folder: write nothing into it, not even the failure marker.
+        sys.stderr.write(f"promptlint: server: {exc}\n")
+        return 2
     lock = _take_lock()
     if lock is None:
         return 0  # another server is running or starting
-    path = runtime.socket_path()
-    if path.exists():
-        if request({"op": "ping"}, timeout=0.5) is not None:
-            return 0
-        path.unlink()  # stale: its server died without cleaning up
-    server = PromptlintServer(idle_timeout)
-    server.warm_up()
     try:
-        server.serve()
+        problem = _clear_socket_path(runtime.socket_path())
+        if problem == "already running":
+            return 0
+        if problem:
+            return _failed(problem)
+        server = PromptlintServer(idle_timeout)
+        try:
+            server.warm_up()
+        except Exception as exc:  # noqa: BLE001 - a broken install must not leave hooks waiting
+            return _failed(f"cannot load the NLP pipeline ({type(exc).__name__}: {exc})")
+        try:
+            server.serve()
+        except OSError as exc:
+            return _failed(f"cannot listen on {runtime.socket_path()} ({exc.strerror or exc})")
     finally:
         lock.close()
     return 0

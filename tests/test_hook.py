@@ -143,7 +143,7 @@ def test_first_call_starts_the_server_within_the_deadline(runtime_dir):
 
 
 def test_a_server_that_never_answers_does_not_hold_the_prompt(runtime_dir):
-    runtime_dir.mkdir(parents=True)
+    runtime_dir.mkdir(parents=True, mode=0o700)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(str(runtime_dir / "server.sock"))
     listener.listen(8)  # accepts connections, never replies
@@ -178,7 +178,7 @@ def test_concurrent_clients(server):
 
 
 def test_stale_socket_is_replaced(runtime_dir):
-    runtime_dir.mkdir(parents=True)
+    runtime_dir.mkdir(parents=True, mode=0o700)
     dead = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     dead.bind(str(runtime_dir / "server.sock"))
     dead.close()  # the file stays, nobody listens

@@ -1,21 +1,92 @@
-"""Where the warm server listens: a per-user folder (0700) in the runtime dir with a 0600 socket.
-Standard library only: the hook client imports this on every prompt."""
+"""Where the warm server listens, and the checks that keep another local user out of it.
+
+The server's folder holds a Unix socket that receives every prompt and answers with text Claude
+Code puts in front of the model, so whoever owns that folder or that socket can read prompts and
+inject instructions. The folder is therefore chosen from places only this user controls, created
+by us with mode 0700, and checked (a real directory, not a symlink, owned by this user, no group or
+other permissions) before every use; the socket is checked too (owned by this user, and on Linux
+the peer's credentials after connecting). A folder that fails a check is refused with one line on
+stderr and the prompt goes through: we never chmod or take over a folder we did not create.
+
+Where, in order:
+1. ``$PROMPTLINT_RUNTIME_DIR``: used as is when it is private; when it is shared (``/tmp``, mode
+   1777) a private ``promptlint-<uid>`` folder inside it;
+2. ``$XDG_RUNTIME_DIR/promptlint`` when ``$XDG_RUNTIME_DIR`` is this user's private folder;
+3. ``$XDG_CACHE_HOME/promptlint/run`` (``~/.cache/promptlint/run``) when the home folder is this
+   user's: a shared ``/tmp`` is where the hijack happens, so it is the last resort;
+4. ``<tmp>/promptlint-<uid>``.
+
+Standard library only: the hook client imports this on every prompt.
+"""
 
 from __future__ import annotations
 
 import os
-import tempfile
+import socket
+import stat
+import struct
 from pathlib import Path
+
+# Unix socket paths are limited to 108 bytes (104 on macOS), the terminating NUL included.
+_MAX_SOCKET_PATH = 100
+
+
+class UnsafeRuntimeDir(OSError):
+    """The runtime folder or its socket is not this user's own: refuse it."""
+
+
+class NotASocket(ConnectionRefusedError):
+    """Something other than a socket sits at the socket path in our own private folder (a crash
+    left it, or a mistake): no server listens there, and the server replaces it when it starts."""
+
+
+def _uid() -> int:
+    return os.getuid()
+
+
+def _private(st: os.stat_result) -> bool:
+    return stat.S_ISDIR(st.st_mode) and st.st_uid == _uid() and not st.st_mode & 0o077
+
+
+def _owned_dir(path: str) -> bool:
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISDIR(st.st_mode) and st.st_uid == _uid()
 
 
 def runtime_dir() -> Path:
+    uid = _uid()
     override = os.environ.get("PROMPTLINT_RUNTIME_DIR")
     if override:
-        return Path(override)
+        try:
+            st = os.lstat(override)
+        except OSError:
+            return Path(override)  # ensure_runtime_dir creates it, private
+        return Path(override) if _private(st) else Path(override) / f"promptlint-{uid}"
     base = os.environ.get("XDG_RUNTIME_DIR")
-    if base and os.path.isdir(base):
-        return Path(base) / "promptlint"
-    return Path(tempfile.gettempdir()) / f"promptlint-{os.getuid()}"
+    if base and os.path.isabs(base):
+        try:
+            if _private(os.lstat(base)):
+                return Path(base) / "promptlint"
+        except OSError:
+            pass
+    home = os.path.expanduser("~")
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(home, ".cache")
+    candidate = os.path.join(cache, "promptlint", "run")
+    if os.path.isabs(candidate) and _owned_dir(home) and len(candidate) + len("/server.sock") <= _MAX_SOCKET_PATH:
+        return Path(candidate)
+    return Path(_tmp()) / f"promptlint-{uid}"
+
+
+def _tmp() -> str:
+    """tempfile.gettempdir() without importing tempfile (and random, shutil...) on every prompt."""
+    for name in ("TMPDIR", "TEMP", "TMP"):
+        value = os.environ.get(name)
+        if value and os.path.isabs(value) and os.path.isdir(value):
+            return value
+    return "/tmp"
 
 
 def socket_path() -> Path:
@@ -31,8 +102,81 @@ def starting_path() -> Path:
     return runtime_dir() / "server.starting"
 
 
-def ensure_runtime_dir() -> Path:
-    folder = runtime_dir()
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.chmod(folder, 0o700)
+def failed_path() -> Path:
+    """Written by a server that could not start, so hooks stop waiting for it for a while."""
+    return runtime_dir() / "server.failed"
+
+
+def check_runtime_dir(folder: Path | None = None) -> Path:
+    """The runtime folder, after checking it is a private directory of this user (not a symlink)."""
+    folder = folder or runtime_dir()
+    try:
+        st = os.lstat(folder)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise UnsafeRuntimeDir(f"cannot check {folder}: {exc.strerror}") from None
+    if stat.S_ISLNK(st.st_mode):
+        raise UnsafeRuntimeDir(f"{folder} is a symlink; refusing it")
+    if not stat.S_ISDIR(st.st_mode):
+        raise UnsafeRuntimeDir(f"{folder} is not a directory; refusing it")
+    if st.st_uid != _uid():
+        raise UnsafeRuntimeDir(f"{folder} belongs to uid {st.st_uid}, not to you; refusing it (someone else may be listening there)")
+    if st.st_mode & 0o077:
+        raise UnsafeRuntimeDir(f"{folder} has mode {stat.S_IMODE(st.st_mode):04o}, not 0700; refusing it")
     return folder
+
+
+def ensure_runtime_dir() -> Path:
+    """Create the runtime folder (0700) when it is missing, then check it."""
+    folder = runtime_dir()
+    if not os.path.lexists(folder):
+        folder.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            os.mkdir(folder, 0o700)
+        except FileExistsError:
+            pass  # another process made it first: the check below decides
+    return check_runtime_dir(folder)
+
+
+def check_socket_file(path: Path) -> None:
+    """Before connecting: the socket file is a socket owned by this user."""
+    st = os.lstat(path)  # FileNotFoundError: no server
+    if not stat.S_ISSOCK(st.st_mode):
+        raise NotASocket(f"{path} is not a socket")
+    if st.st_uid != _uid():
+        raise UnsafeRuntimeDir(f"{path} belongs to uid {st.st_uid}, not to you; refusing it")
+
+
+def peer_uid(sock: socket.socket) -> int | None:
+    """The uid of the process at the other end of a connected Unix socket, where the OS says."""
+    if hasattr(socket, "SO_PEERCRED"):
+        creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+        return struct.unpack("3i", creds)[1]
+    getpeereid = getattr(os, "getpeereid", None)  # not in the standard library today; kept for BSDs
+    if getpeereid is not None:  # pragma: no cover
+        return getpeereid(sock.fileno())[0]
+    return None
+
+
+def check_peer(sock: socket.socket) -> None:
+    uid = peer_uid(sock)
+    if uid is not None and uid != _uid():
+        raise UnsafeRuntimeDir(f"the process on the server socket runs as uid {uid}, not as you; refusing it")
+
+
+def connect(path: Path | None = None, timeout: float = 1.0) -> socket.socket:
+    """A connected, checked socket to the server. FileNotFoundError / ConnectionRefusedError when
+    none runs; UnsafeRuntimeDir when the folder or the socket is not this user's."""
+    folder = check_runtime_dir()
+    path = path or folder / "server.sock"
+    check_socket_file(path)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(max(0.001, timeout))
+        sock.connect(str(path))
+        check_peer(sock)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
