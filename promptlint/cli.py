@@ -14,12 +14,17 @@ import click
 from .__about__ import __version__
 from .errors import PromptlintError
 from .output import FORMATS as OUTPUT_FORMATS
+from .textsafe import for_terminal
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
 def _error(message: str) -> None:
-    click.echo(f"promptlint: error: {message}", err=True)
+    click.echo(for_terminal(f"promptlint: error: {message}"), err=True)
+
+
+def _warn(message: str) -> None:
+    click.echo(for_terminal(f"promptlint: warning: {message}"), err=True)
 
 
 def find_repo_root(start: Path) -> Path | None:
@@ -34,10 +39,20 @@ def find_repo_root(start: Path) -> Path | None:
     return start
 
 
-def _split_codes(values: tuple[str, ...]) -> tuple[str, ...] | None:
+def _split_codes(values: tuple[str, ...], option: str = "--select") -> tuple[str, ...] | None:
+    """Rule selectors from repeated or comma-separated options; an empty one is a mistake
+    (`--select ""` would silently turn every rule off)."""
     if not values:
         return None
-    return tuple(c.strip().upper() for v in values for c in v.split(",") if c.strip())
+    import re
+
+    codes = tuple(c.strip().upper() for v in values for c in v.split(",") if c.strip())
+    if not codes:
+        raise click.UsageError(f"{option} needs at least one rule code or prefix (e.g. VAG, CON004, ALL)")
+    for code in codes:
+        if not re.fullmatch(r"ALL|[A-Z]{1,4}\d{0,3}", code):
+            raise click.UsageError(f"{option}: {code!r} is not a rule code or prefix (e.g. VAG, CON004, ALL)")
+    return codes
 
 
 class _Group(click.Group):
@@ -112,8 +127,8 @@ def check(
         raise click.UsageError("--config and --isolated exclude each other")
     overrides: dict = {
         "select": _split_codes(select),
-        "ignore": (*cfg.ignore, *(_split_codes(ignore) or ())) if ignore else None,
-        "extend_select": (*cfg.extend_select, *(_split_codes(extend_select) or ())) if extend_select else None,
+        "ignore": (*cfg.ignore, *(_split_codes(ignore, "--ignore") or ())) if ignore else None,
+        "extend_select": (*cfg.extend_select, *(_split_codes(extend_select, "--extend-select") or ())) if extend_select else None,
         "preview": preview,
         "fail_on": Severity.parse(fail_on) if fail_on else None,
         "max_size": config_mod.parse_size(max_size, "--max-size") if max_size else None,
@@ -122,6 +137,8 @@ def check(
     cfg = cfg.with_overrides(**overrides)
     repo_root = None if no_repo else (repo.resolve() if repo is not None else find_repo_root(Path.cwd()))
 
+    for warning in cfg.warnings:
+        _warn(warning)
     items, errors = inputs.expand(list(paths))
     linter = Linter(cfg)
     report = Report()
@@ -131,14 +148,20 @@ def check(
         except PromptlintError as exc:
             errors.append(str(exc))
             continue
-        file_report = linter.lint(prompt.text, path=prompt.path, repo=repo_root)
+        try:
+            file_report = linter.lint(prompt.text, path=prompt.path, repo=repo_root)
+        except PromptlintError:
+            raise
+        except Exception as exc:  # a bug on one file: say so, and still report the others
+            errors.append(f"{shown}: internal error while linting ({type(exc).__name__}: {exc}); the other files are reported")
+            continue
         if verbose and cfg.source is not None:
             file_report.notes.insert(0, f"config: {cfg.source}")
         report.files.append(file_report)
     render(fmt, report, linter.catalog, sys.stdout, verbose=verbose, color=color)
     for file_report in report.files:
         for warning in file_report.warnings:
-            click.echo(f"promptlint: warning: {file_report.path}: {warning}", err=True)
+            _warn(f"{file_report.path}: {warning}")
     for message in errors:
         _error(message)
     if errors:
@@ -210,6 +233,8 @@ def _lint_one(path_arg: str, repo: Path | None, no_repo: bool, config_path: Path
         raise PromptlintError(f"--repo {repo}: not a directory")
     start = Path(path_arg) if path_arg != "-" else Path.cwd()
     cfg = config_mod.discover(start if start.exists() else Path.cwd(), explicit=config_path, isolated=isolated).with_overrides(**(overrides or {}))
+    for warning in cfg.warnings:
+        _warn(warning)
     prompt = inputs.read_stdin(stdin_filename or "-", cfg.max_size) if path_arg == "-" else inputs.read_path(Path(path_arg), path_arg, cfg.max_size)
     repo_root = None if no_repo else (repo.resolve() if repo is not None else find_repo_root(Path.cwd()))
     linter = Linter(cfg)
@@ -249,7 +274,7 @@ def advise(path: str, repo: Path | None, no_repo: bool, config_path: Path | None
     names = {"haiku": "Claude Haiku 4.5", "sonnet": "Claude Sonnet 4.5", "opus": "Claude Opus 4.5"}
     click.echo(f"Model: {names[advice['model']]} (escalation score {advice['score']:.2f}; /model {advice['model']})")
     for reason in advice["reasons"]:
-        click.echo(f"  {reason['code']}  {reason['message']}")
+        click.echo(for_terminal(f"  {reason['code']}  {reason['message']}"))
     if not advice["reasons"]:
         click.echo("  no escalation signal")
     if advice["estimated_files"] is not None:
@@ -278,18 +303,18 @@ def rewrite(
     overrides = {"llm": llm, "llm_context": llm_context, "llm_model": llm_model}
     _linter, report = _lint_one(path, repo, no_repo, config_path, isolated, stdin_filename, overrides)
     for warning in report.warnings:
-        click.echo(f"promptlint: warning: {warning}", err=True)
+        _warn(warning)
     if fmt == "json":
         click.echo(json.dumps({"path": report.path, "rewrite": report.rewrite, "advice": report.advice}, indent=2))
         return
     if report.rewrite is None:
-        click.echo(f"{report.path}: already explicit; nothing to rewrite.", err=True)
+        click.echo(for_terminal(f"{report.path}: already explicit; nothing to rewrite."), err=True)
         return
     if diff:
         lines = difflib.unified_diff(report.text.splitlines(keepends=True), report.rewrite.splitlines(keepends=True), fromfile=report.path, tofile=f"{report.path} (rewritten)")
-        click.echo("".join(lines), nl=False)
+        click.echo(for_terminal("".join(lines)), nl=False)
         return
-    click.echo(report.rewrite, nl=False)
+    click.echo(for_terminal(report.rewrite), nl=False)
 
 
 @main.command()
@@ -302,7 +327,6 @@ def server(stop: bool, status: bool, background: bool, idle_timeout: float | Non
     import json
 
     from . import server as server_mod
-    from .config import discover
     from .hook import runtime
 
     if stop:
@@ -316,9 +340,13 @@ def server(stop: bool, status: bool, background: bool, idle_timeout: float | Non
             sys.exit(1)
         click.echo(json.dumps(reply, indent=2))
         return
-    timeout = idle_timeout if idle_timeout is not None else discover(Path.cwd()).server_idle_timeout
-    if timeout <= 0:
-        raise click.UsageError("--idle-timeout must be positive")
+    # The server's lifetime is the user's to set (their own config), never a repository's.
+    from .config import user_config
+
+    mine = user_config()
+    timeout = idle_timeout if idle_timeout is not None else (mine.server_idle_timeout if mine else 1800.0)
+    if not 0 < timeout < float("inf"):
+        raise click.UsageError("--idle-timeout must be a positive number of seconds")
     sys.exit(server_mod.run_server(timeout, background))
 
 

@@ -1,10 +1,22 @@
 """Configuration: `[tool.promptlint]` in pyproject.toml, `promptlint.toml` or `.promptlint.toml`.
 
 The closest file to the linted path wins (no implicit merging, as in ruff); CLI options override it.
+With no project file, the user's own file applies (``~/.config/promptlint/promptlint.toml``, or
+``$PROMPTLINT_USER_CONFIG``).
+
+Trust: a project's config file comes with the repository, and a repository can be anyone's. It may
+choose rules, severities and the hook's mode, but it may not touch anything that reaches the
+network, spends the user's money or runs code: the LLM settings (``llm.*``: whether to call the
+API, where, with what context, which model), the server's lifetime (``hook.idle-timeout``) and a
+spaCy pipeline loaded from a path come only from the user's own config file, ``--config``, a flag
+or the environment. Such keys in a project file are ignored with a warning. A project's
+``rules-dir`` must stay inside the project; sizes are capped whatever the source.
 """
 
 from __future__ import annotations
 
+import math
+import os
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -12,11 +24,15 @@ from typing import Any
 
 from .errors import ConfigError
 from .model import Severity
-from .resources import TOMLDecodeError, load_toml
+from .resources import TOMLDecodeError, loads_toml
 
 CONFIG_FILES = (".promptlint.toml", "promptlint.toml", "pyproject.toml")
 DEFAULT_MAX_SIZE = 1_000_000  # bytes; larger prompts are refused with a clear message
 DEFAULT_REPO_FILE_SIZE = 1_000_000  # bytes; larger repository files are skipped by the index
+MAX_PROMPT_SIZE = 100_000_000  # the largest max-size any config or flag may set
+MAX_REPO_FILE_SIZE = 16_000_000  # the largest index-max-file-size
+MAX_CONFIG_FILE = 1_000_000  # a config file larger than this is not a config file
+USER_CONFIG_ENV = "PROMPTLINT_USER_CONFIG"
 _KNOWN_KEYS = {"select", "extend-select", "ignore", "severity", "fail-on", "rules-dir", "preview", "nlp-pipeline", "max-size", "index-max-file-size", "advice", "llm", "hook"}
 _HOOK_KEYS = {"mode", "opt-out-prefix", "idle-timeout"}
 _LLM_KEYS = {"enabled", "model", "timeout", "base-url", "context", "max-tokens"}
@@ -51,6 +67,7 @@ class Config:
     hook_opt_out: str = "nolint:"  # prompts starting with this pass untouched
     server_idle_timeout: float = 1800.0  # seconds before an idle `promptlint server` exits
     source: Path | None = None  # the file it came from, for messages
+    warnings: tuple[str, ...] = ()  # settings ignored for trust reasons, for the CLI to print
 
     def with_overrides(self, **changes: Any) -> "Config":
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -70,26 +87,37 @@ def _codes(value: Any, key: str, where: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-def parse_size(value: Any, where: str, key: str = "max-size") -> int:
-    if isinstance(value, bool):
-        raise ConfigError(f"{where}: '{key}' must be a size such as 1000000 or \"2MB\"")
-    if isinstance(value, int) and value > 0:
-        return value
-    if isinstance(value, str):
-        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(b|kb|k|mb|m|gb|g)?\s*", value.lower())
+def parse_size(value: Any, where: str, key: str = "max-size", cap: int = MAX_PROMPT_SIZE) -> int:
+    size = 0
+    if isinstance(value, int) and not isinstance(value, bool):
+        size = value
+    elif isinstance(value, str):
+        m = re.fullmatch(r"\s*(\d{1,12}(?:\.\d{1,6})?)\s*(b|kb|k|mb|m|gb|g)?\s*", value.lower())
         if m:
             scale = {None: 1, "b": 1, "k": 1000, "kb": 1000, "m": 10**6, "mb": 10**6, "g": 10**9, "gb": 10**9}[m.group(2)]
             size = int(float(m.group(1)) * scale)
-            if size > 0:
-                return size
-    raise ConfigError(f"{where}: '{key}' must be a size such as 1000000 or \"2MB\"")
+    if size <= 0:
+        raise ConfigError(f"{where}: '{key}' must be a size such as 1000000 or \"2MB\"")
+    if size > cap:
+        raise ConfigError(f"{where}: '{key}' is over the largest allowed size ({cap // 1_000_000} MB)")
+    return size
 
 
-def parse_config(data: dict[str, Any], where: str, base_dir: Path) -> Config:
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _looks_like_path(name: str) -> bool:
+    return any(c in name for c in "/\\") or name.startswith((".", "~"))
+
+
+def parse_config(data: dict[str, Any], where: str, base_dir: Path, trusted: bool = True) -> Config:
+    """``trusted``: the user's own file (or --config); a project's file is not (see the module doc)."""
     unknown = set(data) - _KNOWN_KEYS
     if unknown:
         raise ConfigError(f"{where}: unknown key '{sorted(unknown)[0]}' (known: {', '.join(sorted(_KNOWN_KEYS))})")
     kwargs: dict[str, Any] = {}
+    ignored: list[str] = []
     if "select" in data:
         kwargs["select"] = _codes(data["select"], "select", where)
     if "extend-select" in data:
@@ -119,6 +147,8 @@ def parse_config(data: dict[str, Any], where: str, base_dir: Path) -> Config:
             raise ConfigError(f"{where}: 'rules-dir' must be a path or a list of paths")
         resolved = tuple((base_dir / d).resolve() for d in dirs)
         for d in resolved:
+            if not trusted and not d.is_relative_to(base_dir.resolve()):
+                raise ConfigError(f"{where}: 'rules-dir' {d} is outside the project; a project's rules must live inside it")
             if not d.is_dir():
                 raise ConfigError(f"{where}: 'rules-dir' {d} is not a directory")
         kwargs["rules_dirs"] = resolved
@@ -129,17 +159,34 @@ def parse_config(data: dict[str, Any], where: str, base_dir: Path) -> Config:
     if "nlp-pipeline" in data:
         if not isinstance(data["nlp-pipeline"], str) or not data["nlp-pipeline"].strip():
             raise ConfigError(f"{where}: 'nlp-pipeline' must be \"blank\" or an installed spaCy pipeline name")
-        kwargs["nlp_pipeline"] = data["nlp-pipeline"].strip()
+        name = data["nlp-pipeline"].strip()
+        if not trusted and _looks_like_path(name):
+            ignored.append("nlp-pipeline (a pipeline loaded from a path)")
+        else:
+            kwargs["nlp_pipeline"] = name
     if "max-size" in data:
         kwargs["max_size"] = parse_size(data["max-size"], where)
     if "advice" in data:
         kwargs.update(_parse_advice(data["advice"], where))
     if "llm" in data:
-        kwargs.update(_parse_llm(data["llm"], where))
+        llm = _parse_llm(data["llm"], where)  # validated either way: a typo is still an error
+        if trusted:
+            kwargs.update(llm)
+        elif llm:
+            ignored.append("llm.*")
     if "hook" in data:
-        kwargs.update(_parse_hook(data["hook"], where))
+        hook = _parse_hook(data["hook"], where)
+        if not trusted and "server_idle_timeout" in hook:
+            del hook["server_idle_timeout"]
+            ignored.append("hook.idle-timeout")
+        kwargs.update(hook)
     if "index-max-file-size" in data:
-        kwargs["repo_max_file_size"] = parse_size(data["index-max-file-size"], where, "index-max-file-size")
+        kwargs["repo_max_file_size"] = parse_size(data["index-max-file-size"], where, "index-max-file-size", MAX_REPO_FILE_SIZE)
+    if ignored:
+        kwargs["warnings"] = (
+            f"{where}: ignored {', '.join(ignored)}: a project's config may not set what reaches the network or runs code; "
+            f"put it in your own config ({user_config_path()}) or pass a flag",
+        )
     return Config(**kwargs)
 
 
@@ -157,7 +204,7 @@ def _parse_advice(table: Any, where: str) -> dict[str, Any]:
     for key, attr in (("sonnet-at", "sonnet_at"), ("opus-at", "opus_at")):
         if key in table:
             value = table[key]
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1.01:
+            if not _finite(value) or not 0 <= value <= 1.01:
                 raise ConfigError(f"{where}: 'advice.{key}' must be a number between 0 and 1")
             out[attr] = float(value)
     if "prices" in table:
@@ -166,7 +213,7 @@ def _parse_advice(table: Any, where: str) -> dict[str, Any]:
             raise ConfigError(f"{where}: 'advice.prices' must be a table of haiku/sonnet/opus = [input, output] dollars per million tokens")
         merged = {tier: (i, o) for tier, i, o in DEFAULT_PRICES}
         for tier, pair in prices.items():
-            if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(x, (int, float)) and not isinstance(x, bool) and x >= 0 for x in pair)):
+            if not (isinstance(pair, list) and len(pair) == 2 and all(_finite(x) and 0 <= x <= 10_000 for x in pair)):
                 raise ConfigError(f"{where}: 'advice.prices.{tier}' must be [input, output] dollars per million tokens")
             merged[tier] = (float(pair[0]), float(pair[1]))
         out["prices"] = tuple((tier, *merged[tier]) for tier in TIERS)
@@ -179,7 +226,7 @@ def _parse_llm(table: Any, where: str) -> dict[str, Any]:
     checks = {
         "enabled": ("llm", lambda v: isinstance(v, bool), "true or false"),
         "model": ("llm_model", lambda v: isinstance(v, str) and v.strip() != "", "a model name"),
-        "timeout": ("llm_timeout", lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v <= 600, "seconds between 0 and 600"),
+        "timeout": ("llm_timeout", lambda v: _finite(v) and 0 < v <= 600, "seconds between 0 and 600"),
         "base-url": ("llm_base_url", lambda v: isinstance(v, str) and v.startswith(("http://", "https://")), "an http(s) URL"),
         "context": ("llm_context", lambda v: v in ("none", "files"), '"none" or "files"'),
         "max-tokens": ("llm_max_tokens", lambda v: isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 64000, "a whole number of tokens"),
@@ -205,28 +252,58 @@ def _parse_hook(table: Any, where: str) -> dict[str, Any]:
         out["hook_opt_out"] = table["opt-out-prefix"]
     if "idle-timeout" in table:
         value = table["idle-timeout"]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-            raise ConfigError(f"{where}: 'hook.idle-timeout' must be a number of seconds")
+        if not _finite(value) or not 0 < value <= 30 * 86400:
+            raise ConfigError(f"{where}: 'hook.idle-timeout' must be a number of seconds (at most 30 days)")
         out["server_idle_timeout"] = float(value)
     return out
 
 
-def load_config_file(path: Path) -> Config:
-    where = str(path)
+def _read_toml(path: Path, where: str) -> dict[str, Any]:
+    """A config file's TOML: only a regular file of at most 1 MB, UTF-8, parsed; every problem is a
+    ConfigError naming the file (a FIFO or /dev/zero named pyproject.toml must not hang a run)."""
+    from .fsutil import UnsafeRead, read_regular
+
     try:
-        data = load_toml(path)
+        raw = read_regular(path, MAX_CONFIG_FILE)
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist") from None
+    except UnsafeRead as exc:
+        raise ConfigError(f"{where}: not read: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{where}: not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})") from None
+    try:
+        return loads_toml(text)
     except TOMLDecodeError as exc:
         raise ConfigError(f"{where}: invalid TOML: {exc}") from None
-    except OSError as exc:
-        raise ConfigError(f"{where}: cannot read: {exc.strerror}") from None
+    except RecursionError:
+        raise ConfigError(f"{where}: invalid TOML: nested too deeply") from None
+
+
+def load_config_file(path: Path, trusted: bool = True) -> Config:
+    where = str(path)
+    data: Any = _read_toml(path, where)
     if path.name == "pyproject.toml":
-        data = data.get("tool", {}).get("promptlint", {})
+        tool = data.get("tool")
+        data = tool.get("promptlint", {}) if isinstance(tool, dict) else {}
         where += " [tool.promptlint]"
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: must be a table")
-    return replace(parse_config(data, where, path.parent), source=path)
+    return replace(parse_config(data, where, path.parent, trusted=trusted), source=path)
+
+
+def _claims_us(pyproject: Path) -> bool:
+    """Whether a pyproject.toml has a [tool.promptlint] table. Someone else's broken pyproject
+    (invalid TOML, `tool = 1`, a FIFO) is not our config: skip it rather than fail every run."""
+    try:
+        data = _read_toml(pyproject, str(pyproject))
+    except ConfigError:
+        return False
+    tool = data.get("tool")
+    return isinstance(tool, dict) and "promptlint" in tool
 
 
 def find_config_file(start: Path) -> Path | None:
@@ -236,22 +313,49 @@ def find_config_file(start: Path) -> Path | None:
     for folder in (directory, *directory.parents):
         for name in CONFIG_FILES:
             candidate = folder / name
-            if not candidate.is_file():
-                continue
-            if name == "pyproject.toml":
-                try:
-                    if "promptlint" not in load_toml(candidate).get("tool", {}):
-                        continue
-                except (TOMLDecodeError, OSError):
+            try:
+                if not candidate.is_file():
                     continue
+            except OSError:
+                continue
+            if name == "pyproject.toml" and not _claims_us(candidate):
+                continue
             return candidate
     return None
+
+
+def user_config_path() -> Path:
+    override = os.environ.get(USER_CONFIG_ENV)
+    if override:
+        return Path(override).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("promptlint", appauthor=False)) / "promptlint.toml"
+
+
+# The settings only the user's own config may give (see the module doc).
+_USER_ONLY_FIELDS = ("llm", "llm_model", "llm_timeout", "llm_base_url", "llm_context", "llm_max_tokens", "server_idle_timeout")
+
+
+def user_config() -> Config | None:
+    path = user_config_path()
+    try:
+        exists = path.is_file()
+    except OSError:
+        exists = False
+    return load_config_file(path, trusted=True) if exists else None
 
 
 def discover(start: Path, explicit: Path | None = None, isolated: bool = False) -> Config:
     if isolated:
         return Config()
     if explicit is not None:
-        return load_config_file(explicit)
+        return load_config_file(explicit, trusted=True)
+    mine = user_config()
     found = find_config_file(start)
-    return load_config_file(found) if found else Config()
+    if found is None or (mine is not None and mine.source is not None and found.resolve() == mine.source.resolve()):
+        return mine or Config()
+    project = load_config_file(found, trusted=False)
+    if mine is None:
+        return project
+    return replace(project, **{name: getattr(mine, name) for name in _USER_ONLY_FIELDS})

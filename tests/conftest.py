@@ -36,10 +36,13 @@ def _isolated_cache(tmp_path_factory):
     import os
 
     folder = tmp_path_factory.mktemp("promptlint-cache")
-    old = os.environ.get("PROMPTLINT_CACHE_DIR")
-    os.environ["PROMPTLINT_CACHE_DIR"] = str(folder)
+    # ... and never read the developer's own user config (~/.config/promptlint/promptlint.toml).
+    isolated = {"PROMPTLINT_CACHE_DIR": str(folder), "PROMPTLINT_USER_CONFIG": str(folder / "no-user-config.toml")}
+    old = {key: os.environ.get(key) for key in isolated}
+    os.environ.update(isolated)
     yield folder
-    if old is None:
-        os.environ.pop("PROMPTLINT_CACHE_DIR", None)
-    else:
-        os.environ["PROMPTLINT_CACHE_DIR"] = old
+    for key, value in old.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value

@@ -82,8 +82,10 @@ def test_api_errors_fall_back(api):
     assert len(api.requests) == 1  # no retries: the user is waiting
 
 
-def test_timeout_falls_back(api, tmp_path):
-    (tmp_path / "promptlint.toml").write_text("[llm]\ntimeout = 0.5\n")
+def test_timeout_falls_back(api, tmp_path, monkeypatch):
+    # LLM settings are the user's own (a repository's config may not set them): the user config file.
+    (tmp_path / "user.toml").write_text("[llm]\ntimeout = 0.5\n")
+    monkeypatch.setenv("PROMPTLINT_USER_CONFIG", str(tmp_path / "user.toml"))
     prompt = tmp_path / "p.prompt"
     prompt.write_text((PROMPTS / "orders-table.prompt").read_text())
     api.respond = lambda req: (200, message("late"), 3.0)

@@ -53,13 +53,19 @@ def test_a_configured_trained_pipeline_is_used_and_reported(tiny_pipeline, tmp_p
     assert [t.lemma for t in a.task_verbs] == ["add"]
     assert len(a.sentences) == 2
 
-    (tmp_path / "promptlint.toml").write_text(f'nlp-pipeline = "{tiny_pipeline}"\n')
+    # A pipeline loaded from a path is the user's choice (--config or their own config file) ...
+    (tmp_path / "mine.toml").write_text(f'nlp-pipeline = "{tiny_pipeline}"\n')
     prompt = tmp_path / "p.prompt"
     prompt.write_text("Add a database table for customer orders\n")
-    result = CliRunner().invoke(main, ["check", str(prompt), "--no-repo", "-v", "--no-color"])
+    result = CliRunner().invoke(main, ["check", str(prompt), "--no-repo", "-v", "--no-color", "--config", str(tmp_path / "mine.toml")])
     assert result.exit_code == 1
     assert "nlp: trained spaCy pipeline en_tiny_test" in result.stdout
     assert "CON004" in result.stdout
+    # ... never a repository's: loading a pipeline from a folder the repository ships could run its code.
+    (tmp_path / "promptlint.toml").write_text(f'nlp-pipeline = "{tiny_pipeline}"\n')
+    result = CliRunner().invoke(main, ["check", str(prompt), "--no-repo", "-v", "--no-color"])
+    assert "nlp: spaCy blank('en')" in result.stdout
+    assert "ignored nlp-pipeline (a pipeline loaded from a path)" in result.stderr
 
 
 def test_a_missing_trained_pipeline_is_a_clear_error(tmp_path):
