@@ -62,17 +62,39 @@ def discover(directory: Path) -> list[Path]:
     return found
 
 
-def decode(data: bytes, shown: str, max_size: int) -> str:
-    if len(data) > max_size:
-        raise InputError(f"{shown}: {_size(len(data))} is over the {_size(max_size)} limit (raise it with --max-size or max-size in config)")
-    if b"\x00" in data[:8192]:
-        raise InputError(f"{shown}: looks like a binary file, not a prompt")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{shown}: not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
+_BOMS = (  # longest first: the UTF-32 LE mark starts with the UTF-16 LE one
+    (b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"),
+)
+# Characters that show nothing: a prompt made only of them (and spaces) is empty.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e\u200e\u200f\u2061\u2062\u2063\u2064"), None)
+
+
+def _over(shown: str, size: str, max_size: int) -> InputError:
+    return InputError(f"{shown}: {size} is over the {_size(max_size)} limit (raise it with --max-size or max-size in config)")
+
+
+def decode(data: bytes, shown: str, max_size: int, truncated: bool = False) -> str:
+    """The prompt's text. ``truncated``: ``data`` is the first max_size + 1 bytes of something longer."""
+    if truncated or len(data) > max_size:
+        raise _over(shown, f"more than {_size(max_size)}" if truncated else _size(len(data)), max_size)
+    encoding = next((enc for bom, enc in _BOMS if data.startswith(bom)), None)
+    if encoding is not None and encoding != "utf-8":
+        try:
+            text = data[len(next(b for b, e in _BOMS if e == encoding)) :].decode(encoding)
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{shown}: not valid {encoding.upper()} (at byte {exc.start})") from None
+    else:
+        if b"\x00" in data:
+            raise InputError(f"{shown}: looks like a binary file, not a prompt")
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{shown}: not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
     text = text.removeprefix("\ufeff")
-    if not text.strip():
+    if "\x00" in text:
+        raise InputError(f"{shown}: looks like a binary file, not a prompt")
+    if not text.translate(_INVISIBLE).strip():
         raise InputError(f"{shown}: the prompt is empty")
     return text
 
@@ -86,11 +108,15 @@ def _size(n: int) -> str:
 
 
 def read_path(path: Path, shown: str, max_size: int) -> PromptInput:
+    """A prompt file: only a regular file is read (a FIFO would block, /dev/zero never ends)."""
+    from .fsutil import TooLarge, UnsafeRead, read_regular
+
     try:
-        size = path.stat().st_size
-        if size > max_size:
-            raise InputError(f"{shown}: {_size(size)} is over the {_size(max_size)} limit (raise it with --max-size or max-size in config)")
-        data = path.read_bytes()
+        data = read_regular(path, max_size)
+    except TooLarge as exc:
+        raise _over(shown, _size(exc.size), max_size) from None
+    except UnsafeRead as exc:
+        raise InputError(f"{shown}: {exc.reason}, not a prompt file") from None
     except FileNotFoundError:
         raise InputError(f"{shown}: no such file or directory") from None
     except IsADirectoryError:
@@ -98,14 +124,22 @@ def read_path(path: Path, shown: str, max_size: int) -> PromptInput:
     except PermissionError:
         raise InputError(f"{shown}: permission denied") from None
     except OSError as exc:
-        raise InputError(f"{shown}: cannot read ({exc.strerror})") from None
+        raise InputError(f"{shown}: cannot read ({exc.strerror or exc})") from None
     return PromptInput(shown, decode(data, shown, max_size))
 
 
 def read_stdin(shown: str, max_size: int) -> PromptInput:
-    stream = sys.stdin.buffer if hasattr(sys.stdin, "buffer") else None
-    data = stream.read(max_size + 1) if stream is not None else sys.stdin.read(max_size + 1).encode("utf-8")
-    return PromptInput(shown, decode(data, shown, max_size))
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:  # `promptlint check - <&-`: no standard input at all
+        raise InputError(f"{shown}: no standard input to read (it is closed)")
+    try:
+        data = stream.read(max_size + 1)
+    except OSError as exc:
+        raise InputError(f"{shown}: cannot read standard input ({exc.strerror or exc})") from None
+    if data is None:
+        raise InputError(f"{shown}: standard input is non-blocking and has nothing to read")
+    truncated = len(data) > max_size
+    return PromptInput(shown, decode(data[:max_size + 1], shown, max_size, truncated=truncated))
 
 
 def expand(arguments: list[str]) -> tuple[list[tuple[str, Path | None]], list[str]]:

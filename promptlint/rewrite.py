@@ -5,6 +5,8 @@ from the prompt, and what the prompt leaves open becomes a placeholder or a ques
 
 from __future__ import annotations
 
+import bisect
+
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -173,11 +175,18 @@ def _split_tasks(analysis: "Analysis", findings: list[Finding], catalog: dict[st
         catalog = load_catalog()
     rule = catalog["SCO002"]
     tasks = independent_tasks(analysis, rule)
-    verbs = analysis.task_verbs
+    starts_by_sentence: dict[int, list[int]] = {}
+    for t in tasks:
+        starts_by_sentence.setdefault(t.sentence, []).append(t.start)
+    for starts in starts_by_sentence.values():
+        starts.sort()
     parts = []
     for t in tasks:
-        later = [v.start for v in verbs if v.start > t.start and v.sentence == t.sentence and v in tasks]
-        parts.append(_clause(analysis, t.start, min(later) if later else None))
+        # Each task's clause ends where the next task of its sentence begins (bisect: a long
+        # prompt has thousands of tasks, and a scan per task made this quadratic).
+        starts = starts_by_sentence[t.sentence]
+        i = bisect.bisect_right(starts, t.start)
+        parts.append(_clause(analysis, t.start, starts[i] if i < len(starts) else None))
     return [p for p in parts if p] or None
 
 

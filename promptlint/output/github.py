@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import TextIO
 
 from ..model import Report, Severity
+from ..textsafe import for_terminal
 
 _LEVEL = {Severity.error: "error", Severity.warning: "warning", Severity.info: "notice"}
 
 
 def _escape_data(value: str) -> str:
-    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    # Newlines would start a new workflow command; other control characters reach the log raw.
+    return for_terminal(value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
 
 
 def _escape_property(value: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TextIO
 
 from ..model import FileReport, Finding, Report, Severity
+from ..textsafe import for_terminal as safe  # prompt text and file names never drive the terminal
 
 _STYLE = {Severity.error: "bold red", Severity.warning: "bold yellow", Severity.info: "bold cyan"}
 _MAX_SHOWN_LINE = 160
@@ -13,7 +14,7 @@ _MAX_SHOWN_LINE = 160
 def write_concise(report: Report, stream: TextIO) -> None:
     for file in report.files:
         for f in file.findings:
-            stream.write(f"{file.path}:{f.start.line}:{f.start.column}: {f.code} [{f.severity.name}] {f.message}\n")
+            stream.write(safe(f"{file.path}:{f.start.line}:{f.start.column}: {f.code} [{f.severity.name}] {f.message}") + "\n")
 
 
 def _snippet(file: FileReport, f: Finding) -> tuple[str, int, int]:
@@ -27,7 +28,7 @@ def _snippet(file: FileReport, f: Finding) -> tuple[str, int, int]:
     if len(line) > _MAX_SHOWN_LINE:
         offset = max(0, min(start - 40, len(line) - _MAX_SHOWN_LINE))
         line = line[offset : offset + _MAX_SHOWN_LINE]
-    return line.replace("\t", " "), start - offset, min(end, offset + len(line)) - start
+    return safe(line.replace("\t", " ")), start - offset, min(end, offset + len(line)) - start
 
 
 def write_text(report: Report, stream: TextIO, verbose: bool = False, color: bool | None = None) -> None:
@@ -41,17 +42,18 @@ def write_text(report: Report, stream: TextIO, verbose: bool = False, color: boo
     counts = {s: 0 for s in Severity}
     files_with_findings = 0
     for file in report.files:
+        path = safe(file.path)
         if verbose:
             for note in file.notes:
-                console.print(Text(f"{file.path}: {note}", style="dim"))
+                console.print(Text(safe(f"{path}: {note}"), style="dim"))
         if file.findings:
             files_with_findings += 1
         for f in file.findings:
             counts[f.severity] += 1
             head = Text()
-            head.append(f"{file.path}:{f.start.line}:{f.start.column}: ", style="bold")
+            head.append(f"{path}:{f.start.line}:{f.start.column}: ", style="bold")
             head.append(f.code, style=_STYLE[f.severity])
-            head.append(f" {f.message} ")
+            head.append(f" {safe(f.message)} ")
             head.append(f"[{f.severity.name}]", style="dim")
             console.print(head)
             line, col, width = _snippet(file, f)
@@ -67,24 +69,24 @@ def write_text(report: Report, stream: TextIO, verbose: bool = False, color: boo
             mark.append(f" {f.name}", style=_STYLE[f.severity])
             console.print(mark)
             if f.suggestion:
-                console.print(Text(f" {pad} = help: ", style="bold").append(Text(f.suggestion, style="")))
+                console.print(Text(f" {pad} = help: ", style="bold").append(Text(safe(f.suggestion), style="")))
             console.print()
         if file.references and (file.findings or verbose):
-            console.print(Text(f"{file.path}: most likely files in the repository:", style="bold"))
+            console.print(Text(f"{path}: most likely files in the repository:", style="bold"))
             for ref in file.references[:5]:
                 where = f":{ref['line']}" if ref.get("line") else ""
                 line_text = Text(f"  {ref['score']:.2f} ", style="dim")
-                line_text.append(f"{ref['path']}{where}", style="bold")
-                line_text.append(f"  {ref['reason']}", style="dim")
+                line_text.append(safe(f"{ref['path']}{where}"), style="bold")
+                line_text.append(safe(f"  {ref['reason']}"), style="dim")
                 console.print(line_text)
         if file.advice and (file.findings or verbose):
             a = file.advice
             why = f" ({a['reasons'][0]['message']})" if a["reasons"] and a["model"] != "haiku" else ""
-            console.print(Text(f"{file.path}: model advice: {a['model']}{why}", style="dim"))
+            console.print(Text(safe(f"{path}: model advice: {a['model']}{why}"), style="dim"))
         if file.rewrite and file.path not in ("-", "<prompt>"):
-            console.print(Text(f"{file.path}: an explicit rewrite for Haiku: promptlint rewrite {file.path}", style="dim"))
+            console.print(Text(f"{path}: an explicit rewrite for Haiku: promptlint rewrite {path}", style="dim"))
         if file.findings or verbose:
-            console.print(Text(f"{file.path}: vagueness {file.vagueness:.2f} (0 = explicit, 1 = everything left to guess)", style="dim"))
+            console.print(Text(f"{path}: vagueness {file.vagueness:.2f} (0 = explicit, 1 = everything left to guess)", style="dim"))
     total = sum(counts.values())
     if not report.files:
         return  # every input was refused; the errors say why

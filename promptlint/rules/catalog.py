@@ -9,7 +9,7 @@ from typing import Any
 
 from ..errors import RuleCatalogError
 from ..model import Severity
-from ..resources import TOMLDecodeError, builtin_rules_dir, load_toml
+from ..resources import TOMLDecodeError, builtin_rules_dir, loads_toml
 
 FAMILIES = {
     "CLD": "Claude Code's own prompt files (subagents, skills, commands, CLAUDE.md)",
@@ -173,7 +173,12 @@ def parse_rule(data: dict[str, Any], path: Path, known_kinds: set[str]) -> Rule:
     )
 
 
-def load_rules_from(directory: Path, known_kinds: set[str]) -> list[Rule]:
+def load_rules_from(directory: Path, known_kinds: set[str], builtin: bool = False) -> list[Rule]:
+    """The rules of one folder. A user's or project's folder is untrusted input: its files are read
+    only when regular and small, and a rule whose patterns can backtrack catastrophically is refused."""
+    from ..fsutil import read_regular
+    from .regex_safety import problem, strings
+
     if not directory.is_dir():
         raise RuleCatalogError(f"rules-dir {directory} is not a directory")
     rules = []
@@ -181,12 +186,22 @@ def load_rules_from(directory: Path, known_kinds: set[str]) -> list[Rule]:
         if path.name in DATA_FILES or path.name.startswith("_"):
             continue
         try:
-            data = load_toml(path)
+            data = loads_toml(read_regular(path, 1_000_000).decode("utf-8"))
         except TOMLDecodeError as exc:
             raise _fail(path, f"invalid TOML: {exc}") from None
+        except UnicodeDecodeError:
+            raise _fail(path, "not valid UTF-8") from None
+        except RecursionError:
+            raise _fail(path, "invalid TOML: nested too deeply") from None
         except OSError as exc:
-            raise _fail(path, f"cannot read: {exc.strerror}") from None
-        rules.append(parse_rule(data, path, known_kinds))
+            raise _fail(path, f"cannot read: {exc.strerror or exc}") from None
+        rule = parse_rule(data, path, known_kinds)
+        if not builtin:
+            for pattern in strings(rule.check):
+                why = problem(pattern)
+                if why:
+                    raise _fail(path, f"pattern {pattern[:60]!r} can take exponential time on long prompts ({why}); rewrite it")
+        rules.append(rule)
     return rules
 
 
@@ -198,7 +213,7 @@ def load_catalog(extra_dirs: list[Path] | tuple[Path, ...] = ()) -> dict[str, Ru
     catalog: dict[str, Rule] = {}
     names: dict[str, str] = {}
     for directory in (builtin_rules_dir(), *extra_dirs):
-        for rule in load_rules_from(Path(directory), known):
+        for rule in load_rules_from(Path(directory), known, builtin=directory == builtin_rules_dir()):
             if rule.code in catalog:
                 raise _fail(rule.path, f"duplicate rule code {rule.code} (also in {catalog[rule.code].path})")
             if rule.name in names:

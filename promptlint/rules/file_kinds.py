@@ -3,6 +3,7 @@ which Claude Code skips silently when they are broken. Rules choose their files 
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -21,15 +22,47 @@ def front_matter(text: str) -> tuple[str | None, int]:
     return (m.group(1), m.start(1)) if m else (None, 0)
 
 
+_MAX_FRONT_MATTER = 64_000  # characters; Claude Code's own front matter is a few lines
+
+
+@functools.lru_cache(maxsize=1)
+def _loader():  # type: ignore[no-untyped-def]
+    """PyYAML's safe loader without timestamps: `description: 2026-13-45` is text to Claude Code,
+    not a date that makes the parser raise ValueError."""
+    import yaml
+
+    class _Loader(yaml.SafeLoader):
+        def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
+            # Aliases let 64 kB of YAML expand to gigabytes once printed ("billion laughs");
+            # Claude Code's front matter never needs one.
+            if self.check_event(yaml.AliasEvent):
+                event = self.peek_event()
+                raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed in front matter", event.start_mark)
+            return super().compose_node(parent, index)
+
+    _Loader.yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    _Loader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_yaml_str)
+    return _Loader
+
+
 def _parse(yaml_text: str) -> tuple[dict[str, Any] | None, str | None]:
     import yaml
 
+    if len(yaml_text) > _MAX_FRONT_MATTER:
+        return None, f"front matter over {_MAX_FRONT_MATTER // 1000} kB"
     try:
-        data = yaml.safe_load(yaml_text)
+        data = yaml.load(yaml_text, Loader=_loader())  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 2})" if mark is not None else ""
         return None, f"{getattr(exc, 'problem', None) or 'invalid YAML'}{where}"
+    except RecursionError:
+        return None, "nested too deeply"
+    except (ValueError, TypeError, OverflowError, ArithmeticError) as exc:  # a value its tag cannot hold (`!!float nanx`)
+        return None, f"a value that does not parse ({type(exc).__name__}: {str(exc)[:80]})"
     if data is None:
         return {}, None
     if not isinstance(data, dict):
