@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .__about__ import __version__
-from .hook import runtime
+from .hook import payload, runtime
 from .errors import LintTimeout
 
 REFRESH_AFTER = 30.0  # seconds before a repository index is refreshed (in the background)
@@ -44,6 +44,9 @@ class _Handler(socketserver.StreamRequestHandler):
             return  # another user's process reached the socket (it is 0600 in a 0700 folder): say nothing
         try:
             line = self.rfile.readline(_MAX_REQUEST)
+            if line.startswith(b"hook "):
+                self._hook(state, line)
+                return
             if len(line) >= _MAX_REQUEST and not line.endswith(b"\n"):
                 raise ValueError("request over the size limit")
             request = json.loads(line or b"{}")
@@ -52,6 +55,25 @@ class _Handler(socketserver.StreamRequestHandler):
             reply = {"error": f"{type(exc).__name__}: {exc}"}
         try:
             self.wfile.write(json.dumps(reply).encode() + b"\n")
+        except OSError:
+            pass
+
+    def _hook(self, state: "PromptlintServer", line: bytes) -> None:
+        """The hook client's framed request (see hook/client.py): raw hook input in, stdout and
+        stderr bytes out."""
+        started = time.monotonic()
+        try:
+            _, mode, left_ms, n = line.split()
+            project = self.rfile.read(int(n)).decode("utf-8", "surrogateescape") if int(n) else None
+            raw = self.rfile.read(payload.MAX_INPUT + 1)
+            budget = int(left_ms) / 1000 - (time.monotonic() - started)
+            reply = state.answer_hook(raw, None if mode == b"-" else mode.decode("ascii", "replace"), project, budget)
+        except Exception as exc:  # noqa: BLE001
+            reply = {"stdout": "", "stderr": f"promptlint: bad hook request ({type(exc).__name__}); passing the prompt through"}
+        out = reply.get("stdout", "").encode("utf-8", "replace")
+        err = reply.get("stderr", "").encode("utf-8", "replace")
+        try:
+            self.wfile.write(b"%d %d\n" % (len(out), len(err)) + out + err)
         except OSError:
             pass
 
@@ -103,6 +125,16 @@ class PromptlintServer:
                 linter = self._linters[config] = Linter(config)
             return linter
 
+    def answer_hook(self, raw: bytes, mode: str | None, project_dir: str | None, budget: float) -> dict[str, Any]:
+        """What the hook prints for this raw hook input ({"stdout", "stderr"}); every transport
+        (the command hook's socket, an HTTP hook) comes here."""
+        hook_input, why = payload.parse(raw, project_dir)
+        if hook_input is None:
+            return {"stdout": "", "stderr": f"promptlint: {why}" if why else ""}
+        model, previous = payload.read_transcript(hook_input.transcript_path)
+        return self.hook({"op": "hook", "prompt": hook_input.prompt, "cwd": hook_input.cwd, "mode": mode, "session_model": model,
+                          "previous_turn": previous, "deadline": budget})
+
     def hook(self, request: dict[str, Any]) -> dict[str, Any]:
         prompt, cwd = request.get("prompt"), request.get("cwd")
         if not isinstance(prompt, str) or not isinstance(cwd, str) or "\0" in cwd or not os.path.isdir(cwd):
@@ -113,6 +145,8 @@ class PromptlintServer:
         budget = float(budget) if isinstance(budget, (int, float)) and not isinstance(budget, bool) and math.isfinite(budget) else 2.0
         deadline = time.monotonic() + min(max(0.05, budget - 0.05), 30.0)
         fields = {k: request.get(k) if isinstance(request.get(k), str) else None for k in ("mode", "session_model", "previous_turn")}
+        if fields["mode"] not in (None, "context", "block", "advise"):
+            return {"stdout": "", "stderr": f"promptlint: unknown mode {fields['mode']!r}; passing the prompt through"}
         future = self._pool.submit(self._hook_work, prompt, cwd, fields["mode"], fields["session_model"], fields["previous_turn"], deadline)
         try:
             return future.result(timeout=max(0.01, deadline - time.monotonic()))
@@ -182,7 +216,7 @@ class PromptlintServer:
         _write_private(runtime.pid_path(), str(os.getpid()))
         for marker in (runtime.starting_path(), runtime.failed_path()):
             try:
-                marker.unlink()
+                os.unlink(marker)
             except OSError:
                 pass
         threading.Thread(target=self._watch_idle, daemon=True).start()
@@ -206,7 +240,7 @@ class PromptlintServer:
     def _cleanup(self) -> None:
         for path in (runtime.socket_path(), runtime.pid_path()):
             try:
-                path.unlink()
+                os.unlink(path)
             except OSError:
                 pass
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -218,19 +252,20 @@ def _freeze_heap() -> None:
     freeze_heap()
 
 
-def _write_private(path: Path, text: str) -> None:
+def _write_private(path: str, text: str) -> None:
     """Write a small file in the runtime folder (0600, never through a symlink)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(text)
 
 
-def request(payload: dict[str, Any], timeout: float = 2.0) -> dict[str, Any] | None:
+def request(message: dict[str, Any], timeout: float = 2.0) -> dict[str, Any] | None:
     """Send one request to a running server; None when none answers (or its socket is not ours)."""
     deadline = time.monotonic() + timeout
     try:
-        with runtime.connect(timeout=timeout) as sock:
-            sock.sendall(json.dumps(payload).encode() + b"\n")
+        sock = runtime.connect(timeout=timeout)
+        try:
+            sock.sendall(json.dumps(message).encode() + b"\n")
             data = b""
             while not data.endswith(b"\n"):
                 remaining = deadline - time.monotonic()
@@ -241,6 +276,8 @@ def request(payload: dict[str, Any], timeout: float = 2.0) -> dict[str, Any] | N
                 if not chunk:
                     break
                 data += chunk
+        finally:
+            sock.close()
         return json.loads(data or b"null")
     except (OSError, ValueError):
         return None
@@ -248,7 +285,7 @@ def request(payload: dict[str, Any], timeout: float = 2.0) -> dict[str, Any] | N
 
 def _take_lock() -> Any:
     """The per-user server lock: only its holder may bind the socket. None when another holds it."""
-    fd = os.open(runtime.runtime_dir() / "server.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    fd = os.open(os.path.join(runtime.runtime_dir(), "server.lock"), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     handle = os.fdopen(fd, "a+")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -264,13 +301,13 @@ def _failed(message: str) -> int:
     sys.stderr.write(f"promptlint: server: {message}\n")
     try:
         _write_private(runtime.failed_path(), message)
-        runtime.starting_path().unlink()
+        os.unlink(runtime.starting_path())
     except OSError:
         pass
     return 2
 
 
-def _clear_socket_path(path: Path) -> str | None:
+def _clear_socket_path(path: str) -> str | None:
     """Make room for the socket; why not, when it cannot be done."""
     try:
         st = os.lstat(path)

@@ -113,17 +113,26 @@ def test_pass_untouched(server, prompt):
     assert proc.returncode == 0 and proc.stdout == b""
 
 
+@pytest.mark.parametrize("raw", [b"{not json", b"[1, 2, 3]", b"", b'{"cwd": "/"}'])
+def test_input_without_a_prompt_passes_at_once(runtime_dir, raw):
+    proc, _ = hook(None, raw=raw)
+    assert proc.returncode == 0 and proc.stdout == b""
+    assert proc.stderr == b"promptlint: hook input has no prompt; passing it through\n"
+    assert not runtime_dir.exists()  # no server started for nothing
+
+
 @pytest.mark.parametrize(
     "raw,complaint",
     [
-        (b"{not json", "hook input unreadable"),
-        (b"[1, 2, 3]", "not a JSON object"),
+        (b'{"prompt": "Fix it." not json', "hook input unreadable (JSONDecodeError)"),
+        (b'["prompt"]', "not a JSON object"),
         (json.dumps({"prompt": "Fix it.", "cwd": "/definitely/not/here"}).encode(), "no usable cwd"),
         (json.dumps({"prompt": "Fix it.", "cwd": 42}).encode(), "no usable cwd"),
+        (json.dumps({"prompt": "Fix it.", "cwd": "relative/dir"}).encode(), "no usable cwd"),
         (json.dumps({"prompt": 7, "cwd": "/"}).encode(), ""),
     ],
 )
-def test_bad_input_fails_open(runtime_dir, raw, complaint):
+def test_bad_input_fails_open(server, raw, complaint):
     proc, _ = hook(None, raw=raw)
     assert proc.returncode == 0 and proc.stdout == b""
     assert complaint.encode() in proc.stderr

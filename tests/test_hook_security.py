@@ -293,7 +293,7 @@ def test_a_lone_surrogate_is_linted_not_lost(server):
 
 
 def test_the_previous_assistant_turn_is_read_from_the_transcript(tmp_path):
-    from promptlint.hook.client import read_transcript
+    from promptlint.hook.payload import read_transcript
 
     transcript = tmp_path / "t.jsonl"
     lines = [

@@ -1,18 +1,23 @@
 """`promptlint hook claude-code`: the UserPromptSubmit hook. Claude Code runs it before every prompt.
 
-It reads the hook input on stdin, asks the warm `promptlint server` over a Unix socket, and prints
-what the server says. It imports only the standard library, starts the server in the background
-when it is not running, and fails open: on malformed input, a missing cwd, any error or a missed
-deadline it exits 0 with one line on stderr, so the prompt always goes through.
+It forwards the hook input (stdin, untouched) to the warm `promptlint server` over a Unix socket and
+prints what the server answers. It starts the server in the background when none is running, and
+fails open: on any error or a missed deadline it exits 0 with one line on stderr, so the prompt
+always goes through.
 
-The deadline counts from the start of this process (not from the first line of Python, which a
-loaded machine can reach hundreds of milliseconds later), and every wait checks it: reading stdin,
-connecting, reading the reply (capped in size), waiting for a server that is starting.
+It runs on every prompt, so it imports next to nothing: no json, re, pathlib or socket (their
+imports cost more CPU than the interpreter's own start); the server parses the input. The deadline
+counts from the start of this process (not from the first line of Python, which a loaded machine
+can reach hundreds of milliseconds later), and every wait checks it: reading stdin, connecting,
+reading the reply (capped in size), waiting for a server that is starting.
+
+Protocol (one request per connection): ``hook <mode|-> <milliseconds left> <n>\\n``, then n bytes of
+$CLAUDE_PROJECT_DIR, then the raw hook input until the client shuts down its side. The answer:
+``<stdout bytes> <stderr bytes>\\n`` and those bytes.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import select
 import sys
@@ -24,9 +29,8 @@ DEFAULT_DEADLINE = 2.0  # seconds for the whole hook; Claude Code's own limit is
 _MARGIN = 0.1  # leave time to print and exit
 _MAX_INPUT = 2_000_000  # hook input (the prompt plus a few fields)
 _MAX_REPLY = 1_000_000  # the server's answer: Claude Code caps hook output at 10,000 characters
-_TRANSCRIPT_TAIL = 256_000
-_PREVIOUS_TURN_MAX = 8_000  # characters of the previous assistant message sent along (pronouns)
 _FAILED_BACKOFF = 60.0  # seconds during which a failed server start is not retried or waited for
+MODES = ("context", "block", "advise")
 
 
 def _say(message: str) -> None:
@@ -42,8 +46,7 @@ def process_started() -> float:
             stat_line = fh.read(4096)
         fields = stat_line[stat_line.rindex(b")") + 2 :].split()
         started_since_boot = int(fields[19]) / os.sysconf("SC_CLK_TCK")
-        since_boot = time.clock_gettime(time.CLOCK_BOOTTIME)
-        age = since_boot - started_since_boot
+        age = time.clock_gettime(time.CLOCK_BOOTTIME) - started_since_boot
     except (OSError, ValueError, IndexError, AttributeError):
         return now
     return now - age if 0 <= age < 60 else now
@@ -68,47 +71,8 @@ def _read_stdin(deadline: float) -> bytes:
     raise ValueError("hook input over 2 MB")
 
 
-def read_transcript(transcript_path: object) -> tuple[str | None, str | None]:
-    """(model of the last assistant entry, text of the last assistant message) from the session
-    transcript: the hook input carries neither. Only a regular file is read, and only its tail."""
-    if not isinstance(transcript_path, str) or not transcript_path:
-        return None, None
-    from ..fsutil import read_regular
-
-    try:
-        tail = read_regular(transcript_path, _TRANSCRIPT_TAIL, tail=True).decode("utf-8", "replace")
-    except (OSError, ValueError):
-        return None, None
-    model = text = None
-    for line in reversed(tail.splitlines()):
-        if '"assistant"' not in line:
-            continue
-        try:
-            entry = json.loads(line)
-        except (ValueError, RecursionError):
-            continue
-        if not isinstance(entry, dict) or entry.get("type") != "assistant":
-            continue
-        message = entry.get("message")
-        if not isinstance(message, dict):
-            continue
-        if model is None and isinstance(message.get("model"), str):
-            model = message["model"]
-        if text is None:
-            parts = [b.get("text") for b in message.get("content") or () if isinstance(b, dict) and b.get("type") == "text"]
-            joined = "\n".join(p for p in parts if isinstance(p, str)).strip()
-            if joined:
-                text = joined[-_PREVIOUS_TURN_MAX:]
-        if model is not None and text is not None:
-            break
-    return model, text
-
-
-def current_model(transcript_path: object) -> str | None:
-    return read_transcript(transcript_path)[0]
-
-
-def _ask(request: dict, deadline: float) -> dict:
+def _ask(mode: str | None, raw: bytes, deadline: float) -> tuple[bytes, bytes]:
+    """(stdout, stderr) the server answers for this hook input."""
     remaining = deadline - time.monotonic() - _MARGIN
     if remaining <= 0:
         raise TimeoutError("deadline reached before asking the server")
@@ -120,11 +84,14 @@ def _ask(request: dict, deadline: float) -> dict:
             if time.monotonic() > deadline - 2 * _MARGIN:
                 raise
             time.sleep(0.01)
-    with sock:
-        sock.sendall(json.dumps(request).encode() + b"\n")
-        chunks: list[bytes] = []
-        size = 0
-        while True:
+    try:
+        project = os.environ.get("CLAUDE_PROJECT_DIR", "").encode("utf-8", "surrogateescape")
+        left_ms = int((deadline - time.monotonic()) * 1000)
+        sock.sendall(b"hook %s %d %d\n" % ((mode or "-").encode(), left_ms, len(project)) + project + raw)
+        sock.shutdown(1)  # SHUT_WR: the input ends here
+        data = b""
+        want = None
+        while want is None or len(data) < want:
             remaining = deadline - time.monotonic() - _MARGIN
             if remaining <= 0:
                 raise TimeoutError("the server did not answer before the deadline")
@@ -132,22 +99,29 @@ def _ask(request: dict, deadline: float) -> dict:
             chunk = sock.recv(65536)
             if not chunk:
                 break
-            chunks.append(chunk)
-            size += len(chunk)
-            if size > _MAX_REPLY:
+            data += chunk
+            if len(data) > _MAX_REPLY:
                 raise ValueError("the server's answer is over 1 MB")
-            if chunk.endswith(b"\n"):
-                break
-    return json.loads(b"".join(chunks) or b"{}")
+            if want is None and b"\n" in data:
+                head, _, _rest = data.partition(b"\n")
+                sizes = head.split()
+                if len(sizes) != 2 or not all(x.isdigit() for x in sizes):
+                    raise ValueError("the server's answer is not in the protocol")
+                n_out, n_err = int(sizes[0]), int(sizes[1])
+                want = len(head) + 1 + n_out + n_err
+    finally:
+        sock.close()
+    if want is None or len(data) < want:
+        raise ValueError("the server's answer was cut short")
+    body = data[len(head) + 1 : want]
+    return body[:n_out], body[n_out:]
 
 
 def server_command() -> list[str]:
     """`promptlint server --background` by absolute path, in an isolated interpreter (-I: no
     current folder, no user site, no PYTHON* variables on sys.path) that imports promptlint from
     where this process imported it: a repository holding promptlint/ or spacy.py runs nothing."""
-    from pathlib import Path
-
-    here = str(Path(__file__).resolve().parents[2])  # the folder holding the promptlint package
+    here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))  # holds promptlint/
     cwd = os.getcwd()
     path = [here] + [p for p in sys.path if p and os.path.isabs(p) and p != cwd and p != here]
     code = "import sys; sys.path[:] = %r; from promptlint._entry import main; sys.argv = ['promptlint', 'server', '--background']; main()" % (path,)
@@ -157,8 +131,7 @@ def server_command() -> list[str]:
 def _recently_failed() -> str | None:
     try:
         path = runtime.failed_path()
-        st = os.lstat(path)
-        if time.time() - st.st_mtime < _FAILED_BACKOFF:
+        if time.time() - os.lstat(path).st_mtime < _FAILED_BACKOFF:
             from ..fsutil import read_regular
 
             return read_regular(path, 2000).decode("utf-8", "replace").strip() or "unknown reason"
@@ -180,12 +153,12 @@ def _start_server() -> bool:
         if os.path.lexists(marker) and time.time() - os.lstat(marker).st_mtime < 30:
             return True
         fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(str(os.getpid()))
+        os.write(fd, str(os.getpid()).encode())
+        os.close(fd)
     except OSError:
         return False
     subprocess.Popen(
-        server_command(), cwd=str(folder),
+        server_command(), cwd=folder,
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True, close_fds=True,
     )
@@ -217,33 +190,21 @@ def _parse_args(argv: list[str]) -> tuple[str | None, float]:
 def run(argv: list[str], started: float | None = None) -> int:
     started = process_started() if started is None else started
     mode, deadline_s = _parse_args(argv)
-    if mode not in (None, "context", "block", "advise"):
+    if mode not in (None, *MODES):
         _say(f"unknown --mode {mode!r}; passing the prompt through")
         return 0
     deadline = started + max(0.2, deadline_s)
     try:
         raw = _read_stdin(deadline)
-        data = json.loads(raw.decode("utf-8", "replace") or "null")
-    except (ValueError, TimeoutError, OSError, RecursionError) as exc:
+    except (ValueError, TimeoutError, OSError) as exc:
         _say(f"hook input unreadable ({exc}); passing the prompt through")
         return 0
-    if not isinstance(data, dict):
-        _say("hook input is not a JSON object; passing the prompt through")
+    if b'"prompt"' not in raw:
+        _say("hook input has no prompt; passing it through")
         return 0
-    prompt = data.get("prompt")
-    if not isinstance(prompt, str) or not prompt.strip():
-        return 0
-    if prompt.lstrip().startswith(("/", "#")):
-        return 0  # slash commands and memory notes are not prompts to lint
-    cwd = os.environ.get("CLAUDE_PROJECT_DIR") or data.get("cwd")
-    if not isinstance(cwd, str) or "\0" in cwd or not os.path.isdir(cwd):
-        _say("hook input has no usable cwd; passing the prompt through")
-        return 0
-    model, previous = read_transcript(data.get("transcript_path"))
-    request = {"op": "hook", "prompt": prompt, "cwd": cwd, "mode": mode, "session_model": model, "previous_turn": previous}
     try:
         try:
-            reply = _ask({**request, "deadline": deadline - time.monotonic()}, deadline)
+            out, err = _ask(mode, raw, deadline)
         except (FileNotFoundError, ConnectionRefusedError):
             if not _start_server():
                 why = _recently_failed()
@@ -253,29 +214,31 @@ def run(argv: list[str], started: float | None = None) -> int:
             while time.monotonic() < deadline - 2 * _MARGIN:
                 time.sleep(0.05)
                 try:
-                    reply = _ask({**request, "deadline": deadline - time.monotonic()}, deadline)
+                    reply = _ask(mode, raw, deadline)
                     break
                 except (FileNotFoundError, ConnectionRefusedError):
                     if _recently_failed() is not None:
                         break
-                    continue
             if reply is None:
                 _say("starting the promptlint server in the background; no advice for this prompt")
                 return 0
+            out, err = reply
     except runtime.UnsafeRuntimeDir as exc:
         _say(f"{exc}; passing the prompt through")
         return 0
     except Exception as exc:  # fail open, always
         _say(f"server did not answer in time ({type(exc).__name__}); passing the prompt through")
         return 0
-    if not isinstance(reply, dict):
-        return 0
-    out, err = reply.get("stdout"), reply.get("stderr")
-    if isinstance(err, str) and err:
-        sys.stderr.write(err if err.endswith("\n") else err + "\n")
-    if isinstance(out, str) and out:
-        sys.stdout.write(out)
+    if err:
+        _write_all(2, err if err.endswith(b"\n") else err + b"\n")
+    if out:
+        _write_all(1, out)
     return 0
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    while data:
+        data = data[os.write(fd, data) :]
 
 
 def main(argv: list[str] | None = None) -> None:

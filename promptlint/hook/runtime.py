@@ -16,16 +16,16 @@ Where, in order:
    user's: a shared ``/tmp`` is where the hijack happens, so it is the last resort;
 4. ``<tmp>/promptlint-<uid>``.
 
-Standard library only: the hook client imports this on every prompt.
+Standard library only, and only its cheapest part (``_socket``, not ``socket``, which imports enum;
+string paths, not pathlib, which imports re): the hook client imports this on every prompt.
 """
 
 from __future__ import annotations
 
+import _socket
 import os
-import socket
 import stat
-import struct
-from pathlib import Path
+import sys
 
 # Unix socket paths are limited to 108 bytes (104 on macOS), the terminating NUL included.
 _MAX_SOCKET_PATH = 100
@@ -56,28 +56,29 @@ def _owned_dir(path: str) -> bool:
     return stat.S_ISDIR(st.st_mode) and st.st_uid == _uid()
 
 
-def runtime_dir() -> Path:
+def runtime_dir() -> str:
     uid = _uid()
     override = os.environ.get("PROMPTLINT_RUNTIME_DIR")
     if override:
+        override = os.path.abspath(override)
         try:
             st = os.lstat(override)
         except OSError:
-            return Path(override)  # ensure_runtime_dir creates it, private
-        return Path(override) if _private(st) else Path(override) / f"promptlint-{uid}"
+            return override  # ensure_runtime_dir creates it, private
+        return override if _private(st) else os.path.join(override, f"promptlint-{uid}")
     base = os.environ.get("XDG_RUNTIME_DIR")
     if base and os.path.isabs(base):
         try:
             if _private(os.lstat(base)):
-                return Path(base) / "promptlint"
+                return os.path.join(base, "promptlint")
         except OSError:
             pass
     home = os.path.expanduser("~")
     cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(home, ".cache")
     candidate = os.path.join(cache, "promptlint", "run")
     if os.path.isabs(candidate) and _owned_dir(home) and len(candidate) + len("/server.sock") <= _MAX_SOCKET_PATH:
-        return Path(candidate)
-    return Path(_tmp()) / f"promptlint-{uid}"
+        return candidate
+    return os.path.join(_tmp(), f"promptlint-{uid}")
 
 
 def _tmp() -> str:
@@ -89,25 +90,25 @@ def _tmp() -> str:
     return "/tmp"
 
 
-def socket_path() -> Path:
-    return runtime_dir() / "server.sock"
+def socket_path() -> str:
+    return os.path.join(runtime_dir(), "server.sock")
 
 
-def pid_path() -> Path:
-    return runtime_dir() / "server.pid"
+def pid_path() -> str:
+    return os.path.join(runtime_dir(), "server.pid")
 
 
-def starting_path() -> Path:
+def starting_path() -> str:
     """Marks a server start in progress, so concurrent hooks do not each spawn one."""
-    return runtime_dir() / "server.starting"
+    return os.path.join(runtime_dir(), "server.starting")
 
 
-def failed_path() -> Path:
+def failed_path() -> str:
     """Written by a server that could not start, so hooks stop waiting for it for a while."""
-    return runtime_dir() / "server.failed"
+    return os.path.join(runtime_dir(), "server.failed")
 
 
-def check_runtime_dir(folder: Path | None = None) -> Path:
+def check_runtime_dir(folder: str | None = None) -> str:
     """The runtime folder, after checking it is a private directory of this user (not a symlink)."""
     folder = folder or runtime_dir()
     try:
@@ -127,11 +128,11 @@ def check_runtime_dir(folder: Path | None = None) -> Path:
     return folder
 
 
-def ensure_runtime_dir() -> Path:
+def ensure_runtime_dir() -> str:
     """Create the runtime folder (0700) when it is missing, then check it."""
     folder = runtime_dir()
     if not os.path.lexists(folder):
-        folder.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.makedirs(os.path.dirname(folder), mode=0o700, exist_ok=True)
         try:
             os.mkdir(folder, 0o700)
         except FileExistsError:
@@ -139,7 +140,7 @@ def ensure_runtime_dir() -> Path:
     return check_runtime_dir(folder)
 
 
-def check_socket_file(path: Path) -> None:
+def check_socket_file(path: str) -> None:
     """Before connecting: the socket file is a socket owned by this user."""
     st = os.lstat(path)  # FileNotFoundError: no server
     if not stat.S_ISSOCK(st.st_mode):
@@ -148,33 +149,31 @@ def check_socket_file(path: Path) -> None:
         raise UnsafeRuntimeDir(f"{path} belongs to uid {st.st_uid}, not to you; refusing it")
 
 
-def peer_uid(sock: socket.socket) -> int | None:
-    """The uid of the process at the other end of a connected Unix socket, where the OS says."""
-    if hasattr(socket, "SO_PEERCRED"):
-        creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-        return struct.unpack("3i", creds)[1]
-    getpeereid = getattr(os, "getpeereid", None)  # not in the standard library today; kept for BSDs
-    if getpeereid is not None:  # pragma: no cover
-        return getpeereid(sock.fileno())[0]
+def peer_uid(sock) -> int | None:  # type: ignore[no-untyped-def]
+    """The uid of the process at the other end of a connected Unix socket, where the OS says
+    (Linux: SO_PEERCRED, a struct ucred of three C ints: pid, uid, gid)."""
+    if hasattr(_socket, "SO_PEERCRED"):
+        creds = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12)
+        return int.from_bytes(creds[4:8], sys.byteorder, signed=True)
     return None
 
 
-def check_peer(sock: socket.socket) -> None:
+def check_peer(sock) -> None:  # type: ignore[no-untyped-def]
     uid = peer_uid(sock)
     if uid is not None and uid != _uid():
         raise UnsafeRuntimeDir(f"the process on the server socket runs as uid {uid}, not as you; refusing it")
 
 
-def connect(path: Path | None = None, timeout: float = 1.0) -> socket.socket:
+def connect(path: str | None = None, timeout: float = 1.0):  # type: ignore[no-untyped-def]
     """A connected, checked socket to the server. FileNotFoundError / ConnectionRefusedError when
     none runs; UnsafeRuntimeDir when the folder or the socket is not this user's."""
     folder = check_runtime_dir()
-    path = path or folder / "server.sock"
+    path = path or os.path.join(folder, "server.sock")
     check_socket_file(path)
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
         sock.settimeout(max(0.001, timeout))
-        sock.connect(str(path))
+        sock.connect(path)
         check_peer(sock)
     except BaseException:
         sock.close()
