@@ -95,7 +95,20 @@ def test_trained_pipeline_is_optional_and_reported():
 def test_blank_pipeline_is_the_default():
     pipeline = get_pipeline()
     assert not pipeline.trained and "blank" in pipeline.describe()
-    assert [name for name, _ in pipeline.nlp.pipeline] == ["sentencizer", "promptlint_lines", "lemmatizer", "promptlint_lemma_norm"]
+    # lemmas straight from the lookup table: no lemmatizer component, no nlp.initialize() (issue 13)
+    assert [name for name, _ in pipeline.nlp.pipeline] == ["sentencizer", "promptlint_lines", "promptlint_lemma_norm"]
+    from promptlint.text.nlp import run
+
+    assert [t.lemma_ for t in run(pipeline, "Fixes the failing tests and added Files")] == ["fix", "the", "fail", "test", "and", "add", "file"]
+
+
+def test_the_pipeline_loads_without_spacys_command_line():
+    import subprocess
+    import sys
+
+    code = ("import sys; from promptlint.text.nlp import get_pipeline; get_pipeline(); "
+            "print(sorted(m for m in ('spacy.cli', 'typer', 'httpx', 'jinja2', 'weasel') if m in sys.modules))")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
 
 
 prompt_like = st.lists(

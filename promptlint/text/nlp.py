@@ -1,13 +1,20 @@
 """The spaCy pipeline, loaded lazily and once per process.
 
-Default: ``spacy.blank("en")`` + sentencizer + the lookup lemmatizer from spacy-lookups-data,
-which needs no download. A trained pipeline (e.g. ``en_core_web_sm``) is used when the user
-configures one that is installed; it adds POS tags and noun chunks.
+Default: ``spacy.blank("en")`` + sentencizer + lookup lemmas from spacy-lookups-data, which needs
+no download. A trained pipeline (e.g. ``en_core_web_sm``) is used when the user configures one that
+is installed; it adds POS tags and noun chunks.
+
+Start-up cost is on every `promptlint check`, so only what the pipeline uses is loaded: spaCy's
+command-line package (typer, httpx, jinja2, weasel: about 0.2 s of imports that `import spacy` pulls
+in for one re-export) is kept out, and the lemma table is read directly from spacy-lookups-data
+(20 ms) instead of through a lemmatizer component and ``nlp.initialize()`` (0.14 s), which loads
+tables and validates configs promptlint never uses. The lemmas are the same.
 """
 
 from __future__ import annotations
 
 import re
+import sys
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -33,10 +40,11 @@ class Pipeline:
         if self.trained:
             meta = self.nlp.meta
             return f"trained spaCy pipeline {meta.get('lang')}_{meta.get('name')} {meta.get('version')} (POS, noun chunks)"
-        return "spaCy blank('en') + sentencizer + lookup lemmatizer (spacy-lookups-data)"
+        return "spaCy blank('en') + sentencizer + lookup lemmas (spacy-lookups-data)"
 
 
 def _register_components() -> None:
+    _import_spacy()
     from spacy.language import Language
 
     if "promptlint_lines" in Language.factories:
@@ -82,43 +90,100 @@ def _register_components() -> None:
             doc.from_array([SENT_START], starts)
         return doc
 
-    @Language.component("promptlint_lemma_norm")
-    def lemma_norm(doc):  # type: ignore[no-untyped-def]
-        """Lower-case lemmas; look capitalised words up by their lower-case form ("Fixes" -> "fix")."""
-        table = doc.vocab.lookups.get_table("lemma_lookup") if doc.vocab.lookups.has_table("lemma_lookup") else None
+    @Language.factory("promptlint_lemma_norm", default_config={})
+    def make_lemma_norm(nlp, name):  # type: ignore[no-untyped-def]
+        return _LemmaNorm(nlp)
+
+
+class _LemmaNorm:
+    """Lower-case lemmas from the lookup table; a capitalised word is looked up by its lower-case
+    form too ("Fixes" -> "fix"). With a trained pipeline, its own lemmatizer's lemma comes first."""
+
+    def __init__(self, nlp):  # type: ignore[no-untyped-def]
+        self.nlp = nlp
+        self.table: dict[str, str] | None = None  # set by _build_blank; else read from the vocab
+
+    def __call__(self, doc):  # type: ignore[no-untyped-def]
+        table = self.table
+        if table is None and doc.vocab.lookups.has_table("lemma_lookup"):
+            table = doc.vocab.lookups.get_table("lemma_lookup")
         for token in doc:
             lower = token.lower_
-            lemma = token.lemma_.lower() if token.lemma_ else lower
+            if self.table is not None:
+                # What spaCy's lookup lemmatizer gives (the table's entry for the exact text), then ours.
+                lemma = table.get(token.text, token.text).lower()  # type: ignore[union-attr]
+            else:
+                lemma = token.lemma_.lower() if token.lemma_ else lower
             if table is not None and (lemma == lower or not lemma):
                 lemma = table.get(lower, lower)
             token.lemma_ = lemma
         return doc
 
 
-def _build_blank() -> Pipeline:
-    import spacy
+def _import_spacy():  # type: ignore[no-untyped-def]
+    """`import spacy` without spacy.cli: spaCy's __init__ re-exports `spacy.cli.info.info`, and
+    that import alone loads typer, httpx, jinja2 and weasel. A placeholder stands in while spaCy
+    imports, then leaves sys.modules, so a later `import spacy.cli` (spaCy's own CLI) still works."""
+    if "spacy" in sys.modules:
+        return sys.modules["spacy"]
+    import types
 
+    placeholders = {}
+    if "spacy.cli" not in sys.modules:
+        cli = types.ModuleType("spacy.cli")
+        cli.__path__ = []  # a package, so `from .cli.info import info` resolves
+        info = types.ModuleType("spacy.cli.info")
+
+        def _info(*args, **kwargs):  # type: ignore[no-untyped-def]
+            import importlib
+
+            sys.modules.pop("spacy.cli", None)
+            sys.modules.pop("spacy.cli.info", None)
+            return importlib.import_module("spacy.cli.info").info(*args, **kwargs)
+
+        info.info = _info  # type: ignore[attr-defined]
+        placeholders = {"spacy.cli": cli, "spacy.cli.info": info}
+        sys.modules.update(placeholders)
+    try:
+        import spacy
+    finally:
+        for name, module in placeholders.items():
+            if sys.modules.get(name) is module:
+                del sys.modules[name]
+    return spacy
+
+
+def _lemma_table() -> dict[str, str]:
+    """English lemma lookups from spacy-lookups-data, read directly (the same table spaCy's lookup
+    lemmatizer would load)."""
+    from importlib import resources
+
+    import srsly
+
+    try:
+        data = srsly.read_gzip_json(resources.files("spacy_lookups_data") / "data" / "en_lemma_lookup.json.gz")
+    except (ImportError, OSError, ValueError) as exc:
+        raise ConfigError(f"cannot load the lemma lookups ({exc}); install spacy-lookups-data") from None
+    if not isinstance(data, dict):
+        raise ConfigError("spacy-lookups-data's English lemma table is not a table; reinstall spacy-lookups-data")
+    return data
+
+
+def _build_blank() -> Pipeline:
+    spacy = _import_spacy()
+    _register_components()
     nlp = spacy.blank("en")
     nlp.add_pipe("sentencizer")
     nlp.add_pipe("promptlint_lines")
-    try:
-        nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
-        nlp.initialize()
-    except Exception as exc:  # spacy-lookups-data missing or broken
-        raise ConfigError(f"cannot load the lookup lemmatizer ({exc}); install spacy-lookups-data") from None
-    # Keep the table on the vocab so the norm component can reach it.
-    lemmatizer = nlp.get_pipe("lemmatizer")
-    table = lemmatizer.lookups.get_table("lemma_lookup")
-    if not nlp.vocab.lookups.has_table("lemma_lookup"):
-        nlp.vocab.lookups.add_table("lemma_lookup", dict(table.items()))
-    nlp.add_pipe("promptlint_lemma_norm")
+    nlp.add_pipe("promptlint_lemma_norm").table = _lemma_table()
     return Pipeline(nlp=nlp, name="blank", trained=False)
 
 
 def _build_trained(name: str) -> Pipeline:
     from pathlib import Path
 
-    import spacy
+    spacy = _import_spacy()
+    _register_components()
     import spacy.util
 
     if not spacy.util.is_package(name) and not Path(name).expanduser().is_dir():
@@ -142,7 +207,6 @@ def get_pipeline(name: str = "blank") -> Pipeline:
     """The shared pipeline for ``name`` ("blank" or an installed trained pipeline)."""
     with _lock:
         if name not in _cache:
-            _register_components()
             _cache[name] = _build_blank() if name == "blank" else _build_trained(name)
         return _cache[name]
 
