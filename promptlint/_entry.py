@@ -1,6 +1,7 @@
 """The `promptlint` command. The Claude Code hook takes a fast path that imports only the standard
 library (it runs before every prompt); everything else goes through the click CLI."""
 
+import os
 import sys
 
 
@@ -10,6 +11,14 @@ def main() -> None:
 
         hook_main(sys.argv[3:])
         return
+    if sys.argv[1:2] and sys.argv[1] in ("check", "rewrite", "advise"):
+        # A warm server runs the same command with our stdin/stdout/stderr (promptlint.remote).
+        from .remote import run as run_remote
+
+        code = run_remote(sys.argv[1:])
+        if code is not None:
+            sys.stdout.flush()
+            os._exit(code)
     from .cli import main as cli_main
 
     cli_main()

@@ -102,11 +102,13 @@ def main(ctx: click.Context, debug: bool) -> None:
 @click.option("--color/--no-color", default=None, help="Force or disable colours in text output.")
 @click.option("-v", "--verbose", is_flag=True, help="Say which NLP pipeline, config and repo were used.")
 @click.option("--llm/--no-llm", "llm", default=None, help="Polish rewrites with the Anthropic Messages API (needs ANTHROPIC_API_KEY).")
+@click.option("--server", "server_mode", type=click.Choice(["auto", "never", "start"]), default=None,
+              help="Run in the warm `promptlint server`: auto uses one that runs (default, or $PROMPTLINT_SERVER), start starts one, never runs here.")
 def check(
     paths: tuple[str, ...], fmt: str, repo: Path | None, no_repo: bool, config_path: Path | None, isolated: bool,
     select: tuple[str, ...], extend_select: tuple[str, ...], ignore: tuple[str, ...], preview: bool | None,
     fail_on: str | None, exit_zero: bool, stdin_filename: str | None, max_size: str | None, color: bool | None, verbose: bool,
-    llm: bool | None,
+    llm: bool | None, server_mode: str | None,
 ) -> None:
     """Lint prompt files, directories of prompt files, or '-' for stdin."""
     from . import config as config_mod
@@ -251,6 +253,8 @@ def _single_prompt_options(f):  # type: ignore[no-untyped-def]
             click.option("--isolated", is_flag=True, help="Ignore all config files."),
             click.option("--stdin-filename", help="Name to show for the prompt read from '-'."),
             click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True),
+            click.option("--server", "server_mode", type=click.Choice(["auto", "never", "start"]), default=None,
+                         help="Run in the warm `promptlint server` (see `promptlint check --help`)."),
         ]
     ):
         f = option(f)
@@ -259,7 +263,7 @@ def _single_prompt_options(f):  # type: ignore[no-untyped-def]
 
 @main.command()
 @_single_prompt_options
-def advise(path: str, repo: Path | None, no_repo: bool, config_path: Path | None, isolated: bool, stdin_filename: str | None, fmt: str) -> None:
+def advise(path: str, repo: Path | None, no_repo: bool, config_path: Path | None, isolated: bool, stdin_filename: str | None, fmt: str, server_mode: str | None) -> None:
     """Which model should run this prompt (Haiku, Sonnet or Opus), why, and what it costs."""
     import json
 
@@ -294,7 +298,7 @@ def advise(path: str, repo: Path | None, no_repo: bool, config_path: Path | None
 @click.option("--llm-model", help="Model for --llm [default: claude-haiku-4-5].")
 def rewrite(
     path: str, repo: Path | None, no_repo: bool, config_path: Path | None, isolated: bool, stdin_filename: str | None, fmt: str,
-    diff: bool, llm: bool | None, llm_context: str | None, llm_model: str | None,
+    server_mode: str | None, diff: bool, llm: bool | None, llm_context: str | None, llm_model: str | None,
 ) -> None:
     """Print an explicit rewrite of the prompt, suited to Haiku (nothing when it is already explicit)."""
     import difflib

@@ -43,7 +43,7 @@ class Linter:
     engine: RuleEngine = field(init=False)
 
     def __post_init__(self) -> None:
-        self.catalog = load_catalog(self.config.rules_dirs)
+        self.catalog = _catalog(self.config.rules_dirs)
         self.engine = RuleEngine(select_rules(self.catalog, self.config), self.config)
         self._pipeline = None
         self._lock = threading.Lock()
@@ -101,7 +101,15 @@ class Linter:
 
         root = root.resolve()
         index = build_index(root, max_size=self.config.repo_max_file_size)
-        ctx = RepoContext(index=index, resolver=Resolver(RepoSearch.build(index)))
+        key = (root, self.config.repo_max_file_size)
+        warm = _warm_repos.get(key)
+        if warm is not None and warm.index.files == index.files:
+            # The same files with the same content keys as an index this process searched before
+            # (the warm server, or its forked `check` children): the same search structures.
+            ctx = RepoContext(index=index, resolver=warm.resolver)
+        else:
+            ctx = RepoContext(index=index, resolver=Resolver(RepoSearch.build(index)))
+        _warm_repos[key] = ctx
         self._repos[root] = ctx
         return ctx
 
@@ -194,6 +202,33 @@ class RepoContext:
         from .repo.facts import detect_facts
 
         return detect_facts(self.index)
+
+
+# The newest context per (root, max file size), shared by every Linter of this process.
+_warm_repos: dict[tuple[Path, int], "RepoContext"] = {}
+_catalogs: dict[tuple, dict[str, Rule]] = {}
+
+
+def _catalog(rules_dirs: tuple[Path, ...]) -> dict[str, Rule]:
+    """The rule catalogue, loaded once per process for as long as its files are unchanged."""
+    import os
+
+    signature = [tuple(rules_dirs)]
+    from .resources import builtin_rules_dir
+
+    for folder in (builtin_rules_dir(), *rules_dirs):
+        try:
+            signature += sorted((e.name, e.stat().st_mtime_ns, e.stat().st_size) for e in os.scandir(folder) if e.name.endswith(".toml"))
+        except OSError:
+            signature.append((str(folder), None))
+    key = tuple(signature)
+    catalog = _catalogs.get(key)
+    if catalog is None:
+        catalog = load_catalog(rules_dirs)
+        if len(_catalogs) >= 8:  # a long-lived server does not keep every edit of every rule
+            _catalogs.pop(next(iter(_catalogs)))
+        _catalogs[key] = catalog
+    return catalog
 
 
 _default: dict[Config, Linter] = {}

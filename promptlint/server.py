@@ -78,6 +78,66 @@ class _Handler(socketserver.StreamRequestHandler):
             pass
 
 
+class _CliHandler(socketserver.BaseRequestHandler):
+    """`promptlint check|rewrite|advise` for promptlint.remote: the client's command line, folder,
+    environment and standard streams in; a forked child runs the same click command on them, so
+    the output is the in-process output byte for byte; the exit code goes back."""
+
+    def handle(self) -> None:
+        import socket
+
+        conn = self.request
+        state: PromptlintServer = self.server.state  # type: ignore[attr-defined]
+        try:
+            runtime.check_peer(conn)
+        except OSError:
+            return
+        fds: list[int] = []
+        try:
+            conn.settimeout(10.0)
+            data, fds, _flags, _addr = socket.recv_fds(conn, 4096, 3)
+            head, _, rest = data.partition(b"\n")
+            if not head.startswith(b"cli ") or len(fds) != 3:
+                raise ValueError("not a cli request")
+            size = int(head[4:])
+            if not 0 < size <= _MAX_REQUEST:
+                raise ValueError("request size")
+            body = bytearray(rest)
+            while len(body) < size:
+                chunk = conn.recv(min(65536, size - len(body)))
+                if not chunk:
+                    raise ValueError("cut short")
+                body += chunk
+            cwd, encoding, argv, env = _parse_cli_body(bytes(body))
+        except (OSError, ValueError) as exc:
+            for fd in fds:
+                os.close(fd)
+            try:
+                conn.sendall(f"refused {type(exc).__name__}\n".encode())
+            except OSError:
+                pass
+            return
+        state.last_activity = time.monotonic()
+        state.requests += 1
+        state.run_cli(conn, fds, cwd, encoding, argv, env)
+
+
+def _parse_cli_body(body: bytes) -> tuple[str, str, list[str], dict[str, str]]:
+    fields: list[str] = []
+    i = 0
+    while i < len(body):
+        colon = body.index(b":", i)
+        n = int(body[i:colon])
+        fields.append(body[colon + 1 : colon + 1 + n].decode("utf-8", "surrogateescape"))
+        i = colon + 1 + n
+    cwd, encoding, argc = fields[0], fields[1], int(fields[2])
+    argv = fields[3 : 3 + argc]
+    env = dict(item.split("=", 1) for item in fields[3 + argc :] if "=" in item)
+    if argv[:1] not in (["check"], ["rewrite"], ["advise"]):
+        raise ValueError("only check, rewrite and advise run in the server")
+    return cwd, encoding, argv, env
+
+
 class _SocketServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -95,6 +155,7 @@ class PromptlintServer:
         self._guard = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="promptlint-work")
         self.server: _SocketServer | None = None
+        self.cli_server: _SocketServer | None = None
 
     # --- requests -----------------------------------------------------------------------------
     def dispatch(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -202,10 +263,65 @@ class PromptlintServer:
         threading.Thread(target=refresh, daemon=True).start()
 
     # --- life cycle ---------------------------------------------------------------------------
+    def run_cli(self, conn: Any, fds: list[int], cwd: str, encoding: str, argv: list[str], env: dict[str, str]) -> None:
+        """Fork; the child runs the command on the client's streams and reports the exit code."""
+        import select
+        import signal
+
+        from .text import nlp
+
+        # Whatever lock another thread holds at fork time stays held forever in the child: take
+        # them all (a lint in progress finishes first), fork, release them on both sides.
+        locks = [nlp._lock, self._guard, *(linter._lock for linter in list(self._linters.values()))]
+        for lock in locks:
+            lock.acquire()
+        try:
+            pid = os.fork()
+        finally:
+            for lock in locks:
+                lock.release()
+        if pid == 0:  # pragma: no cover - runs in the child; tests/test_remote.py checks what it does
+            code = 2
+            try:
+                for listener in (self.server, self.cli_server):
+                    if listener is not None:
+                        listener.socket.close()
+                code = _run_cli_child(fds, cwd, encoding, argv, env)
+                conn.sendall(b"exit %d\n" % code)
+            except BaseException:  # noqa: BLE001
+                pass
+            finally:
+                os._exit(code)
+        for fd in fds:
+            os.close(fd)
+        # Wait for the child; a client that goes away (Ctrl-C) stops it.
+        while True:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return
+            readable, _, _ = select.select([conn], [], [], 0.05)
+            if readable:
+                try:
+                    gone = conn.recv(1, socket_flags_peek()) == b""
+                except OSError:
+                    gone = True
+                if gone:
+                    try:
+                        os.kill(pid, signal.SIGTERM)
+                    except OSError:
+                        pass
+                    os.waitpid(pid, 0)
+                    return
+
     def warm_up(self) -> None:
         from .config import Config
 
         self.linter_for(Config()).lint("Warm up the pipeline.")
+        # What a `check` run in a forked child imports: loaded once here, shared by every child.
+        import rich.console  # noqa: F401
+
+        from . import cli  # noqa: F401
+        from .output import json as _json, sarif as _sarif, text as _text  # noqa: F401
         _freeze_heap()
 
     def serve(self) -> None:
@@ -213,6 +329,17 @@ class PromptlintServer:
         self.server = _SocketServer(str(path), _Handler)
         self.server.state = self  # type: ignore[attr-defined]
         os.chmod(path, 0o600)  # the folder is 0700 already; the socket too, in case it is ever moved
+        cli_path = runtime.cli_socket_path()
+        try:
+            if os.path.lexists(cli_path):
+                os.unlink(cli_path)  # we hold the server lock: whatever is there is stale
+        except OSError:
+            pass
+        else:
+            self.cli_server = _SocketServer(cli_path, _CliHandler)
+            self.cli_server.state = self  # type: ignore[attr-defined]
+            os.chmod(cli_path, 0o600)
+            threading.Thread(target=self.cli_server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
         _write_private(runtime.pid_path(), str(os.getpid()))
         for marker in (runtime.starting_path(), runtime.failed_path()):
             try:
@@ -234,16 +361,59 @@ class PromptlintServer:
 
     def stop(self) -> None:
         server, self.server = self.server, None
-        if server is not None:
-            server.shutdown()
+        cli_server, self.cli_server = self.cli_server, None
+        for listener in (cli_server, server):
+            if listener is not None:
+                listener.shutdown()
 
     def _cleanup(self) -> None:
-        for path in (runtime.socket_path(), runtime.pid_path()):
+        for path in (runtime.socket_path(), runtime.cli_socket_path(), runtime.pid_path()):
             try:
                 os.unlink(path)
             except OSError:
                 pass
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def socket_flags_peek() -> int:
+    import socket
+
+    return socket.MSG_PEEK | socket.MSG_DONTWAIT
+
+
+def _run_cli_child(fds: list[int], cwd: str, encoding: str, argv: list[str], env: dict[str, str]) -> int:
+    """In the forked child: become the client's process (streams, folder, environment) and run
+    the click command exactly as `promptlint` would."""
+    import io
+
+    for target, fd in enumerate(fds):
+        os.dup2(fd, target)
+        os.close(fd)
+    os.chdir(cwd)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        io.TextIOWrapper(io.BytesIO(), encoding=encoding)
+    except LookupError:
+        encoding = "utf-8"
+    sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding=encoding)
+    sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding=encoding, line_buffering=os.isatty(1), write_through=False)
+    sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding=encoding, errors="backslashreplace", line_buffering=True)
+    sys.argv = ["promptlint", *argv]
+    from .cli import main as cli_main
+
+    try:
+        cli_main.main(args=argv, prog_name="promptlint")
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except OSError:
+                pass
+    return code
 
 
 def _freeze_heap() -> None:

@@ -94,6 +94,11 @@ def socket_path() -> str:
     return os.path.join(runtime_dir(), "server.sock")
 
 
+def cli_socket_path() -> str:
+    """Where the server runs `check`, `rewrite` and `advise` for the command line (promptlint.remote)."""
+    return os.path.join(runtime_dir(), "cli.sock")
+
+
 def pid_path() -> str:
     return os.path.join(runtime_dir(), "server.pid")
 

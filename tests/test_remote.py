@@ -1,0 +1,114 @@
+"""`check`, `rewrite` and `advise` through the warm server give exactly what they give in-process
+(issue 13): same stdout, stderr and exit code, byte for byte, in a pipe and on a terminal, with the
+client's folder, environment and stdin."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from .conftest import PROMPTS, REPOS
+
+EXE = str(Path(sys.executable).with_name("promptlint"))
+TS = REPOS / "ts-api"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    rt = tmp_path_factory.mktemp("remote") / "rt"
+    env = {**os.environ, "PROMPTLINT_RUNTIME_DIR": str(rt)}
+    proc = subprocess.Popen([EXE, "server", "--idle-timeout", "300"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(600):
+        if subprocess.run([EXE, "server", "--status"], env=env, capture_output=True).returncode == 0:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail("server did not start")
+    yield env
+    subprocess.run([EXE, "server", "--stop"], env=env, capture_output=True)
+    proc.wait(timeout=30)
+
+
+def requests(env: dict) -> int:
+    return json.loads(subprocess.run([EXE, "server", "--status"], env=env, capture_output=True, text=True).stdout)["requests"]
+
+
+def both(env: dict, *args: str, cwd: Path = TS, input: bytes | None = None, extra_env: dict | None = None):
+    runs = []
+    for mode in ("never", "auto"):
+        e = {**env, **(extra_env or {})}
+        runs.append(subprocess.run([EXE, *args, "--server", mode], cwd=cwd, env=e, input=input, capture_output=True, timeout=120))
+    return runs
+
+
+CASES = [
+    ("check", str(PROMPTS / "orders-table.prompt")),
+    ("check", str(PROMPTS / "orders-table.prompt"), "--format", "json"),
+    ("check", "../../prompts/fix-it.prompt", "--format", "sarif"),  # relative to the client's folder
+    ("check", str(PROMPTS / "orders-table-explicit.prompt"), "-v"),
+    ("check", str(PROMPTS), "--format", "concise", "--select", "VAG,CON"),
+    ("check", "/dev/zero"),  # an input error: exit 2 and one line either way
+    ("check", "--select", "", str(PROMPTS / "fix-it.prompt")),  # a usage error
+    ("rewrite", str(PROMPTS / "orders-table.prompt"), "--diff"),
+    ("advise", str(PROMPTS / "orders-table.prompt"), "--format", "json"),
+]
+
+
+@pytest.mark.parametrize("args", CASES, ids=lambda a: " ".join(a)[-60:])
+def test_the_server_gives_the_in_process_output(server, args):
+    import re
+
+    before = requests(server)
+    local, remote = both(server, *args)
+    # -v reports how long the index took: the one thing that may differ
+    seconds = re.compile(rb"\d+\.\d\d s\)")
+    assert (remote.returncode, seconds.sub(b"", remote.stdout), remote.stderr) == (local.returncode, seconds.sub(b"", local.stdout), local.stderr)
+    assert requests(server) > before + 1  # it really went through the server (the status call counts too)
+
+
+def test_stdin_and_the_clients_environment_reach_the_child(server, tmp_path):
+    user = tmp_path / "user.toml"
+    user.write_text('select = ["VAG"]\n')
+    local, remote = both(server, "check", "-", "--no-repo", "--format", "concise", input=b"fix it\n", extra_env={"PROMPTLINT_USER_CONFIG": str(user)})
+    assert remote.stdout == local.stdout and remote.returncode == local.returncode == 1
+    assert b"VAG001" in remote.stdout and b"CON001" not in remote.stdout  # the client's user config, not the server's
+
+
+def _on_a_terminal(env: dict, args: list[str]) -> bytes:
+    pid, fd = pty.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.chdir(TS)
+        os.execve(EXE, [EXE, *args], {**env, "COLUMNS": "100", "TERM": "xterm-256color"})
+    out = b""
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.waitpid(pid, 0)
+    return out
+
+
+def test_colours_on_a_terminal_are_the_same(server):
+    args = ["check", str(PROMPTS / "orders-table.prompt")]
+    local = _on_a_terminal(server, [*args, "--server", "never"])
+    remote = _on_a_terminal(server, [*args, "--server", "auto"])
+    assert b"\x1b[" in local  # rich saw a terminal and coloured the output
+    assert remote == local
+
+
+def test_never_and_no_server_run_in_process(tmp_path):
+    env = {**os.environ, "PROMPTLINT_RUNTIME_DIR": str(tmp_path / "none")}
+    proc = subprocess.run([EXE, "check", str(PROMPTS / "fix-it.prompt"), "--no-repo", "--format", "concise"], env=env, capture_output=True, timeout=120)
+    assert proc.returncode == 1 and b"VAG001" in proc.stdout
+    assert not (tmp_path / "none").exists()  # auto does not start a server
