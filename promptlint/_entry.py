@@ -11,6 +11,11 @@ def main() -> None:
 
         hook_main(sys.argv[3:])
         return
+    if sys.argv[1:3] == ["hook", "session-start"]:
+        from .hook.session_start import main as start_main
+
+        start_main(sys.argv[3:])
+        return
     if sys.argv[1:2] and sys.argv[1] in ("check", "rewrite", "advise"):
         # A warm server runs the same command with our stdin/stdout/stderr (promptlint.remote).
         from .remote import run as run_remote

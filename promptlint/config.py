@@ -34,7 +34,7 @@ MAX_REPO_FILE_SIZE = 16_000_000  # the largest index-max-file-size
 MAX_CONFIG_FILE = 1_000_000  # a config file larger than this is not a config file
 USER_CONFIG_ENV = "PROMPTLINT_USER_CONFIG"
 _KNOWN_KEYS = {"select", "extend-select", "ignore", "severity", "fail-on", "rules-dir", "preview", "nlp-pipeline", "max-size", "index-max-file-size", "advice", "llm", "hook"}
-_HOOK_KEYS = {"mode", "opt-out-prefix", "idle-timeout"}
+_HOOK_KEYS = {"mode", "block-on", "opt-out-prefix", "idle-timeout"}
 _LLM_KEYS = {"enabled", "model", "timeout", "base-url", "context", "max-tokens"}
 _ADVICE_KEYS = {"sonnet-at", "opus-at", "prices"}
 TIERS = ("haiku", "sonnet", "opus")
@@ -64,6 +64,7 @@ class Config:
     llm_context: str = "none"  # or "files": also send the referenced files' contents
     llm_max_tokens: int = 2048
     hook_mode: str = "context"  # context | block | advise
+    hook_block_on: str = "warning"  # block mode stops prompts with findings at or above this: error | warning
     hook_opt_out: str = "nolint:"  # prompts starting with this pass untouched
     server_idle_timeout: float = 1800.0  # seconds before an idle `promptlint server` exits
     source: Path | None = None  # the file it came from, for messages
@@ -246,6 +247,10 @@ def _parse_hook(table: Any, where: str) -> dict[str, Any]:
         if table["mode"] not in ("context", "block", "advise"):
             raise ConfigError(f"{where}: 'hook.mode' must be \"context\", \"block\" or \"advise\"")
         out["hook_mode"] = table["mode"]
+    if "block-on" in table:
+        if table["block-on"] not in ("error", "warning"):
+            raise ConfigError(f"{where}: 'hook.block-on' must be \"error\" or \"warning\"")
+        out["hook_block_on"] = table["block-on"]
     if "opt-out-prefix" in table:
         if not isinstance(table["opt-out-prefix"], str) or not table["opt-out-prefix"].strip():
             raise ConfigError(f"{where}: 'hook.opt-out-prefix' must be a non-empty string")

@@ -77,10 +77,10 @@ def test_block_mode_blocks_error_findings_with_the_rewrite(server):
     proc, _ = hook(payload("Fix the token check in src/lib/authentication.ts."), "--mode", "block")
     out = json.loads(proc.stdout)
     assert out["decision"] == "block"
-    assert "REF002" in out["reason"] and "Suggested rewrite" in out["reason"]
-    # no error-level finding: the prompt passes (with context)
+    assert "REF002" in out["reason"] and "A more explicit version" in out["reason"]
+    # warnings block too (hook.block-on defaults to "warning"); tests/test_block.py has the rest
     proc, _ = hook(payload("Add a database table for customer orders"), "--mode", "block")
-    assert "decision" not in json.loads(proc.stdout)
+    assert json.loads(proc.stdout)["decision"] == "block"
 
 
 def test_advise_mode_reads_the_session_model_from_the_transcript(server, tmp_path):

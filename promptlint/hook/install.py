@@ -1,22 +1,42 @@
-"""Install the UserPromptSubmit hook into Claude Code's settings, and remove it again.
+"""Install promptlint's hooks into Claude Code's settings, and remove them again.
 
-Merging is idempotent (installing twice is installing once), keeps every other setting and hook,
-writes valid JSON atomically and keeps a backup of the previous file."""
+Two hooks go in: the UserPromptSubmit hook (a command, or an HTTP POST to the warm server) and a
+SessionStart command that starts the server in the background, so the first prompt of a session
+already finds it warm. Commands name the launcher pip/pipx installed by its absolute path, resolved
+now: Claude Code started from a desktop launcher or another shell may not have the venv on PATH,
+and a hook that is not found does nothing, silently.
+
+The HTTP hook carries the per-user secret in a header, so it is only ever written to a settings
+file that is not committed (`.claude/settings.local.json`, kept out of git through
+`.git/info/exclude`, or `~/.claude/settings.json`).
+
+Merging is idempotent (installing twice is installing once, switching transport or mode replaces
+ours in place), keeps every other setting and hook, writes valid JSON atomically and keeps a
+backup of the previous file."""
 
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..errors import PromptlintError
 from ..fsutil import atomic_write
 
 HOOK_MARK = "hook claude-code"
-DEFAULT_TIMEOUT = 10  # seconds (Claude Code reads seconds; the hook's own deadline is 2 s)
+START_MARK = "hook session-start"
+HTTP_PATH = "/hook/user-prompt-submit"
+DEFAULT_TIMEOUT = 10  # seconds (Claude Code reads seconds; the command hook's own deadline is 2 s)
+HTTP_TIMEOUT = 3  # seconds: Claude Code's own limit is the HTTP hook's only deadline
+START_TIMEOUT = 5
+SCOPES = ("project", "local", "user")
+TRANSPORTS = ("command", "http")
 
 
 def settings_path(scope: str, project: Path) -> Path:
@@ -25,22 +45,58 @@ def settings_path(scope: str, project: Path) -> Path:
     return project / ".claude" / ("settings.local.json" if scope == "local" else "settings.json")
 
 
-def hook_command(scope: str, mode: str | None) -> str:
-    """A shared project settings file names the command portably; personal ones use this install's path."""
-    if scope == "project":
-        base = "promptlint"
-    else:
-        script = Path(sys.executable).with_name("promptlint")
-        found = str(script) if script.exists() else shutil.which("promptlint")
-        base = shlex.quote(found) if found else "promptlint"
-    return f"{base} {HOOK_MARK}" + (f" --mode {mode}" if mode else "")
+def all_settings_paths(project: Path) -> list[tuple[str, Path]]:
+    return [(scope, settings_path(scope, project)) for scope in SCOPES]
 
 
-def _is_ours(hook: Any) -> bool:
-    return isinstance(hook, dict) and isinstance(hook.get("command"), str) and HOOK_MARK in hook["command"] and "promptlint" in hook["command"]
+def launcher() -> list[str]:
+    """The absolute command that runs this promptlint: the `promptlint` script beside this
+    interpreter (a venv's, pipx's or uv tool's bin), else the one on PATH, else `python -m`."""
+    script = Path(sys.executable).with_name("promptlint")
+    if script.is_file() and os.access(script, os.X_OK):
+        return [str(script.absolute())]
+    found = shutil.which("promptlint")
+    if found:
+        return [str(Path(found).absolute())]
+    return [str(Path(sys.executable).absolute()), "-m", "promptlint"]
 
 
-def _load(path: Path) -> dict[str, Any]:
+def _command(*args: str) -> str:
+    return " ".join(shlex.quote(a) for a in [*launcher(), *args])
+
+
+def hook_command(mode: str | None = None) -> str:
+    return _command("hook", "claude-code", *(["--mode", mode] if mode else []))
+
+
+def start_command() -> str:
+    return _command("hook", "session-start")
+
+
+def http_hook(port: int, secret: str, mode: str | None, timeout: int) -> dict[str, Any]:
+    query = f"?mode={mode}" if mode else ""
+    return {"type": "http", "url": f"http://127.0.0.1:{port}{HTTP_PATH}{query}", "timeout": timeout,
+            "headers": {"X-Promptlint-Secret": secret}}
+
+
+def is_prompt_hook(hook: Any) -> bool:
+    if not isinstance(hook, dict):
+        return False
+    if hook.get("type", "command") == "command":
+        command = hook.get("command")
+        return isinstance(command, str) and HOOK_MARK in command and "promptlint" in command
+    if hook.get("type") == "http" and isinstance(hook.get("url"), str):
+        parts = urlsplit(hook["url"])
+        return parts.hostname in ("127.0.0.1", "localhost") and parts.path == HTTP_PATH
+    return False
+
+
+def is_start_hook(hook: Any) -> bool:
+    return (isinstance(hook, dict) and hook.get("type", "command") == "command" and isinstance(hook.get("command"), str)
+            and START_MARK in hook["command"] and "promptlint" in hook["command"])
+
+
+def load_settings(path: Path) -> dict[str, Any]:
     if not path.exists():
         return {}
     try:
@@ -54,76 +110,140 @@ def _load(path: Path) -> dict[str, Any]:
     return data
 
 
-def _write(path: Path, data: dict[str, Any]) -> None:
+def _write(path: Path, data: dict[str, Any], private: bool) -> None:
     if path.exists():
-        shutil.copy2(path, path.with_name(path.name + ".bak"))
-    atomic_write(path, (json.dumps(data, indent=2) + "\n").encode("utf-8"))
+        backup = path.with_name(path.name + ".bak")
+        shutil.copy2(path, backup)
+        if private:
+            os.chmod(backup, 0o600)
+    if private:
+        mode = 0o600
+    else:  # a shared file keeps its permissions (mkstemp alone would make it 0600)
+        mode = (path.stat().st_mode & 0o777) if path.exists() else 0o644
+    atomic_write(path, (json.dumps(data, indent=2) + "\n").encode("utf-8"), mode=mode)
 
 
-def _groups(data: dict[str, Any], path: Path) -> list[Any]:
+def _groups(data: dict[str, Any], path: Path, event: str) -> list[Any]:
     hooks = data.setdefault("hooks", {})
     if not isinstance(hooks, dict):
         raise PromptlintError(f"{path}: 'hooks' is not an object; nothing was changed")
-    groups = hooks.setdefault("UserPromptSubmit", [])
+    groups = hooks.setdefault(event, [])
     if not isinstance(groups, list):
-        raise PromptlintError(f"{path}: 'hooks.UserPromptSubmit' is not a list; nothing was changed")
+        raise PromptlintError(f"{path}: 'hooks.{event}' is not a list; nothing was changed")
     return groups
 
 
-def install(scope: str, project: Path, mode: str | None = None, timeout: int = DEFAULT_TIMEOUT) -> tuple[Path, bool]:
-    """(settings file, whether it changed)."""
-    path = settings_path(scope, project)
-    data = _load(path)
-    before = json.dumps(data, sort_keys=True)
-    groups = _groups(data, path)
-    wanted = {"type": "command", "command": hook_command(scope, mode), "timeout": timeout}
+def _place(groups: list[Any], wanted: dict[str, Any], ours: Any) -> None:
+    """Put `wanted` where our hook already is (the first one; later duplicates go), else append it."""
     placed = False
     for group in groups:
         if not isinstance(group, dict) or not isinstance(group.get("hooks"), list):
             continue
-        for i, hook in enumerate(group["hooks"]):
-            if _is_ours(hook):
-                if not placed:
-                    group["hooks"][i] = {**hook, **wanted}
-                    placed = True
+        kept = []
+        for hook in group["hooks"]:
+            if ours(hook):
+                if placed:
+                    continue  # a duplicate of ours from an older install
+                if hook.get("type", "command") == wanted["type"]:
+                    hook = {**hook, **wanted}  # keep what the user added (a statusMessage, say)
+                    stale = ("url", "headers", "allowedEnvVars") if wanted["type"] == "command" else ("command", "args")
+                    for key in stale:
+                        hook.pop(key, None)
                 else:
-                    group["hooks"][i] = None  # a duplicate of ours from an older install
-        group["hooks"] = [h for h in group["hooks"] if h is not None]
+                    hook = dict(wanted)
+                placed = True
+            kept.append(hook)
+        group["hooks"] = kept
+    groups[:] = [g for g in groups if not (isinstance(g, dict) and g.get("hooks") == [])]
     if not placed:
         groups.append({"hooks": [wanted]})
+
+
+def _exclude_from_git(path: Path, project: Path) -> None:
+    """Keep the local settings file (it holds the secret) out of git, without touching a committed
+    .gitignore: .git/info/exclude is this clone's own."""
+    try:
+        ignored = subprocess.run(["git", "-C", str(project), "check-ignore", "-q", str(path)], capture_output=True, timeout=10)
+        if ignored.returncode == 0:
+            return
+        gitdir = subprocess.run(["git", "-C", str(project), "rev-parse", "--absolute-git-dir"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return
+    if gitdir.returncode != 0 or not gitdir.stdout.strip():
+        return
+    tracked = subprocess.run(["git", "-C", str(project), "ls-files", "--error-unmatch", str(path)], capture_output=True, timeout=10)
+    if tracked.returncode == 0:
+        raise PromptlintError(f"{path} is tracked by git, and the HTTP hook would put your secret in it; "
+                              f"run `git rm --cached {path}` first, or use --scope user")
+    exclude = Path(gitdir.stdout.strip()) / "info" / "exclude"
+    exclude.parent.mkdir(parents=True, exist_ok=True)
+    line = "/" + str(path.relative_to(project.resolve()) if path.is_absolute() else path)
+    existing = exclude.read_text(encoding="utf-8") if exclude.exists() else ""
+    if line not in existing.splitlines():
+        with open(exclude, "a", encoding="utf-8") as fh:
+            fh.write(("" if existing.endswith("\n") or not existing else "\n") + line + "\n")
+
+
+def install(scope: str, project: Path, mode: str | None = None, timeout: int | None = None,
+            transport: str = "command") -> tuple[Path, bool]:
+    """(settings file, whether it changed)."""
+    if transport not in TRANSPORTS:
+        raise PromptlintError(f"unknown transport {transport!r} (expected command or http)")
+    if transport == "http" and scope == "project":
+        raise PromptlintError("the HTTP hook carries your secret in a header and .claude/settings.json is shared: "
+                              "use --scope local (this project, not committed) or --scope user")
+    project = project.resolve()
+    path = settings_path(scope, project)
+    data = load_settings(path)
+    before = json.dumps(data, sort_keys=True)
+    if transport == "http":
+        from .httpd import ensure_port, ensure_secret
+
+        wanted = http_hook(ensure_port(), ensure_secret(), mode, timeout or HTTP_TIMEOUT)
+    else:
+        wanted = {"type": "command", "command": hook_command(mode), "timeout": timeout or DEFAULT_TIMEOUT}
+    _place(_groups(data, path, "UserPromptSubmit"), wanted, is_prompt_hook)
+    _place(_groups(data, path, "SessionStart"), {"type": "command", "command": start_command(), "timeout": START_TIMEOUT}, is_start_hook)
+    private = transport == "http" or scope != "project"
+    if transport == "http" and scope == "local":
+        _exclude_from_git(path, project)
     if json.dumps(data, sort_keys=True) == before:
         return path, False
-    _write(path, data)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write(path, data, private)
     return path, True
 
 
 def uninstall(scope: str, project: Path) -> tuple[Path, bool]:
-    path = settings_path(scope, project)
+    path = settings_path(scope, project.resolve())
     if not path.exists():
         return path, False
-    data = _load(path)
+    data = load_settings(path)
     hooks = data.get("hooks")
-    groups = hooks.get("UserPromptSubmit") if isinstance(hooks, dict) else None
-    if not isinstance(groups, list):
+    if not isinstance(hooks, dict):
         return path, False
     removed = False
-    kept_groups = []
-    for group in groups:
-        if isinstance(group, dict) and isinstance(group.get("hooks"), list):
-            kept = [h for h in group["hooks"] if not _is_ours(h)]
-            if len(kept) != len(group["hooks"]):
-                removed = True
-                if not kept:
-                    continue  # the group held only our hook
-                group = {**group, "hooks": kept}
-        kept_groups.append(group)
+    for event, ours in (("UserPromptSubmit", is_prompt_hook), ("SessionStart", is_start_hook)):
+        groups = hooks.get(event)
+        if not isinstance(groups, list):
+            continue
+        kept_groups = []
+        for group in groups:
+            if isinstance(group, dict) and isinstance(group.get("hooks"), list):
+                kept = [h for h in group["hooks"] if not ours(h)]
+                if len(kept) != len(group["hooks"]):
+                    removed = True
+                    if not kept:
+                        continue  # the group held only our hook
+                    group = {**group, "hooks": kept}
+            kept_groups.append(group)
+        if kept_groups:
+            hooks[event] = kept_groups
+        else:
+            del hooks[event]
     if not removed:
         return path, False
-    if kept_groups:
-        hooks["UserPromptSubmit"] = kept_groups
-    else:
-        del hooks["UserPromptSubmit"]
-        if not hooks:
-            del data["hooks"]
-    _write(path, data)
+    if not hooks:
+        del data["hooks"]
+    _write(path, data, private=path.name != "settings.json" or scope == "user")
     return path, True

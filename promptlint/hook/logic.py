@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 from ..model import FileReport, Severity
+from . import insist
 
 MAX_CONTEXT = 9_500  # Claude Code caps hook output at 10,000 characters
 _TIER_NAMES = {"haiku": "Haiku", "sonnet": "Sonnet", "opus": "Opus"}
@@ -81,15 +82,48 @@ def context_text(report: FileReport, facts_lines: list[str]) -> str:
     return text
 
 
-def respond(report: FileReport, mode: str, session_model: str | None, facts_lines: list[str]) -> dict[str, Any]:
-    """{"stdout": ..., "stderr": ...} for Claude Code. Empty stdout lets the prompt through as is."""
+BLOCK_ON = ("error", "warning")
+
+
+def _block_reason(report: FileReport, block_on: str, noted: bool) -> str:
+    shown = [f for f in report.findings if f.severity >= Severity.warning]
+    lines = [f"promptlint held this prompt back (block mode, stopping on {block_on}s). What it found:"]
+    lines += [f"  {f.code} line {f.start.line}: {f.message}" for f in shown]
+    if report.rewrite:
+        lines += ["", "A more explicit version (fill in the <...> parts):", "", report.rewrite]
+    lines.append("")
+    if noted:
+        minutes = int(insist.WINDOW // 60)
+        lines.append(f"To send your prompt unchanged, submit the same text again within {minutes} minutes (the Up arrow recalls it): promptlint lets it through.")
+    else:
+        lines.append("To send a prompt unchanged, start it with the opt-out prefix (hook.opt-out-prefix, default \"nolint:\").")
+    text = "\n".join(lines)
+    if len(text) > MAX_CONTEXT:  # keep the way through in view: cut the findings and rewrite, not the tail
+        tail = lines[-1]
+        text = text[: MAX_CONTEXT - len(tail) - 40].rsplit("\n", 1)[0] + "\n(more omitted)\n\n" + tail
+    return text
+
+
+def should_block(report: FileReport, block_on: str) -> bool:
+    floor = Severity.error if block_on == "error" else Severity.warning
+    return any(f.severity >= floor for f in report.findings)
+
+
+def respond(
+    report: FileReport, mode: str, session_model: str | None, facts_lines: list[str],
+    block_on: str = "warning", project: str | None = None,
+) -> dict[str, Any]:
+    """{"stdout": ..., "stderr": ...} for Claude Code. Empty stdout lets the prompt through as is.
+
+    In block mode a prompt with findings at or above `block_on` is held back with the findings and
+    the rewrite; the same prompt sent again within insist.WINDOW goes through (with its context)."""
     out: dict[str, Any] = {}
-    if mode == "block" and any(f.severity >= Severity.error for f in report.findings):
-        shown = "\n".join(f"  {f.code} line {f.start.line}: {f.message}" for f in report.findings if f.severity >= Severity.warning)
-        reason = "promptlint blocked this prompt; fix it and send it again:\n" + shown
-        if report.rewrite:
-            reason += "\n\nSuggested rewrite (fill in the <...> parts):\n\n" + report.rewrite
-        return {"stdout": json.dumps({"decision": "block", "reason": reason[: MAX_CONTEXT]}) + "\n", "stderr": ""}
+    if mode == "block" and should_block(report, block_on):
+        if not insist.insists(report.text, project):
+            noted = insist.remember_block(report.text, project)
+            reason = _block_reason(report, block_on, noted)
+            return {"stdout": json.dumps({"decision": "block", "reason": reason}) + "\n", "stderr": ""}
+        out["systemMessage"] = "promptlint: sent as you wrote it (you sent it again after a block)."
     if needs_context(report) or (report.advice and report.advice.get("model") != "haiku" and mode == "advise"):
         out["hookSpecificOutput"] = {"hookEventName": "UserPromptSubmit", "additionalContext": context_text(report, facts_lines)}
     if mode == "advise" and report.advice:
