@@ -16,6 +16,11 @@ def main() -> None:
 
         start_main(sys.argv[3:])
         return
+    if sys.argv[1:3] == ["hook", "mod-endpoint"]:
+        from .hook.endpoint import main as endpoint_main
+
+        endpoint_main(sys.argv[3:])
+        return
     if sys.argv[1:2] and sys.argv[1] in ("check", "rewrite", "advise"):
         # A warm server runs the same command with our stdin/stdout/stderr (promptlint.remote).
         from .remote import run as run_remote

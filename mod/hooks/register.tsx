@@ -1,0 +1,218 @@
+// promptlint in Claude Code's prompt box, over the warm `promptlint server`.
+//
+// - prompt.edit (50 ms budget, every key): paints the last findings the server gave for this
+//   draft, carried across the edit; never waits on the network. A debounced timer asks the
+//   server afterwards and repaints with `$.prompt.paint`.
+// - AbovePrompt: the first finding, and an "Apply rewrite" button that replaces the draft with
+//   promptlint's explicit version only when pressed (its <...> parts highlighted to fill in).
+// - prompt.submit: adds the repository's facts as context for Claude, never shown, never
+//   changing the prompt.
+// Everything fails open: no engine, no server, a slow answer or an error leaves the prompt box
+// and the prompt exactly as the person made them.
+
+import { atom, read, update } from 'claude-code'
+import type { EngineInterface, Register } from 'claude-code'
+
+import type { PromptlintReport } from '../types'
+import { carry, decorationsFor, headline, isLintable, placeholders } from './spans'
+
+const report = atom({ plugin: 'promptlint-mod', key: 'report' } as const, null)
+
+const DEBOUNCE_MS = 300
+const SUBMIT_WAIT_MS = 1500
+const RETRY_CONNECT_MS = 30_000
+const CACHE_SIZE = 16
+
+type Endpoint = { url: string; secret: string }
+type Lint = {
+  findings: PromptlintReport['findings']
+  rewrite: string | null
+  context: string | null
+  pending?: boolean
+}
+
+type State = {
+  engine: string
+  addContext: boolean
+  cwd: string
+  endpoint: Endpoint | null
+  connecting: Promise<Endpoint | null> | null
+  lastAttempt: number
+  toldMissing: boolean
+  generation: number
+  timer: { cancel: () => void } | null
+  latest: PromptlintReport | null // the newest answer, for painting between keys
+  cache: Map<string, Lint>
+}
+
+function remember(s: State, text: string, answer: Lint): void {
+  s.cache.delete(text)
+  s.cache.set(text, answer)
+  while (s.cache.size > CACHE_SIZE) s.cache.delete(s.cache.keys().next().value as string)
+}
+
+async function findServer($: EngineInterface, s: State): Promise<Endpoint | null> {
+  try {
+    const run = await $.process.run([s.engine, 'hook', 'mod-endpoint'], { timeoutMs: 15_000 })
+    const said = JSON.parse(run.stdout || '{}') as { url?: string; secretFile?: string; error?: string }
+    if (run.exitCode !== 0 || !said.url || !said.secretFile) {
+      $.ui.log(`promptlint-mod: no server (${said.error ?? run.stderr.trim().slice(0, 200)})`, { to: 'debug' })
+      return null
+    }
+    const secret = (await $.fs.read(said.secretFile)).trim()
+    s.endpoint = { url: said.url, secret }
+    return s.endpoint
+  } catch (err) {
+    if (!s.toldMissing) {
+      s.toldMissing = true
+      $.ui.toast(`promptlint-mod: cannot run "${s.engine}" (pipx install haiku-promptlint, or set the engine option)`)
+    }
+    $.ui.log(`promptlint-mod: ${String(err).slice(0, 200)}`, { to: 'debug' })
+    return null
+  }
+}
+
+async function attempt($: EngineInterface, s: State): Promise<Endpoint | null> {
+  try {
+    const now = await $.clock.now()
+    if (now - s.lastAttempt < RETRY_CONNECT_MS) return null // a failed start: do not retry on every key
+    s.lastAttempt = now
+    return await findServer($, s)
+  } finally {
+    s.connecting = null
+  }
+}
+
+// One attempt at a time, claimed before any await: every caller shares it.
+async function connect($: EngineInterface, s: State): Promise<Endpoint | null> {
+  if (s.endpoint) return s.endpoint
+  if (!s.connecting) s.connecting = attempt($, s)
+  return s.connecting
+}
+
+async function lint($: EngineInterface, s: State, text: string, deadline: number): Promise<Lint | null> {
+  const cached = s.cache.get(text)
+  if (cached && !cached.pending) return cached
+  const where = await connect($, s)
+  if (!where) return null
+  try {
+    const res = await $.http.fetch(`${where.url}/lint`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-Promptlint-Secret': where.secret },
+      body: JSON.stringify({ prompt: text, cwd: s.cwd, deadline }),
+    })
+    if (res.status === 401 || res.status === 421) s.endpoint = null // a restarted server: find it again
+    if (!res.ok) return null
+    const answer = JSON.parse(res.text) as Lint
+    if (!Array.isArray(answer.findings)) return null
+    if (!answer.pending) remember(s, text, answer)
+    return answer
+  } catch {
+    s.endpoint = null
+    return null
+  }
+}
+
+async function refresh($: EngineInterface, s: State, text: string, mine: number): Promise<void> {
+  let answer = await lint($, s, text, 2)
+  if (answer?.pending && mine === s.generation) answer = await lint($, s, text, 4) // the index was warming
+  if (mine !== s.generation || !answer || answer.pending) return
+  const fresh: PromptlintReport = { text, findings: answer.findings, rewrite: answer.rewrite }
+  s.latest = fresh
+  await $.prompt.paint({ text, decorations: decorationsFor(answer.findings, text.length) })
+  await update($, report, () => (headline(fresh.findings) ? fresh : null))
+}
+
+async function contextFor($: EngineInterface, s: State, text: string): Promise<string | null> {
+  const answer = await Promise.race([
+    lint($, s, text, SUBMIT_WAIT_MS / 1000),
+    $.clock.sleep(SUBMIT_WAIT_MS + 500).then(() => null),
+  ])
+  return answer?.context ?? null
+}
+
+async function applyRewrite($: EngineInterface, shown: PromptlintReport): Promise<void> {
+  const box = await $.prompt.read()
+  if (box.text !== shown.text && box.text !== '') {
+    $.ui.toast('promptlint: the prompt changed since it was checked; wait a moment and press again')
+    return
+  }
+  const rewrite = shown.rewrite as string
+  await $.prompt.fill({ text: rewrite, mode: 'replace', decorations: placeholders(rewrite) })
+  await update($, report, () => null)
+}
+
+export const register: Register = (on, options) => {
+  const s: State = {
+    engine: typeof options.engine === 'string' && options.engine.trim() !== '' ? options.engine.trim() : 'promptlint',
+    addContext: options.context !== false,
+    cwd: '',
+    endpoint: null,
+    connecting: null,
+    lastAttempt: -Infinity,
+    toldMissing: false,
+    generation: 0,
+    timer: null,
+    latest: null,
+    cache: new Map(),
+  }
+
+  on('session.start', async ($, e, next) => {
+    s.cwd = e.cwd
+    const started = await next(e)
+    void connect($, s) // warm the server while the person types the first prompt
+    return started
+  })
+
+  on('prompt.edit', async ($, e, next) => {
+    const box = await next(e)
+    s.generation += 1
+    const mine = s.generation
+    s.timer?.cancel()
+    s.timer = null
+    if (!isLintable(box.text)) {
+      s.latest = null
+      void update($, report, () => null)
+      return box
+    }
+    s.timer = $.clock.after(DEBOUNCE_MS, () => void refresh($, s, box.text, mine))
+    const cached = s.cache.get(box.text)
+    const findings = cached && !cached.pending ? cached.findings : s.latest ? carry(s.latest, box.text) : []
+    if (findings.length === 0) return box
+    return { ...box, decorations: [...(box.decorations ?? []), ...decorationsFor(findings, box.text.length)] }
+  })
+
+  on('ui.render', { component: 'AbovePrompt' }, async ($, e, next) => {
+    const shown = await read($, report)
+    if (e.props.hasSurvey || shown === null) return next(e)
+    const line = headline(shown.findings)
+    if (!line) return next(e)
+    const { Box, Button, Text } = $.ui.resolve(e)
+    const room = Math.max(20, e.props.bodyColumns - 40)
+    return (
+      <Box flexDirection="row" gap={1}>
+        <Text color="text-warning">promptlint</Text>
+        <Text wrap="truncate-end">{line.length > room ? `${line.slice(0, room - 1)}…` : line}</Text>
+        {shown.rewrite !== null && <Button key="apply" label="Apply rewrite" onPress={() => applyRewrite($, shown)} />}
+        <Button key="dismiss" label="Dismiss" dimColor onPress={() => update($, report, () => null)} />
+      </Box>
+    )
+  })
+
+  on('prompt.submit', async ($, e, next) => {
+    s.timer?.cancel()
+    s.generation += 1
+    s.latest = null
+    void update($, report, () => null)
+    // A person's own prompt only: not a task notification, a peer's message or a scheduled run.
+    const typedByPerson = e.origin.kind === 'composer' || e.origin.kind === 'sdk' || e.origin.kind === 'bridge'
+    if (!s.addContext || !typedByPerson || e.command || e.isMeta || !isLintable(e.text)) return next(e)
+    let context: string | null = null
+    try {
+      context = await contextFor($, s, e.text)
+    } catch {
+      context = null
+    }
+    return next(context ? { ...e, context: [...(e.context ?? []), context] } : e)
+  }).catch(($, e, next) => next(e))
+}
