@@ -370,23 +370,45 @@ def hook_claude_code(mode: str | None, deadline: float) -> None:
     hook_main(args)
 
 
+@hook_group.command(name="session-start")
+def hook_session_start() -> None:
+    """The SessionStart hook: starts the warm server in the background (prints nothing)."""
+    from .hook.session_start import main as start_main
+
+    start_main([])
+
+
+@hook_group.command(name="mod-endpoint")
+def hook_mod_endpoint() -> None:
+    """Where the Claude Code mod reaches the warm server (JSON: url and the secret file's path)."""
+    from .hook.endpoint import main as endpoint_main
+
+    endpoint_main([])
+
+
 @main.group(name="install")
 def install_group() -> None:
     """Install promptlint into a coding agent."""
 
 
 @install_group.command(name="claude-code")
-@click.option("--scope", type=click.Choice(["project", "local", "user"]), default="project", show_default=True,
-              help="project: .claude/settings.json (shared); local: .claude/settings.local.json; user: ~/.claude/settings.json.")
+@click.option("--scope", type=click.Choice(["project", "local", "user"]),
+              help="project: .claude/settings.json (shared); local: .claude/settings.local.json (not committed); "
+                   "user: ~/.claude/settings.json [default: project, or local with --transport http].")
 @click.option("--project", "project_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."), help="The project folder [default: .].")
 @click.option("--mode", type=click.Choice(["context", "block", "advise"]), help="Hook mode (default: hook.mode in config, else context).")
-@click.option("--timeout", type=click.IntRange(1, 600), default=10, show_default=True, help="Seconds Claude Code waits for the hook.")
-def install_claude_code(scope: str, project_dir: Path, mode: str | None, timeout: int) -> None:
-    """Add the UserPromptSubmit hook to Claude Code's settings (idempotent; keeps everything else)."""
+@click.option("--transport", type=click.Choice(["command", "http"]), default="command", show_default=True,
+              help="command: Claude Code starts a small client per prompt; http: it POSTs to the warm server on 127.0.0.1 (no process start; a per-user secret in a settings file that is not committed).")
+@click.option("--timeout", type=click.IntRange(1, 600), help="Seconds Claude Code waits for the hook [default: 10, or 3 for http].")
+def install_claude_code(scope: str | None, project_dir: Path, mode: str | None, transport: str, timeout: int | None) -> None:
+    """Add promptlint's hooks to Claude Code's settings (idempotent; keeps everything else)."""
     from .hook.install import install
 
-    path, changed = install(scope, project_dir.resolve(), mode, timeout)
+    scope = scope or ("local" if transport == "http" else "project")
+    path, changed = install(scope, project_dir.resolve(), mode, timeout, transport=transport)
     click.echo(f"{'installed in' if changed else 'already installed in'} {path}")
+    if scope == "project":
+        click.echo("note: the command names this machine's launcher; teammates run this install themselves (or use the plugin)", err=True)
 
 
 @main.group(name="uninstall")
@@ -459,6 +481,19 @@ def history(project_dir: Path, since: str | None, fmt: str, no_repo: bool) -> No
         for row in rows[:20]:
             table.add_row((row["timestamp"] or "")[:10], row["model"] or "?", row["advised"] or "?", row["prompt"])
         console.print(table)
+
+
+@main.command()
+@click.option("--project", "project_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."), help="The project Claude Code runs in [default: .].")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--no-probe", is_flag=True, help="Do not run the hook commands, only read the settings.")
+def doctor(project_dir: Path, fmt: str, no_probe: bool) -> None:
+    """Say whether Claude Code will find and run promptlint's hook here (exit 1 when it will not)."""
+    from . import doctor as doctor_mod
+
+    checks = doctor_mod.diagnose(project_dir, probe=not no_probe)
+    click.echo(doctor_mod.render_json(checks) if fmt == "json" else doctor_mod.render_text(checks))
+    sys.exit(doctor_mod.exit_code(checks))
 
 
 @main.command()

@@ -156,6 +156,7 @@ class PromptlintServer:
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="promptlint-work")
         self.server: _SocketServer | None = None
         self.cli_server: _SocketServer | None = None
+        self.http: Any = None  # the HTTP front end (hook/httpd.py), when the user turned it on
 
     # --- requests -----------------------------------------------------------------------------
     def dispatch(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -175,6 +176,8 @@ class PromptlintServer:
             return {"ok": True}
         if op == "hook":
             return self.hook(request)
+        if op == "http":  # the mod turned the HTTP front end on after this server started
+            return self.start_http()
         return {"error": f"unknown op {op!r}"}
 
     def linter_for(self, config: Any) -> Any:
@@ -241,7 +244,7 @@ class PromptlintServer:
             repo_ctx = linter.repo_context_within(root, deadline - time.monotonic() - 0.3)
         report = linter.lint(prompt, path="<prompt>", repo=root if repo_ctx is not None else None, deadline=deadline, previous_turn=previous_turn)
         facts = repo_ctx.facts.constraint_lines() if repo_ctx is not None else []
-        reply = respond(report, mode or config.hook_mode, session_model, facts)
+        reply = respond(report, mode or config.hook_mode, session_model, facts, block_on=config.hook_block_on, project=str(root or cwd))
         if config_problem:
             reply["stderr"] = (reply.get("stderr") or "") + config_problem
         return reply
@@ -347,10 +350,24 @@ class PromptlintServer:
             except OSError:
                 pass
         threading.Thread(target=self._watch_idle, daemon=True).start()
+        self.start_http()
         try:
             self.server.serve_forever(poll_interval=0.2)
         finally:
             self._cleanup()
+
+    def start_http(self) -> dict[str, Any]:
+        """Listen on 127.0.0.1 too, for Claude Code's HTTP hook and the mod, when this user has a
+        secret (`install --transport http` or the mod made one); see hook/httpd.py."""
+        from .hook import httpd
+
+        with self._guard:
+            if self.http is None:
+                try:
+                    self.http = httpd.start_listener(self.dispatch, httpd.lint_for(self))
+                except OSError as exc:
+                    return {"ok": False, "error": f"cannot listen on 127.0.0.1 ({exc.strerror or exc})"}
+            return {"ok": self.http is not None, "port": self.http.port if self.http is not None else None}
 
     def _watch_idle(self) -> None:
         while self.server is not None:
@@ -367,6 +384,10 @@ class PromptlintServer:
                 listener.shutdown()
 
     def _cleanup(self) -> None:
+        from .hook import httpd
+
+        httpd.stop_listener(self.http)
+        self.http = None
         for path in (runtime.socket_path(), runtime.cli_socket_path(), runtime.pid_path()):
             try:
                 os.unlink(path)

@@ -7,6 +7,7 @@ import json
 import os
 import socket
 import subprocess
+import time
 
 import pytest
 
@@ -148,10 +149,69 @@ def test_no_network_but_the_stand_in(world, warm, claude):
 
 def test_doctor_agrees_with_the_cli(world, warm, claude):
     install(world)
-    env = {**world["env"], "PATH": f"{os.path.dirname(claude)}:{world['env']['PATH']}"}
+    bin_dir = world["tmp"] / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "claude").symlink_to(claude)  # as npm -g or the native installer puts it on PATH
+    env = {**world["env"], "PATH": f"{bin_dir}:{world['env']['PATH']}"}
     proc = subprocess.run([EXE, "doctor", "--project", str(world["project"]), "--format", "json"], env=env, capture_output=True, text=True, timeout=120)
-    if proc.returncode == 2 and "No such command" in proc.stderr:
-        pytest.skip("the doctor command is not wired into the CLI yet")
     report = json.loads(proc.stdout)
     assert proc.returncode == 0 and report["ok"]
     assert any(c["what"] == "Claude Code" and PINNED in c["detail"] for c in report["checks"])
+
+
+# --- the HTTP transport -----------------------------------------------------------------------
+def test_http_hook_context_reaches_the_model_and_the_secret_stays_private(world, claude):
+    install(world, "--transport", "http")
+    local = world["project"] / ".claude" / "settings.local.json"
+    secret = (world["tmp"] / "state" / "http-secret").read_text().strip()
+    assert secret in local.read_text() and oct(local.stat().st_mode & 0o777) == "0o600"
+    assert not (world["project"] / ".claude" / "settings.json").exists()
+    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=world["project"], capture_output=True, text=True).stdout
+    assert ".claude/settings.local.json" not in status  # git never offers to commit it
+    server = start_server(world["env"], world["runtime"], warm=world["project"])  # the secret exists: it listens
+    try:
+        proc, _ = run_claude(claude, VAGUE, world["project"], world["env"], "--debug-file", str(world["tmp"] / "debug.log"))
+    finally:
+        stop_server(world["env"], server)
+    assert proc.returncode == 0, proc.stderr
+    (text,) = prompt_requests(world, VAGUE)
+    assert NOTES in text and "src/db/schema.ts" in text
+    for log in (world["runtime"] / "server.log", world["tmp"] / "debug.log"):
+        if log.exists():
+            assert secret not in log.read_text(errors="replace"), f"the secret is in {log}"
+
+
+def test_http_hook_block_mode(world, claude):
+    install(world, "--transport", "http", "--mode", "block")
+    server = start_server(world["env"], world["runtime"], warm=world["project"])
+    try:
+        proc, _ = run_claude(claude, VAGUE, world["project"], world["env"])
+    finally:
+        stop_server(world["env"], server)
+    assert "promptlint held this prompt back" in proc.stdout + proc.stderr
+    assert prompt_requests(world, VAGUE) == []
+
+
+def test_http_hook_fails_open_when_no_server_listens(world, claude):
+    install(world, "--transport", "http")
+    # no SessionStart server either: this test is about the prompt hook alone
+    local = world["project"] / ".claude" / "settings.local.json"
+    settings = json.loads(local.read_text())
+    del settings["hooks"]["SessionStart"]
+    local.write_text(json.dumps(settings))
+    proc, seconds = run_claude(claude, VAGUE, world["project"], world["env"])
+    assert proc.returncode == 0
+    (text,) = prompt_requests(world, VAGUE)
+    assert NOTES not in text
+    assert seconds < 8.0
+
+
+def test_session_start_hook_starts_the_server(world, claude):
+    install(world)
+    assert not (world["runtime"] / "server.sock").exists()
+    run_claude(claude, "hello", world["project"], world["env"])
+    for _ in range(300):
+        if (world["runtime"] / "server.sock").exists():
+            break
+        time.sleep(0.1)
+    assert (world["runtime"] / "server.sock").exists(), "SessionStart did not start the server"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sys
 import time
 
@@ -20,9 +19,7 @@ WAIT = 12.0  # seconds for a cold server (spaCy and the first index) to start li
 
 def _ask(request: dict, timeout: float = 1.0) -> dict | None:
     try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(timeout)
-            sock.connect(str(runtime.socket_path()))
+        with runtime.connect(timeout=timeout) as sock:  # the folder and the socket are this user's
             sock.sendall(json.dumps(request).encode() + b"\n")
             data = b""
             while not data.endswith(b"\n") and len(data) < 65536:

@@ -47,7 +47,6 @@ MAX_BODY = 2_000_000
 CONNECTION_SECONDS = 5.0
 MAX_CONNECTIONS = 16
 DEFAULT_DEADLINE = 1.5  # seconds the server spends on one HTTP hook request
-_TRANSCRIPT_TAIL = 256_000
 _LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 
 
@@ -181,37 +180,6 @@ def _origin_ok(origin: str | None) -> bool:
     return parts.scheme in ("http", "https") and parts.hostname in ("127.0.0.1", "localhost", "::1")
 
 
-def transcript_model(path: object) -> str | None:
-    """The model of the transcript's last assistant entry, read without following a FIFO or device."""
-    if not isinstance(path, str) or not path or not os.path.isabs(path):
-        return None
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except OSError:
-        return None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            return None
-        os.lseek(fd, max(0, st.st_size - _TRANSCRIPT_TAIL), os.SEEK_SET)
-        tail = os.read(fd, _TRANSCRIPT_TAIL).decode("utf-8", "replace")
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-    for line in reversed(tail.splitlines()):
-        if '"assistant"' not in line:
-            continue
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
-        message = entry.get("message") if isinstance(entry, dict) else None
-        if entry.get("type") == "assistant" and isinstance(message, dict) and isinstance(message.get("model"), str):
-            return message["model"]
-    return None
-
-
 def utf16_offset(text: str, index: int) -> int:
     """JavaScript counts UTF-16 code units; Python counts code points."""
     return index + sum(1 for ch in text[:index] if ord(ch) > 0xFFFF)
@@ -223,7 +191,7 @@ def hook_request(payload: dict[str, Any], query: dict[str, list[str]]) -> dict[s
     if not isinstance(prompt, str) or not prompt.strip() or prompt.lstrip().startswith(("/", "#")):
         return None
     cwd = payload.get("cwd")
-    if not isinstance(cwd, str) or not os.path.isabs(cwd) or not os.path.isdir(cwd):
+    if not isinstance(cwd, str) or "\0" in cwd or not os.path.isabs(cwd) or not os.path.isdir(cwd):
         return None
     mode = (query.get("mode") or [None])[0]
     if mode not in (None, "context", "block", "advise"):
@@ -233,8 +201,11 @@ def hook_request(payload: dict[str, Any], query: dict[str, list[str]]) -> dict[s
     except ValueError:
         deadline = DEFAULT_DEADLINE
     deadline = min(max(deadline, 0.2), 10.0)
-    return {"op": "hook", "prompt": prompt, "cwd": cwd, "mode": mode,
-            "session_model": transcript_model(payload.get("transcript_path")), "deadline": deadline}
+    from .client import read_transcript
+
+    model, previous = read_transcript(payload.get("transcript_path"))
+    return {"op": "hook", "prompt": prompt, "cwd": cwd, "mode": mode, "session_model": model,
+            "previous_turn": previous, "deadline": deadline}
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -413,21 +384,31 @@ def lint_for(state: Any) -> Callable[[dict[str, Any]], dict[str, Any]]:
     from the warm server's linters (`state` is the PromptlintServer)."""
     from concurrent.futures import TimeoutError as FutureTimeout
 
-    def work(prompt: str, cwd: str) -> dict[str, Any]:
+    def work(prompt: str, cwd: str, deadline: float) -> dict[str, Any]:
         from ..config import discover
+        from ..errors import LintTimeout, PromptlintError
         from ..model import Severity
         from .logic import context_text, needs_context
 
-        config = discover(Path(cwd))
-        if prompt.lstrip().startswith(config.hook_opt_out) or prompt.lstrip().startswith(("/", "#")):
-            return {"findings": [], "rewrite": None, "context": None, "advice": None}
+        empty = {"findings": [], "rewrite": None, "context": None, "advice": None}
+        try:
+            config = discover(Path(cwd))
+        except PromptlintError:  # a broken project config: the defaults, as the hook does
+            config = discover(Path(cwd), isolated=True)
+        if prompt.lstrip().startswith((config.hook_opt_out, "/", "#")):
+            return empty
         linter = state.linter_for(config)
         root: Path | None = Path(cwd).resolve()
         if root == Path(root.anchor) or root == Path.home().resolve():
             root = None
-        report = linter.lint(prompt, path="<prompt>", repo=root)
-        repo = linter._repos.get(root) if root is not None else None
-        facts = repo.facts.constraint_lines() if repo is not None else []
+        repo_ctx = linter.repo_context_within(root, deadline - time.monotonic() - 0.3) if root is not None else None
+        if root is not None and repo_ctx is None:
+            return {**empty, "pending": True}  # the index is being built: ask again shortly
+        try:
+            report = linter.lint(prompt, path="<prompt>", repo=root, deadline=deadline)
+        except LintTimeout:
+            return {**empty, "pending": True}
+        facts = repo_ctx.facts.constraint_lines() if repo_ctx is not None else []
         shown = [f for f in report.findings if f.severity >= Severity.warning]
         return {
             "findings": [
@@ -446,9 +427,15 @@ def lint_for(state: Any) -> Callable[[dict[str, Any]], dict[str, Any]]:
             raise RequestRefused(400, "needs a prompt and an absolute cwd")
         if len(prompt) > 200_000:
             raise RequestRefused(413, "prompt too long")
-        future = state._pool.submit(work, prompt, cwd)
         try:
-            return future.result(timeout=min(max(float(data.get("deadline") or 2.0), 0.2), 10.0))
+            budget = min(max(float(data.get("deadline") or 2.0), 0.2), 10.0)
+        except (TypeError, ValueError):
+            budget = 2.0
+        deadline = time.monotonic() + budget
+        state.last_activity = time.monotonic()  # the mod's checks keep the server alive like prompts do
+        future = state._pool.submit(work, prompt, cwd, deadline)
+        try:
+            return future.result(timeout=budget + 0.1)
         except FutureTimeout:
             return {"pending": True, "findings": [], "rewrite": None, "context": None, "advice": None}
 

@@ -6,7 +6,6 @@ stdout would reach the model), never waits for the server and always exits 0."""
 from __future__ import annotations
 
 import os
-import socket
 import sys
 
 from . import runtime
@@ -14,10 +13,8 @@ from . import runtime
 
 def server_answers(timeout: float = 0.2) -> bool:
     try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(timeout)
-            sock.connect(str(runtime.socket_path()))
-        return True
+        with runtime.connect(timeout=timeout):  # checks the folder and the socket are this user's
+            return True
     except OSError:
         return False
 
