@@ -22,6 +22,8 @@ const DEBOUNCE_MS = 300
 const SUBMIT_WAIT_MS = 1500
 const RETRY_CONNECT_MS = 30_000
 const CACHE_SIZE = 16
+const PENDING_TRIES = 10
+const PENDING_PAUSE_MS = 1000
 
 type Endpoint = { url: string; secret: string }
 type Lint = {
@@ -115,12 +117,28 @@ async function lint($: EngineInterface, s: State, text: string, deadline: number
 
 async function refresh($: EngineInterface, s: State, text: string, mine: number): Promise<void> {
   let answer = await lint($, s, text, 2)
-  if (answer?.pending && mine === s.generation) answer = await lint($, s, text, 4) // the index was warming
+  // The index is still being built (a big repository's first prompt): ask again while the draft stands.
+  for (let tries = 0; answer?.pending && mine === s.generation && tries < PENDING_TRIES; tries++) {
+    await $.clock.sleep(PENDING_PAUSE_MS)
+    answer = await lint($, s, text, 2)
+  }
   if (mine !== s.generation || !answer || answer.pending) return
   const fresh: PromptlintReport = { text, findings: answer.findings, rewrite: answer.rewrite }
   s.latest = fresh
   await $.prompt.paint({ text, decorations: decorationsFor(answer.findings, text.length) })
   await update($, report, () => (headline(fresh.findings) ? fresh : null))
+}
+
+// Warm the server while the person types the first prompt, and check what they typed before the
+// module loaded (no prompt.edit reached us for those keys).
+async function startup($: EngineInterface, s: State): Promise<void> {
+  try {
+    await connect($, s)
+    const box = await $.prompt.read()
+    if (isLintable(box.text) && s.generation === 0) await refresh($, s, box.text, s.generation)
+  } catch {
+    // no box (a -p run), or the session ended: nothing to do
+  }
 }
 
 async function contextFor($: EngineInterface, s: State, text: string): Promise<string | null> {
@@ -160,7 +178,7 @@ export const register: Register = (on, options) => {
   on('session.start', async ($, e, next) => {
     s.cwd = e.cwd
     const started = await next(e)
-    void connect($, s) // warm the server while the person types the first prompt
+    void startup($, s)
     return started
   })
 
@@ -175,7 +193,7 @@ export const register: Register = (on, options) => {
       void update($, report, () => null)
       return box
     }
-    s.timer = $.clock.after(DEBOUNCE_MS, () => void refresh($, s, box.text, mine))
+    s.timer = $.clock.after(DEBOUNCE_MS, () => void refresh($, s, box.text, mine).catch(() => undefined))
     const cached = s.cache.get(box.text)
     const findings = cached && !cached.pending ? cached.findings : s.latest ? carry(s.latest, box.text) : []
     if (findings.length === 0) return box

@@ -30,7 +30,7 @@ const BAND = {
 type World = { fetched: string[]; painted: unknown[]; filled: { text: string }[]; submitted: unknown[] }
 
 // The world beneath the mod: the engine's endpoint command, the secret file, the server, the box.
-function world(on: On, lint: unknown = LINT, failing = false): World {
+function world(on: On, lint: unknown = LINT, failing = false, draft = ''): World {
   const seen: World = { fetched: [], painted: [], filled: [], submitted: [] }
   on('session.start', (_, e) => ({ cwd: e.cwd }))
   on('process.run', (_, e) => ({
@@ -52,7 +52,7 @@ function world(on: On, lint: unknown = LINT, failing = false): World {
     seen.painted.push(e)
     return { value: { isPainted: true, text: e.text ?? '', cursor: 0 } }
   })
-  on('prompt.read', () => ({ value: { text: DRAFT, cursor: DRAFT.length } }))
+  on('prompt.read', () => ({ value: { text: draft, cursor: draft.length } })) // '': typed after the module loaded
   on('prompt.fill', (_, e) => {
     seen.filled.push({ text: e.text })
     return { isFilled: true, text: e.text, cursor: e.text.length }
@@ -137,6 +137,15 @@ describe('register', () => {
     expect(seen.submitted).toEqual([[LINT.context]])
     expect(entered.text).toBe(DRAFT)
     expect(entered.context).toEqual([LINT.context])
+  })
+
+  test('what was typed before the module loaded is checked at start', async ($, on) => {
+    const clock = mock.clock(on)
+    const seen = world(on, LINT, false, DRAFT)
+    await $.session.start({ surface: 'terminal', isInteractive: true, cwd: '/work/proj' })
+    await clock.settle()
+    expect(seen.fetched).toEqual([`http://127.0.0.1:40123/lint s3cret ${DRAFT}`])
+    expect(seen.painted.length).toBe(1)
   })
 
   test('a task notification is not a prompt to lint', async ($, on) => {
