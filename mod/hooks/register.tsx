@@ -43,6 +43,8 @@ type State = {
   toldMissing: boolean
   generation: number
   timer: { cancel: () => void } | null
+  armedAt: number // the edit the timer was armed (or re-armed) after
+  draft: string // the box as the last edit left it
   latest: PromptlintReport | null // the newest answer, for painting between keys
   cache: Map<string, Lint>
 }
@@ -141,6 +143,17 @@ async function startup($: EngineInterface, s: State): Promise<void> {
   }
 }
 
+// The debounce: typing went on since the timer was armed, so wait again; else lint the draft.
+function quiet($: EngineInterface, s: State): void {
+  if (s.generation !== s.armedAt) {
+    s.armedAt = s.generation
+    s.timer = $.clock.after(DEBOUNCE_MS, () => void quiet($, s))
+    return
+  }
+  s.timer = null
+  if (isLintable(s.draft)) void refresh($, s, s.draft, s.generation).catch(() => undefined)
+}
+
 async function contextFor($: EngineInterface, s: State, text: string): Promise<string | null> {
   const answer = await Promise.race([
     lint($, s, text, SUBMIT_WAIT_MS / 1000),
@@ -171,6 +184,8 @@ export const register: Register = (on, options) => {
     toldMissing: false,
     generation: 0,
     timer: null,
+    armedAt: 0,
+    draft: '',
     latest: null,
     cache: new Map(),
   }
@@ -185,15 +200,19 @@ export const register: Register = (on, options) => {
   on('prompt.edit', async ($, e, next) => {
     const box = await next(e)
     s.generation += 1
-    const mine = s.generation
-    s.timer?.cancel()
-    s.timer = null
+    s.draft = box.text
     if (!isLintable(box.text)) {
-      s.latest = null
-      void update($, report, () => null)
+      if (s.latest !== null) {
+        s.latest = null
+        void update($, report, () => null)
+      }
       return box
     }
-    s.timer = $.clock.after(DEBOUNCE_MS, () => void refresh($, s, box.text, mine).catch(() => undefined))
+    // One timer per quiet spell, not one per key: each `$` call is a hop out of the worker.
+    if (s.timer === null) {
+      s.armedAt = s.generation
+      s.timer = $.clock.after(DEBOUNCE_MS, () => void quiet($, s))
+    }
     const cached = s.cache.get(box.text)
     const findings = cached && !cached.pending ? cached.findings : s.latest ? carry(s.latest, box.text) : []
     if (findings.length === 0) return box
@@ -219,6 +238,8 @@ export const register: Register = (on, options) => {
 
   on('prompt.submit', async ($, e, next) => {
     s.timer?.cancel()
+    s.timer = null
+    s.draft = ''
     s.generation += 1
     s.latest = null
     void update($, report, () => null)

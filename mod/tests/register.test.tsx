@@ -95,6 +95,21 @@ describe('register', () => {
     expect(seen.fetched.length).toBe(1)
   })
 
+  test('a run of keys is linted once, when the typing pauses', async ($, on) => {
+    const clock = mock.clock(on)
+    const seen = world(on)
+    await $.session.start({ surface: 'terminal', isInteractive: true, cwd: '/work/proj' })
+    let text = ''
+    for (const ch of 'Add a table') {
+      await edit($, { ...typed(ch), text, cursor: text.length, start: text.length, end: text.length })
+      text += ch
+      await clock.advance(100)
+    }
+    expect(seen.fetched).toEqual([]) // still typing
+    await clock.advance(600)
+    expect(seen.fetched).toEqual(['http://127.0.0.1:40123/lint s3cret Add a table'])
+  })
+
   test('the band shows the finding and Apply rewrite replaces the draft only when pressed', async ($, on) => {
     const clock = mock.clock(on)
     const seen = world(on)
