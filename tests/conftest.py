@@ -37,7 +37,9 @@ def _isolated_cache(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("promptlint-cache")
     # ... and never read the developer's own user config (~/.config/promptlint/promptlint.toml).
-    isolated = {"PROMPTLINT_CACHE_DIR": str(folder), "PROMPTLINT_USER_CONFIG": str(folder / "no-user-config.toml")}
+    # ... nor the developer's HTTP hook secret and port (~/.local/state/promptlint).
+    isolated = {"PROMPTLINT_CACHE_DIR": str(folder), "PROMPTLINT_USER_CONFIG": str(folder / "no-user-config.toml"),
+                "PROMPTLINT_STATE_DIR": str(folder / "state")}
     old = {key: os.environ.get(key) for key in isolated}
     os.environ.update(isolated)
     yield folder
