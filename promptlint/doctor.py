@@ -18,7 +18,6 @@ import os
 import platform
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -124,23 +123,10 @@ def _resolves(command: str) -> tuple[bool, str]:
 
 
 def _server_ping(timeout: float = 1.0) -> dict[str, Any] | None:
-    from .hook import runtime
+    from .server import request
 
-    try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(timeout)
-            sock.connect(str(runtime.socket_path()))
-            sock.sendall(b'{"op": "ping"}\n')
-            data = b""
-            while not data.endswith(b"\n") and len(data) < 65536:
-                chunk = sock.recv(4096)
-                if not chunk:
-                    break
-                data += chunk
-        reply = json.loads(data or b"null")
-        return reply if isinstance(reply, dict) else None
-    except (OSError, ValueError):
-        return None
+    reply = request({"op": "ping"}, timeout=timeout)
+    return reply if isinstance(reply, dict) else None
 
 
 def _http_ping(port: int, secret: str, timeout: float = 2.0) -> tuple[int | None, dict[str, Any] | None]:

@@ -364,10 +364,15 @@ class PromptlintServer:
         with self._guard:
             if self.http is None:
                 try:
-                    self.http = httpd.start_listener(self.dispatch, httpd.lint_for(self))
+                    self.http = httpd.start_listener(self.dispatch, httpd.lint_for(self), self._answer_http)
                 except OSError as exc:
                     return {"ok": False, "error": f"cannot listen on 127.0.0.1 ({exc.strerror or exc})"}
             return {"ok": self.http is not None, "port": self.http.port if self.http is not None else None}
+
+    def _answer_http(self, raw: bytes, mode: str | None, budget: float) -> dict[str, Any]:
+        self.last_activity = time.monotonic()
+        self.requests += 1
+        return self.answer_hook(raw, mode, None, budget)  # an HTTP hook has no CLAUDE_PROJECT_DIR: cwd
 
     def _watch_idle(self) -> None:
         while self.server is not None:

@@ -4,7 +4,6 @@ on 127.0.0.1 that records what reaches the model."""
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import time

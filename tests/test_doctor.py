@@ -54,9 +54,9 @@ def test_a_good_install_passes_and_the_hook_really_ran(env):
     assert code == 0 and report["ok"], report
     (hook,) = [c for c in report["checks"] if c["what"].startswith("local hook")]
     assert hook["status"] == "ok" and "runs (" in hook["detail"]
-    text = subprocess.run([EXE, "doctor", "--project", str(env["project"])], capture_output=True, text=True, timeout=120,
-                          env={k: v for k, v in env.items() if isinstance(v, str)}).stdout
-    assert "Claude Code will run promptlint's hook." in text
+    proc = subprocess.run([EXE, "doctor", "--project", str(env["project"])], capture_output=True, text=True, timeout=120,
+                          env={k: v for k, v in env.items() if isinstance(v, str)})
+    assert "Claude Code will run promptlint's hook." in proc.stdout, proc.stderr
 
 
 def test_a_launcher_that_moved_fails(env):

@@ -8,14 +8,13 @@ import json
 import os
 import socket
 import stat
-import threading
 import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from promptlint.hook import httpd
+from promptlint.hook import httpd, payload
 
 from .conftest import REPOS
 
@@ -32,15 +31,20 @@ def listener(dirs):
     seen: list[dict] = []
 
     def dispatch(request):
-        seen.append(request)
-        if request["op"] == "ping":
-            return {"ok": True, "version": "test"}
-        if request["prompt"] == "hang":
+        return {"ok": True, "version": "test"}
+
+    def answer(raw, mode, seconds):
+        # as the server's answer_hook: parse the input, and answer only a prompt worth linting
+        hook_input, why = payload.parse(raw)
+        if hook_input is None:
+            return {"stdout": "", "stderr": why}
+        seen.append({"prompt": hook_input.prompt, "cwd": hook_input.cwd, "mode": mode, "deadline": seconds})
+        if hook_input.prompt == "hang":
             time.sleep(30)
         return {"stdout": json.dumps({"hookSpecificOutput": {"hookEventName": "UserPromptSubmit", "additionalContext": "ctx"}}) + "\n", "stderr": ""}
 
     httpd.ensure_secret()
-    server = httpd.start_listener(dispatch)
+    server = httpd.start_listener(dispatch, answer=answer)
     assert server is not None
     server.seen = seen
     yield server
@@ -71,7 +75,7 @@ def test_a_good_request_gets_the_hook_answer(listener):
     assert status == 200
     assert json.loads(body)["hookSpecificOutput"]["additionalContext"] == "ctx"
     (request,) = listener.seen
-    assert request["op"] == "hook" and request["prompt"] == "Fix it." and request["mode"] is None
+    assert request["prompt"] == "Fix it." and request["mode"] is None and request["deadline"] == httpd.DEFAULT_DEADLINE
 
 
 def test_listens_on_loopback_only_and_says_where(listener, dirs):
@@ -164,6 +168,13 @@ def test_post_only(listener, method):
 def test_slash_commands_and_memory_notes_pass_untouched(listener, prompt):
     status, body = post(listener, body={"prompt": prompt, "cwd": str(REPOS / "ts-api")})
     assert status == 200 and body == b"" and listener.seen == []
+
+
+def test_a_body_that_is_not_json_passes_untouched(listener):
+    conn = http.client.HTTPConnection("127.0.0.1", listener.port, timeout=10)
+    conn.request("POST", "/hook/user-prompt-submit", body=b"{nope", headers={"Content-Type": "application/json", httpd.SECRET_HEADER: httpd.read_secret()})
+    resp = conn.getresponse()
+    assert resp.status == 200 and resp.read() == b"" and listener.seen == []
 
 
 def test_mode_and_deadline_come_from_the_url(listener):

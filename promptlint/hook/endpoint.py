@@ -12,25 +12,16 @@ import os
 import sys
 import time
 
-from . import httpd, runtime
+from . import httpd
 
 WAIT = 12.0  # seconds for a cold server (spaCy and the first index) to start listening
 
 
 def _ask(request: dict, timeout: float = 1.0) -> dict | None:
-    try:
-        with runtime.connect(timeout=timeout) as sock:  # the folder and the socket are this user's
-            sock.sendall(json.dumps(request).encode() + b"\n")
-            data = b""
-            while not data.endswith(b"\n") and len(data) < 65536:
-                chunk = sock.recv(4096)
-                if not chunk:
-                    break
-                data += chunk
-        reply = json.loads(data or b"null")
-        return reply if isinstance(reply, dict) else None
-    except (OSError, ValueError):
-        return None
+    from ..server import request as ask  # checks the folder and the socket are this user's
+
+    reply = ask(request, timeout=timeout)
+    return reply if isinstance(reply, dict) else None
 
 
 def find(wait: float = WAIT) -> dict:

@@ -16,8 +16,9 @@ Files:
   clients (the mod, `promptlint doctor`) find it.
 
 Endpoints (POST, JSON in and out):
-- `/hook/user-prompt-submit?mode=...&deadline=...`: the Claude Code hook input; the answer is what
-  the command hook would print (an empty body lets the prompt through).
+- `/hook/user-prompt-submit?mode=...&deadline=...`: the Claude Code hook input, as the command hook
+  forwards it (the server's `answer_hook`); the answer is what the command hook would print (an
+  empty body lets the prompt through).
 - `/hook/session-start`: nothing to do but prove the server is up.
 - `/lint`: `{"prompt", "cwd"}` -> findings with UTF-16 spans, the rewrite and the context (the mod).
 - `/ping`: `{"ok": true, "version": ...}`.
@@ -70,7 +71,7 @@ def port_path() -> Path:
 
 
 def endpoint_path() -> Path:
-    return runtime.runtime_dir() / "http.json"
+    return Path(runtime.runtime_dir()) / "http.json"
 
 
 def _private_dir(folder: Path) -> Path:
@@ -185,14 +186,8 @@ def utf16_offset(text: str, index: int) -> int:
     return index + sum(1 for ch in text[:index] if ord(ch) > 0xFFFF)
 
 
-def hook_request(payload: dict[str, Any], query: dict[str, list[str]]) -> dict[str, Any] | None:
-    """The warm server's hook request for an HTTP hook input; None when the prompt is not ours to lint."""
-    prompt = payload.get("prompt")
-    if not isinstance(prompt, str) or not prompt.strip() or prompt.lstrip().startswith(("/", "#")):
-        return None
-    cwd = payload.get("cwd")
-    if not isinstance(cwd, str) or "\0" in cwd or not os.path.isabs(cwd) or not os.path.isdir(cwd):
-        return None
+def hook_options(query: dict[str, list[str]]) -> tuple[str | None, float]:
+    """(mode, seconds) from the hook URL's query (`?mode=block&deadline=1.5`)."""
     mode = (query.get("mode") or [None])[0]
     if mode not in (None, "context", "block", "advise"):
         mode = None
@@ -200,12 +195,9 @@ def hook_request(payload: dict[str, Any], query: dict[str, list[str]]) -> dict[s
         deadline = float((query.get("deadline") or [DEFAULT_DEADLINE])[0])
     except ValueError:
         deadline = DEFAULT_DEADLINE
-    deadline = min(max(deadline, 0.2), 10.0)
-    from .client import read_transcript
-
-    model, previous = read_transcript(payload.get("transcript_path"))
-    return {"op": "hook", "prompt": prompt, "cwd": cwd, "mode": mode, "session_model": model,
-            "previous_turn": previous, "deadline": deadline}
+    if deadline != deadline:  # NaN
+        deadline = DEFAULT_DEADLINE
+    return mode, min(max(deadline, 0.2), 10.0)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -233,7 +225,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _refuse(self, status: int, message: str) -> None:
         self._reply(status, json.dumps({"error": message}).encode())
 
-    def _body(self) -> dict[str, Any]:
+    def _body(self) -> bytes:
         listener: HookListener = self.server  # type: ignore[assignment]
         if not _host_ok(self.headers.get("Host"), listener.port):
             raise RequestRefused(421, "Host must be the loopback address and port")
@@ -256,9 +248,13 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length)
         if len(raw) != length:
             raise RequestRefused(400, "the body ended early")
+        return raw
+
+    @staticmethod
+    def _json(raw: bytes) -> dict[str, Any]:
         try:
             data = json.loads(raw or b"{}")
-        except ValueError:
+        except (ValueError, RecursionError):
             raise RequestRefused(400, "the body is not JSON") from None
         if not isinstance(data, dict):
             raise RequestRefused(400, "the body is not a JSON object")
@@ -268,7 +264,7 @@ class _Handler(BaseHTTPRequestHandler):
         listener: HookListener = self.server  # type: ignore[assignment]
         url = urlsplit(self.path)
         try:
-            data = self._body()
+            raw = self._body()
         except RequestRefused as exc:
             self._refuse(exc.status, str(exc))
             return
@@ -278,22 +274,22 @@ class _Handler(BaseHTTPRequestHandler):
         query = parse_qs(url.query)
         try:
             if url.path == "/ping":
-                body = listener.dispatch({"op": "ping"})
-                self._reply(200, json.dumps(body).encode())
+                self._reply(200, json.dumps(listener.dispatch({"op": "ping"})).encode())
             elif url.path == "/hook/session-start":
                 self._reply(200)
             elif url.path == "/hook/user-prompt-submit":
-                request = hook_request(data, query)
-                reply = listener.dispatch(request) if request is not None else {}
+                # The hook input as Claude Code sent it: the server parses it as it does the command
+                # hook's (payload.parse: slash commands, memory notes, a bad cwd pass untouched).
+                mode, seconds = hook_options(query)
+                reply = listener.answer(raw, mode, seconds)
                 out = reply.get("stdout") if isinstance(reply, dict) else None
                 self._reply(200, out.strip().encode() if isinstance(out, str) and out.strip() else b"")
             elif url.path == "/lint":
-                try:
-                    self._reply(200, json.dumps(listener.lint(data)).encode())
-                except RequestRefused as exc:
-                    self._refuse(exc.status, str(exc))
+                self._reply(200, json.dumps(listener.lint(self._json(raw))).encode())
             else:
                 self._refuse(404, "no such endpoint")
+        except RequestRefused as exc:
+            self._refuse(exc.status, str(exc))
         except Exception as exc:  # noqa: BLE001 - a bad request must not take the server down
             # Fail open: Claude Code treats a non-2xx as a non-blocking error.
             self._refuse(500, type(exc).__name__)
@@ -310,10 +306,12 @@ class HookListener(socketserver.ThreadingMixIn, socketserver.TCPServer):
     request_queue_size = 64
 
     def __init__(self, port: int, secret: str, dispatch: Callable[[dict[str, Any]], dict[str, Any]],
-                 lint: Callable[[dict[str, Any]], dict[str, Any]] | None = None):
+                 lint: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+                 answer: Callable[[bytes, str | None, float], dict[str, Any]] | None = None):
         self.secret = secret
         self.dispatch = dispatch
         self.lint = lint or (lambda data: {"error": "lint is not served here"})
+        self.answer = answer or (lambda raw, mode, seconds: {})
         self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
         super().__init__(("127.0.0.1", port), _Handler)
         self.port = self.server_address[1]
@@ -349,7 +347,8 @@ def _cut(sock: socket.socket) -> None:
 
 
 def start_listener(dispatch: Callable[[dict[str, Any]], dict[str, Any]],
-                   lint: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> HookListener | None:
+                   lint: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+                   answer: Callable[[bytes, str | None, float], dict[str, Any]] | None = None) -> HookListener | None:
     """Listen on the installed port (or a free one when it is taken) and say so in the runtime dir.
     None when the user has not turned the HTTP transport on."""
     secret = read_secret()
@@ -357,9 +356,9 @@ def start_listener(dispatch: Callable[[dict[str, Any]], dict[str, Any]],
         return None
     wanted = preferred_port() or 0
     try:
-        listener = HookListener(wanted, secret, dispatch, lint)
+        listener = HookListener(wanted, secret, dispatch, lint, answer)
     except OSError:
-        listener = HookListener(0, secret, dispatch, lint)  # taken: doctor reports the mismatch
+        listener = HookListener(0, secret, dispatch, lint, answer)  # taken: doctor reports the mismatch
     runtime.ensure_runtime_dir()
     _write_private(endpoint_path(), json.dumps({"port": listener.port, "pid": os.getpid(), "started": time.time()}) + "\n")
     threading.Thread(target=listener.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True, name="promptlint-http").start()

@@ -25,7 +25,7 @@ _MAX_FILE = 64_000
 
 
 def _path() -> Path:
-    return runtime.runtime_dir() / "block-memory.json"
+    return Path(runtime.runtime_dir()) / "block-memory.json"
 
 
 def _key(prompt: str, project: str | None) -> str:

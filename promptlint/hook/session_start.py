@@ -13,10 +13,11 @@ from . import runtime
 
 def server_answers(timeout: float = 0.2) -> bool:
     try:
-        with runtime.connect(timeout=timeout):  # checks the folder and the socket are this user's
-            return True
+        sock = runtime.connect(timeout=timeout)  # checks the folder and the socket are this user's
     except OSError:
         return False
+    sock.close()
+    return True
 
 
 def main(argv: list[str] | None = None) -> None:
