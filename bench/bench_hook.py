@@ -8,7 +8,8 @@ For each repository, with a fresh server:
 - then, interleaved run by run once the repository is indexed:
   `python -c pass` (the floor of any command hook), the command hook (a process per prompt: what
   Claude Code runs), and the HTTP hook at the client: one POST on a new connection to the warm
-  server, as Claude Code sends it (no process start at all).
+  server, as Claude Code sends it (no process start at all); a POST to `/ping` separates the
+  transport from the analysis of the prompt.
 
 Goals (issue 14): command hook p50 <= 2x `python -c pass`; HTTP hook p50 <= 15 ms, p99 <= 50 ms.
 """
@@ -40,10 +41,10 @@ def timed(args: list[str], data: bytes | None, env: dict) -> float:
     return time.perf_counter() - started
 
 
-def http_post(port: int, secret: str, body: bytes) -> tuple[float, int, bytes]:
+def http_post(port: int, secret: str, body: bytes, path: str = "/hook/user-prompt-submit") -> tuple[float, int, bytes]:
     started = time.perf_counter()
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    conn.request("POST", "/hook/user-prompt-submit", body=body,
+    conn.request("POST", path, body=body,
                  headers={"Content-Type": "application/json", "X-Promptlint-Secret": secret})
     resp = conn.getresponse()
     out = resp.read()
@@ -92,16 +93,18 @@ def main() -> None:
         port = httpd.read_endpoint()["port"]
         status, answer = http_post(port, secret, payloads[0])[1:]
         assert status == 200 and b"additionalContext" in answer, (status, answer[:200])
-        bare, command, http_hook = [], [], []
+        bare, command, http_hook, http_ping = [], [], [], []
         for i in range(args.runs):
             body = payloads[i % len(payloads)]
             bare.append(timed([sys.executable, "-c", "pass"], None, env))
             command.append(timed(hook, body, env))
             http_hook.append(http_post(port, secret, body)[0])
+            http_ping.append(http_post(port, secret, b"{}", "/ping")[0])
         print(f"\nrepository: {repo} ({files} files)")
         print(row("python -c pass", bare))
         print(row("command hook (promptlint hook claude-code)", command))
         print(row("HTTP hook (POST to the warm server)", http_hook))
+        print(row("  of it, the round trip alone (/ping)", http_ping))
         print(f"  {'cold first prompt (command hook, no server)':<40} {cold * 1000:6.0f} ms (deadline {args.deadline * 1000:.0f} ms)")
         print(f"  command hook p50 / python -c pass p50: {statistics.median(command) / statistics.median(bare):.2f}x (goal <= 2x);"
               f" HTTP p50 {statistics.median(http_hook) * 1000:.1f} ms (goal <= 15), p99 {pct(http_hook, 0.99) * 1000:.1f} ms (goal <= 50)")
