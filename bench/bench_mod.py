@@ -88,6 +88,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--claude", default=claude_binary())
     parser.add_argument("--keys", type=int, default=60)
+    parser.add_argument("--rounds", type=int, default=3, help="sessions of each, alternated (the machine's load drifts)")
     args = parser.parse_args()
     if not args.claude or not shutil.which("tmux"):
         sys.exit("needs the Claude Code CLI (--claude or PROMPTLINT_CLAUDE) and tmux")
@@ -98,11 +99,15 @@ def main() -> None:
         env = claude_env(home, api.url, tmp / "rt", tmp / "state", {"PROMPTLINT_CACHE_DIR": str(tmp / "cache"), "TERM": "xterm-256color"})
         env["PATH"] = f"{os.path.dirname(EXE)}:{env['PATH']}"
         subprocess.run([EXE, "hook", "mod-endpoint"], env=env, capture_output=True, timeout=60)  # a warm server
-        base = session(args.claude, noop_mod(tmp / "noop"), "noop-mod", env, project, tmp / "noop.log", args.keys)
-        mine = session(args.claude, ROOT / "mod", "promptlint-mod", env, project, tmp / "mod.log", args.keys)
+        noop = noop_mod(tmp / "noop")
+        base: list[float] = []
+        mine: list[float] = []
+        for r in range(args.rounds):
+            base += session(args.claude, noop, "noop-mod", env, project, tmp / f"noop-{r}.log", args.keys)
+            mine += session(args.claude, ROOT / "mod", "promptlint-mod", env, project, tmp / f"mod-{r}.log", args.keys)
         subprocess.run([EXE, "server", "--stop"], env=env, capture_output=True)
     version = subprocess.run([args.claude, "--version"], capture_output=True, text=True).stdout.strip()
-    print(f"Claude Code {version}; prompt.edit dispatch time from its debug log, {args.keys} keys x 2 rounds")
+    print(f"Claude Code {version}; prompt.edit dispatch time from its debug log; {args.rounds} sessions of each, alternated, {args.keys} keys typed twice in each")
     print(row("no-op mod (baseline)", base))
     print(row("promptlint-mod", mine))
     print(f"  promptlint's own part (p50 difference): {statistics.median(mine) - statistics.median(base):+.2f} ms (goal <= 5 ms)")
