@@ -166,6 +166,7 @@ def diagnose(project: Path, claude: str | None = None, probe: bool = True) -> li
         checks.append(Check(WARN if low else OK, "Claude Code", f"{version} ({exe})" + (" is older than 2.1.63: no HTTP hooks" if low else "")))
 
     found: list[FoundHook] = []
+    plugins: list[tuple[str, Path, str]] = []
     for scope, path in _settings_files(project):
         if not path.exists():
             continue
@@ -180,12 +181,20 @@ def diagnose(project: Path, claude: str | None = None, probe: bool = True) -> li
             checks.append(Check(FAIL, "managed settings", f"{path} sets allowManagedHooksOnly: only your organization's hooks run"))
         for event, ours in (("UserPromptSubmit", inst.is_prompt_hook), ("SessionStart", inst.is_start_hook)):
             found += [FoundHook(scope, path, event, h) for h in _hooks_in(data, event) if ours(h)]
+        enabled = data.get("enabledPlugins")
+        if isinstance(enabled, dict):
+            plugins += [(scope, path, name) for name, on in enabled.items() if on is True and isinstance(name, str) and name.split("@")[0] in ("promptlint", "promptlint-mod")]
         if scope == "managed" and isinstance(data.get("allowedHttpHookUrls"), list):
             checks.append(Check(INFO, "managed settings", f"HTTP hook URLs are limited to {data['allowedHttpHookUrls']}"))
 
     prompt_hooks = [f for f in found if f.event == "UserPromptSubmit"]
-    if not prompt_hooks:
+    for scope, path, name in plugins:
+        engine = inst.launcher()[0]
+        checks.append(Check(OK, f"{name.split('@')[0]} plugin", f"enabled in {scope} settings ({path}); it runs the engine it finds on PATH or at its `engine` option (here: {engine})"))
+    if not prompt_hooks and not plugins:
         checks.append(Check(FAIL, "UserPromptSubmit hook", f"not installed for {project}: run `promptlint install claude-code` (or install the plugin)"))
+    elif prompt_hooks and plugins:
+        checks.append(Check(WARN, "UserPromptSubmit hook", "both promptlint's settings hook and its plugin are on: Claude reads the notes twice (uninstall one)"))
     elif len(prompt_hooks) > 1:
         where = ", ".join(f"{f.scope} ({f.path})" for f in prompt_hooks)
         checks.append(Check(WARN, "UserPromptSubmit hook", f"installed {len(prompt_hooks)} times: {where}; each runs, so Claude reads the notes twice"))

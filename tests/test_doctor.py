@@ -151,3 +151,14 @@ def test_no_probe_reads_only(env, tmp_path):
 def test_bad_usage_is_exit_2(env):
     proc = subprocess.run([EXE, "doctor", "--format", "yaml"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def test_the_plugin_counts_as_installed_and_with_the_hook_is_a_duplicate(env):
+    user = Path(env["HOME"]) / ".claude" / "settings.json"
+    user.parent.mkdir()
+    user.write_text(json.dumps({"enabledPlugins": {"promptlint@promptlint": True, "other@x": True}}))
+    code, report = doctor(env)
+    assert code == 0 and any(c["what"] == "promptlint plugin" and c["status"] == "ok" for c in report["checks"])
+    inst.install("local", env["project"])
+    code, report = doctor(env)
+    assert any(c["status"] == "warn" and "reads the notes twice" in c["detail"] for c in report["checks"])
