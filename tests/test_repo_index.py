@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import pickle
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +15,13 @@ from hypothesis import strategies as st
 from promptlint.repo.files import content_key, list_files
 from promptlint.repo.index import build_index, cache_file
 from promptlint.repo.words import split_identifier
+
+
+@pytest.fixture(autouse=True)
+def _own_cache(tmp_path, monkeypatch):
+    """A cache per test: the content store is shared by every root, so equal file contents in two
+    tests' repositories would otherwise be parsed once for both."""
+    monkeypatch.setenv("PROMPTLINT_CACHE_DIR", str(tmp_path / "cache"))
 
 
 def git(root: Path, *args: str) -> None:
@@ -165,12 +172,15 @@ def test_switching_branches_does_not_reparse_known_content(git_repo):
 def test_corrupt_cache_is_rebuilt_not_fatal(git_repo):
     build_index(git_repo)
     path = cache_file(git_repo)
-    path.write_bytes(b"\x80\x04garbage that is not a pickle")
+    for suffix in ("-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    path.write_bytes(b"\x80\x04garbage that is not a database")
     index = build_index(git_repo)
     assert index.stats.cache_rebuilt and index.stats.parsed_now == 3
-    with open(path, "rb") as fh:
-        assert pickle.load(fh)["version"] == 1
-    assert not build_index(git_repo).stats.cache_rebuilt
+    with sqlite3.connect(path) as db:
+        assert dict(db.execute("SELECT k, v FROM meta"))["format"] == "2"
+    again = build_index(git_repo)
+    assert not again.stats.cache_rebuilt and again.stats.parsed_now == 0
 
 
 def test_cache_location_honours_xdg_and_override(tmp_path, monkeypatch):
