@@ -135,6 +135,8 @@ class Linter:
             report.notes.append(
                 f"repo: {repo_ctx.index.root} ({s.files} files, {s.parsed_files} parsed, {s.parsed_now} re-parsed, {s.seconds:.2f} s)"
             )
+            report.notes.extend(f"repo: {note}" for note in s.notes)
+            report.warnings.extend(s.warnings)  # a truncated listing: the user must know
         elif repo is None:
             report.notes.append("repo: none (text-only analysis)")
         if source.suppressions.whole_file == set() or not source.prose.strip():
