@@ -6,6 +6,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -269,3 +270,132 @@ def test_listing_stops_at_the_file_cap(tmp_path, monkeypatch):
     monkeypatch.setattr(files_mod, "MAX_FILES", 10)
     index = build_index(root)
     assert index.stats.files == 10 and index.stats.truncated
+
+
+def test_one_file_change_reparses_one_file_and_writes_one_entry(git_repo):
+    for i in range(40):
+        write(git_repo, f"pkg/m{i}.py", f"def f{i}():\n    return {i}\n")
+    first = build_index(git_repo)
+    db_path = cache_file(git_repo)
+    inode = db_path.stat().st_ino
+    with sqlite3.connect(db_path) as db:
+        (before,) = db.execute("SELECT MAX(added) FROM entries").fetchone()
+    write(git_repo, "pkg/m7.py", "def f7():\n    return 'seven'\n\ndef g7():\n    pass\n")
+    second = build_index(git_repo)
+    assert second.stats.parsed_now == 1 and second.stats.from_cache == first.stats.parsed_files - 1
+    assert [d[0] for d in second.symbols["pkg/m7.py"].defs] == ["f7", "g7"]
+    assert db_path.stat().st_ino == inode  # updated in place, not rewritten whole
+    with sqlite3.connect(db_path) as db:
+        assert db.execute("SELECT COUNT(*) FROM entries WHERE added > ?", (before,)).fetchone() == (1,)
+
+
+def test_no_change_refresh_writes_nothing(git_repo):
+    build_index(git_repo)
+    build_index(git_repo)  # settles files modified "a moment ago" (re-checked once)
+    db_path = cache_file(git_repo)
+    before = (db_path.stat().st_mtime_ns, db_path.stat().st_size)
+    again = build_index(git_repo)
+    assert again.stats.parsed_now == 0
+    assert (db_path.stat().st_mtime_ns, db_path.stat().st_size) == before
+
+
+def test_a_second_checkout_of_the_same_content_parses_nothing(git_repo, tmp_path):
+    build_index(git_repo)
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(git_repo, copy, ignore=shutil.ignore_patterns(".git"))  # no git: keys come from hashing
+    other = build_index(copy)
+    assert other.stats.parsed_now == 0 and other.stats.from_cache == 3
+    assert [d[0] for d in other.symbols["src/app.py"].defs] == ["main"]
+
+
+def test_lazy_symbols_are_complete_and_thread_safe(git_repo):
+    import threading
+
+    from promptlint.repo.extract import extract
+
+    build_index(git_repo)
+    index = build_index(git_repo)
+    expected = {p: extract((git_repo / p).read_bytes(), index.files[p].lang) for p in index.files if index.files[p].lang}
+    results, errors = [], []
+
+    def read_all():
+        try:
+            results.append(dict(index.symbols.items()))
+        except Exception as exc:  # pragma: no cover - the assertion below reports it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=read_all) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and all(r == expected for r in results)
+    assert list(index.symbols) == sorted(expected) and len(index.symbols) == 3
+    assert index.symbols.get("README.md") is None and "src/app.py" in index.symbols
+
+
+def test_derived_structures_are_keyed_by_content(git_repo):
+    index = build_index(git_repo)
+    digest = index.content_digest
+    value = {"postings": {"user": {"src/app.py": [0.8, "def"]}}, "n": 3}
+    assert index.load_derived_json("search") is None
+    assert index.save_derived_json("search", value)
+    fresh = build_index(git_repo)
+    assert fresh.content_digest == digest and fresh.load_derived_json("search") == value
+    original = (git_repo / "src/app.py").read_text()
+    (git_repo / "src/app.py").write_text(original + "\ndef more():\n    pass\n")
+    changed = build_index(git_repo)
+    assert changed.content_digest != digest and changed.load_derived_json("search") is None
+    changed.save_derived("search", b"\x00raw bytes")
+    assert build_index(git_repo).load_derived("search") == b"\x00raw bytes"
+    (git_repo / "src/app.py").write_text(original)  # back to the first content: its blob is still there
+    back = build_index(git_repo)
+    assert back.content_digest == digest and back.load_derived_json("search") == value
+    # A renamed (not just edited) file changes the digest too: the file list is part of it.
+    (git_repo / "README.md").rename(git_repo / "README.txt")
+    assert build_index(git_repo).content_digest != digest
+
+
+@dataclass
+class Inner:
+    name: str
+    weight: float
+
+
+@dataclass
+class Wider:  # what FileSymbols could grow into
+    lang: str
+    defs: list[tuple[str, str, int]] = field(default_factory=list)
+    tags: set[str] = field(default_factory=set)
+    parent: str | None = None
+    inner: list[Inner] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def test_codec_is_derived_from_the_dataclass_fields():
+    from promptlint.repo.index import CodecError, _Codec, symbols_codec
+
+    codec = _Codec(Wider)
+    value = Wider("python", [("f", "function", 3)], {"b", "a"}, None, [Inner("x", 0.5)], {"k": 2})
+    assert codec.decode(codec.encode(value)) == value
+    assert codec.signature != symbols_codec().signature
+    for bad in (b'["python", [["f", "function", "3"]], [], null, [], {}]', b'["python", [], [1], null, [], {}]',
+                b'["python", [], [], 5, [], {}]', b'["python", [], [], null, [["x"]], {}]', b"{}", b"[]"):
+        with pytest.raises(CodecError):
+            codec.decode(bad)
+
+
+def test_schema_changes_with_the_extractor():
+    from promptlint.repo import index as index_mod
+
+    first = index_mod.schema_version()
+    index_mod._schema = None
+    try:
+        index_mod.CACHE_FORMAT += 1
+        assert index_mod.schema_version() != first
+    finally:
+        index_mod.CACHE_FORMAT -= 1
+        index_mod._schema = None
+    assert index_mod.schema_version() == first

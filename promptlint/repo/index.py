@@ -190,10 +190,21 @@ def _converter(tp: Any) -> Callable[[Any], Any]:
 
 def _to_json(v: Any) -> Any:
     if dataclasses.is_dataclass(v) and not isinstance(v, type):
-        return [_to_json(getattr(v, f.name)) for f in dataclasses.fields(v)]
+        return [_to_json(getattr(v, f.name)) for f in dataclasses.fields(v) if f.init]
     if isinstance(v, (set, frozenset)):
-        return sorted(v)
+        return sorted(_to_json(x) for x in v)
+    if isinstance(v, (list, tuple)):
+        return [_to_json(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _to_json(x) for k, x in v.items()}
     return v
+
+
+def _needs_walk(tp: Any) -> bool:
+    """Whether values of ``tp`` hold something json.dumps cannot take as is (a dataclass, a set)."""
+    if dataclasses.is_dataclass(tp) or typing.get_origin(tp) in (set, frozenset):
+        return True
+    return any(_needs_walk(a) for a in typing.get_args(tp) if a is not Ellipsis)
 
 
 class _Codec:
@@ -206,7 +217,7 @@ class _Codec:
         self.fields = [f for f in dataclasses.fields(cls) if f.init]
         self.names = [f.name for f in self.fields]
         self.convs = [_converter(hints[f.name]) for f in self.fields]
-        self.nested = any(dataclasses.is_dataclass(hints[f.name]) or typing.get_origin(hints[f.name]) in (set, frozenset) for f in self.fields)
+        self.nested = any(_needs_walk(hints[f.name]) for f in self.fields)
         self.signature = ";".join(f"{f.name}:{hints[f.name]!r}" for f in self.fields)
 
     def to_json(self, obj: Any) -> list[Any]:
