@@ -1,10 +1,20 @@
-"""Index speed on real repositories, side by side with universal-ctags on the same files. By hand:
+"""Index speed and memory on real repositories, side by side with universal-ctags and a bare
+interpreter start in one run (the machine is shared: only ratios measured together mean much).
 
-    python bench/bench_index.py /path/to/django /path/to/typeorm [--repeat 3]
+    python bench/bench_index.py /path/to/django /path/to/typeorm [--repeat 3] [--work DIR]
+        [--compare-with /path/to/other/promptlint/checkout] [--other-commit HEAD~50] [--profile]
 
-For each repository: a cold `promptlint index` (empty cache), a no-change `promptlint index`
-(warm cache: the process a hook or editor pays on every refresh), and `ctags` over exactly the files
-promptlint parsed. Wall time is the median of --repeat runs; peak RSS is the maximum.
+Each repository is cloned once into --work (`git clone --shared`: the source is only read) so the
+one-file change can edit a file there. For each: ctags over exactly the files promptlint parses,
+a cold `promptlint index` (empty cache), a no-change `promptlint index` (the refresh a hook or
+editor pays; also its in-process time, the rescan itself), a one-file change (one file edited:
+exactly one file must be re-parsed), and a checkout of another commit indexed with the first
+checkout's cache (the content store is shared by roots). `--compare-with` runs the same commands
+with another checkout of promptlint (e.g. main) in the same run. `--profile` splits a
+single-process extraction of the same files into read, tree-sitter parse, query and Python work.
+
+Wall time is the median of --repeat runs; peak RSS is the largest of any one process (the probe
+reads RUSAGE_CHILDREN), and "parent" is the indexing process alone.
 """
 
 from __future__ import annotations
@@ -13,58 +23,210 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _measure import run_process  # noqa: E402
+
+HERE = Path(__file__).resolve().parent.parent
+
+
+def _git(*args: str, cwd: Path | None = None) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True,
+                          env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"}).stdout.strip()
+
+
+def working_copy(src: Path, work: Path, rev: str = "HEAD", suffix: str = "") -> Path:
+    """A clone of ``src`` at ``rev`` under ``work`` (objects shared with the source, read-only)."""
+    commit = _git("-C", str(src), "rev-parse", rev)
+    dst = work / (src.name + suffix)
+    if dst.exists():
+        try:
+            if _git("-C", str(dst), "rev-parse", "HEAD") == commit and not _git("-C", str(dst), "status", "--porcelain"):
+                return dst
+        except subprocess.CalledProcessError:
+            pass
+        shutil.rmtree(dst)
+    _git("clone", "-q", "--shared", "--no-checkout", str(src), str(dst))
+    _git("-C", str(dst), "checkout", "-q", commit)
+    return dst
+
+
+def index_cmd(impl: Path | None, repo: Path, *extra: str) -> tuple[list[str], dict[str, str]]:
+    env = dict(os.environ)
+    if impl is not None:
+        env["PYTHONPATH"] = str(impl)
+    return [sys.executable, "-m", "promptlint", "index", "--repo", str(repo), *extra], env
+
+
+def index_json(impl: Path | None, repo: Path, cache: str) -> dict:
+    cmd, env = index_cmd(impl, repo, "--format", "json")
+    env["PROMPTLINT_CACHE_DIR"] = cache
+    return json.loads(subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stdout)
+
+
+def timed(cmd: list[str], env: dict[str, str], repeat: int) -> tuple[float, float]:
+    return run_process(cmd, repeat, env)
+
+
+_PROBE_JSON = (
+    "import resource, subprocess, sys, time\n"
+    "t = time.perf_counter(); out = subprocess.run(sys.argv[1:], capture_output=True, text=True).stdout\n"
+    "sys.stdout.write(repr((time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, out)))"
+)
+
+
+def timed_json(cmd: list[str], env: dict[str, str]) -> tuple[float, float, dict]:
+    """One timed run of an `index --format json` command: (wall, peak MB, its JSON)."""
+    import ast
+
+    raw = subprocess.run([sys.executable, "-c", _PROBE_JSON, *cmd], capture_output=True, text=True, check=True, env=env).stdout
+    seconds, peak_kb, out = ast.literal_eval(raw)
+    return seconds, peak_kb / 1024, json.loads(out)
+
+
+def one_file_target(repo: Path, files: list[str]) -> Path:
+    """A mid-sized parsed source file outside tests: the kind of file a developer edits."""
+    candidates = sorted((p for p in files if "test" not in p), key=lambda p: (repo / p).stat().st_size)
+    return repo / candidates[len(candidates) // 2]
+
+
+def bench_impl(label: str, impl: Path | None, repo: Path, other: Path | None, parsed: list[str], repeat: int) -> list[tuple]:
+    rows = []
+    name = repo.name
+    cold_times, cold_peak, parent_peak = [], 0.0, 0.0
+    for _ in range(repeat):
+        cache = tempfile.mkdtemp(prefix="pl-bench-cache-")
+        cmd, env = index_cmd(impl, repo)
+        env["PROMPTLINT_CACHE_DIR"] = cache
+        t, peak = timed(cmd, env, 1)
+        cold_times.append(t)
+        cold_peak = max(cold_peak, peak)
+        if _ != repeat - 1:
+            shutil.rmtree(cache, ignore_errors=True)
+    stats = index_json(impl, repo, cache)
+    detail = f"{stats['files']} files, {stats['parsed_files']} parsed"
+    rows.append((f"{name}: {label} cold", detail, statistics.median(cold_times), cold_peak))
+    cmd, env = index_cmd(impl, repo)
+    env["PROMPTLINT_CACHE_DIR"] = cache
+    t, peak = timed(cmd, env, repeat)
+    rescans = [index_json(impl, repo, cache) for _ in range(repeat)]
+    parent_peak = max(r.get("peak_rss_mb", 0) for r in rescans)
+    rows.append((f"{name}: {label} no change", f"parsed now {rescans[-1]['parsed_now']}", t, peak))
+    rows.append((f"{name}: {label} no change, in-process rescan", f"parent peak {parent_peak:.0f} MB",
+                 statistics.median(r["seconds"] for r in rescans), 0.0))
+    target = one_file_target(repo, parsed)
+    original = target.read_bytes()
+    one_times, one_peak, reparsed = [], 0.0, set()
+    jcmd, jenv = index_cmd(impl, repo, "--format", "json")
+    jenv["PROMPTLINT_CACHE_DIR"] = cache
+    comment = "#" if target.suffix == ".py" else "//"
+    try:
+        for i in range(repeat):
+            target.write_bytes(original + f"\n{comment} bench edit {i} {time.time_ns()}\n".encode())
+            t, peak, out = timed_json(jcmd, jenv)
+            one_times.append(t)
+            one_peak = max(one_peak, peak)
+            reparsed.add(out["parsed_now"])
+    finally:
+        target.write_bytes(original)
+    rows.append((f"{name}: {label} one-file change", f"parsed now {sorted(reparsed)}", statistics.median(one_times), one_peak))
+    if other is not None:
+        ocmd, oenv = index_cmd(impl, other, "--format", "json")
+        oenv["PROMPTLINT_CACHE_DIR"] = cache
+        t, peak, out = timed_json(ocmd, oenv)
+        rows.append((f"{name}: {label} other commit, same cache", f"parsed {out['parsed_now']} of {out['parsed_files']}", t, peak))
+    shutil.rmtree(cache, ignore_errors=True)
+    return rows
+
+
+def profile(repo: Path, parsed: list[str]) -> list[str]:
+    """Single process: read, tree-sitter parse, query captures, the rest of extract()."""
+    from tree_sitter import QueryCursor
+
+    from promptlint.repo.extract import extract
+    from promptlint.repo.languages import language_of, toolkit
+
+    datas = []
+    t0 = time.perf_counter()
+    for p in parsed:
+        datas.append((language_of(p), (repo / p).read_bytes()))
+    read = time.perf_counter() - t0
+    parse = query = 0.0
+    for lang, data in datas:
+        kit = toolkit(lang)
+        a = time.perf_counter()
+        tree = kit.parser.parse(data)
+        b = time.perf_counter()
+        QueryCursor(kit.query).captures(tree.root_node)
+        query += time.perf_counter() - b
+        parse += b - a
+    a = time.perf_counter()
+    for lang, data in datas:
+        extract(data, lang)
+    total = time.perf_counter() - a
+    mb = sum(len(d) for _, d in datas) / 1e6
+    return [
+        f"{repo.name}: profile of one process over {len(datas)} files, {mb:.1f} MB: read {read:.2f} s, "
+        f"tree-sitter parse {parse:.2f} s ({mb / parse:.1f} MB/s), query {query:.2f} s, "
+        f"rest of extract {max(0.0, total - parse - query):.2f} s; extract total {total:.2f} s"
+    ]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("repos", nargs="+", type=Path)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "pl-bench-index")
+    parser.add_argument("--compare-with", type=Path, help="another promptlint checkout to run in the same session (e.g. main)")
+    parser.add_argument("--other-commit", default="HEAD~50", help="a second checkout at this commit shares the cache ('' to skip)")
+    parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
-    exe = str(Path(sys.executable).with_name("promptlint"))
+    args.work.mkdir(parents=True, exist_ok=True)
     ctags = shutil.which("ctags") or shutil.which("universal-ctags")
-    rows = [("python -c pass", "", *run_process([sys.executable, "-c", "pass"], args.repeat))]
-    for repo in args.repos:
-        repo = repo.resolve()
-        cold_times, cold_peak = [], 0.0
-        for _ in range(args.repeat):
-            cache = tempfile.mkdtemp(prefix="pl-bench-cache-")
-            env = {**os.environ, "PROMPTLINT_CACHE_DIR": cache}
-            t, peak = run_process([exe, "index", "--repo", str(repo)], 1, env)
-            cold_times.append(t)
-            cold_peak = max(cold_peak, peak)
-        cold = sorted(cold_times)[len(cold_times) // 2]
-        warm, warm_peak = run_process([exe, "index", "--repo", str(repo)], args.repeat, env)
-        stats = json.loads(subprocess.run([exe, "index", "--repo", str(repo), "--format", "json"], capture_output=True, text=True, env=env, check=True).stdout)
-        shutil.rmtree(cache, ignore_errors=True)
-        name = repo.name
-        detail = f"{stats['files']} files, {stats['parsed_files']} parsed"
-        rows.append((f"{name}: promptlint index, cold", detail, cold, cold_peak))
-        rows.append((f"{name}: promptlint index, no change", detail, warm, warm_peak))
-        if ctags:
-            from promptlint.repo.files import list_files
+    rows: list[tuple] = [("python -c pass", "", *run_process([sys.executable, "-c", "pass"], args.repeat))]
+    notes: list[str] = []
+    impls: list[tuple[str, Path | None]] = [("promptlint", None)]
+    if args.compare_with:
+        impls.append((f"[{args.compare_with.name}]", args.compare_with.resolve()))
+    from promptlint.repo.files import list_files
 
-            parsed = [f.path for f in list_files(repo).files if f.lang]
+    for src in args.repos:
+        src = src.resolve()
+        repo = working_copy(src, args.work)
+        other = working_copy(src, args.work, args.other_commit, "-other") if args.other_commit else None
+        parsed = [f.path for f in list_files(repo).files if f.lang]
+        ctags_t = None
+        if ctags:
             with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as fh:
                 fh.write("\n".join(parsed))
             try:
-                t, peak = run_process(["sh", "-c", f"cd {repo} && {ctags} -f /dev/null -L {fh.name}"], args.repeat)
+                ctags_t, peak = run_process(["sh", "-c", f"cd {repo} && {ctags} -f /dev/null -L {fh.name}"], args.repeat)
             finally:
                 os.unlink(fh.name)
-            rows.append((f"{name}: ctags on the same {len(parsed)} files", "", t, peak))
-            rows.append((f"{name}: cold / ctags", "", cold / t, 0.0))
-    print(f"{'what':<52} {'':<28} {'wall':>9} {'peak RSS':>9}")
+            rows.append((f"{repo.name}: ctags on the same {len(parsed)} files", "", ctags_t, peak))
+        for label, impl in impls:
+            got = bench_impl(label, impl, repo, other, parsed, args.repeat)
+            rows.extend(got)
+            if ctags_t:
+                rows.append((f"{repo.name}: {label} cold / ctags", "", got[0][2] / ctags_t, None))
+        if args.profile:
+            notes.extend(profile(repo, parsed))
+    print(f"{'what':<58} {'':<30} {'wall':>9} {'peak RSS':>9}")
     for what, detail, seconds, peak in rows:
-        if what.endswith("/ ctags"):
-            print(f"{what:<52} {detail:<28} {seconds:>8.2f}x")
+        if peak is None:
+            print(f"{what:<58} {detail:<30} {seconds:>8.2f}x")
+        elif peak == 0.0:
+            print(f"{what:<58} {detail:<30} {seconds:>8.3f}s")
         else:
-            print(f"{what:<52} {detail:<28} {seconds:>8.2f}s {peak:>7.0f}MB")
+            print(f"{what:<58} {detail:<30} {seconds:>8.3f}s {peak:>7.0f}MB")
+    for note in notes:
+        print(note)
 
 
 if __name__ == "__main__":

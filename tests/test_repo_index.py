@@ -399,3 +399,18 @@ def test_schema_changes_with_the_extractor():
         index_mod.CACHE_FORMAT -= 1
         index_mod._schema = None
     assert index_mod.schema_version() == first
+
+
+def test_parallel_parse_from_a_background_thread(tmp_path):
+    """The LSP indexes in a thread: forking then could deadlock, so the pool spawns its workers."""
+    import threading
+
+    root = tmp_path / "threaded"
+    for i in range(260):
+        write(root, f"pkg/m{i}.py", f"def f{i}():\n    return {i}\n")
+    box = {}
+    worker = threading.Thread(target=lambda: box.setdefault("index", build_index(root, workers=2)))
+    worker.start()
+    worker.join(timeout=300)
+    index = box["index"]
+    assert index.stats.parsed_now == 260 and index.stats.definitions == 260

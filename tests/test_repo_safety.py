@@ -217,7 +217,7 @@ def test_a_symlink_at_the_cache_path_is_not_followed(repo_with_lib, tmp_path):
 def _garble(db_path: Path, data: bytes | None = None, **columns) -> None:
     with sqlite3.connect(db_path) as db:
         if data is not None:
-            db.execute("UPDATE entries SET data = ?", (data,))
+            db.execute("UPDATE blobs SET data = ?", (data,))
         for column, value in columns.items():
             db.execute(f"UPDATE entries SET {column} = ?", (value,))
 

@@ -18,10 +18,12 @@ costs one system call per folder, not per file.) The reads themselves go through
 from __future__ import annotations
 
 import hashlib
+import operator
 import os
 import re
 import stat
 import subprocess
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -210,35 +212,53 @@ class _Acceptor:
 
 
 S_ISREG = stat.S_ISREG
+_by_path = operator.itemgetter(0)
 
 
 def _same_second(recorded_ns: int, actual_ns: int) -> bool:
     return recorded_ns % 1_000_000_000 == 0 and recorded_ns // 1_000_000_000 == actual_ns // 1_000_000_000
 
 
-def _git_many(root: Path, *commands: tuple[str, ...]) -> list[bytes | None]:
-    """Run several read-only git commands at once (each walks the index or the tree on its own)."""
-    env = _git_env()
-    procs = []
-    try:
-        for cmd in commands:
-            procs.append(subprocess.Popen(_git_argv(root, cmd), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, env=env))
-    except OSError:
-        for proc in procs:
-            proc.kill()
-            proc.wait()
-        return [None] * len(commands)
-    out: list[bytes | None] = []
-    for proc in procs:
+class _GitCommand:
+    """A read-only git command started now and collected later, its output drained by a thread so
+    a large output never stalls it while we work on another command's output."""
+
+    def __init__(self, root: Path, args: tuple[str, ...], env: dict[str, str]):
+        self.out: bytes | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
+        try:
+            self.proc = subprocess.Popen(_git_argv(root, args), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                         stdin=subprocess.DEVNULL, env=env)
+        except OSError:
+            self.thread = None
+            return
+        self.thread = threading.Thread(target=self._drain, daemon=True)
+        self.thread.start()
+
+    def _drain(self) -> None:
+        proc = self.proc
+        assert proc is not None
         try:
             data, _ = proc.communicate(timeout=60)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.communicate()
-            out.append(None)
-            continue
-        out.append(data if proc.returncode == 0 else None)
-    return out
+            return
+        except (OSError, ValueError):
+            return
+        self.out = data if proc.returncode == 0 else None
+
+    def result(self) -> bytes | None:
+        if self.thread is not None:
+            self.thread.join()
+        return self.out
+
+
+def _git_many(root: Path, *commands: tuple[str, ...]) -> list[bytes | None]:
+    """Run several read-only git commands at once (each walks the index or the tree on its own)."""
+    env = _git_env()
+    started = [_GitCommand(root, cmd, env) for cmd in commands]
+    return [c.result() for c in started]
 
 
 # One entry of `git ls-files -z -s --debug`: "<mode> <blob> <stage>\t<path>\0" then the stat data
@@ -250,13 +270,16 @@ _DEBUG_ENTRY = re.compile(
 
 
 def _list_git(root: Path, max_size: int) -> Listing | None:
-    probe, staged, others = _git_many(
-        root,
+    env = _git_env()
+    # The untracked listing walks the whole tree: it runs while we check the tracked files.
+    commands = [_GitCommand(root, args, env) for args in (
         ("rev-parse", "--is-inside-work-tree", "--git-path", "index"),
         ("ls-files", "-z", "-s", "--debug", "--cached"),
         ("ls-files", "-z", "--others", "--exclude-standard"),
-    )
-    if probe is None or staged is None or others is None:
+    )]
+    probe, staged = commands[0].result(), commands[1].result()
+    if probe is None or staged is None:
+        commands[2].result()
         return None
     lines = probe.split(b"\n")
     if not lines or lines[0].strip() != b"true":
@@ -274,31 +297,82 @@ def _list_git(root: Path, max_size: int) -> Listing | None:
     seen: set[str] = set()
     entries = 0
     accept = acceptor.accept
+    # The hot loop of a refresh, inlined: what _Acceptor.accept does, for git's tracked entries.
+    files, folders, skipped, prefix, lstat = listing.files, acceptor.folders, listing.skipped, acceptor.prefix, os.lstat
     for m in _DEBUG_ENTRY.finditer(staged):
         entries += 1
         mode, blob, stage_no, raw_path, c_s, c_ns, m_s, m_ns, ino, size = m.groups()
         rel = raw_path.decode("utf-8", "surrogateescape")
         if stage_no != b"0":
-            if rel in seen:
-                continue  # merge conflicts list a path once per stage
-            seen.add(rel)
+            if rel not in seen:  # merge conflicts list a path once per stage
+                seen.add(rel)
+                accept(rel, None)
+            continue
         if mode == b"160000":
-            listing.skipped["submodule"] += 1
+            skipped["submodule"] += 1
             continue
         if mode == b"120000":
-            listing.skipped["symlink"] += 1
+            skipped["symlink"] += 1
             continue
+        if len(files) >= MAX_FILES:
+            accept(rel, None)  # records the overflow
+            continue
+        folder, _, name = rel.rpartition("/")
+        verdict = folders.get(folder, "")
+        if verdict == "":
+            verdict = acceptor.folder_verdict(folder)
+        if verdict is not None:
+            skipped[verdict] += 1
+            continue
+        if name.endswith(_MINIFIED):
+            skipped["minified or generated file"] += 1
+            continue
+        dot = name.rfind(".")
+        lang = _EXTENSIONS.get(name[dot:].lower()) if dot >= 0 else None
         mtime_ns = int(m_s) * 1_000_000_000 + int(m_ns)
-        if stage_no == b"0" and (index_mtime == 0 or mtime_ns < index_mtime):
-            accept(rel, (mtime_ns, int(c_s) * 1_000_000_000 + int(c_ns), int(size), int(ino), blob.decode()))
-        else:
-            accept(rel, None)
+        if lang is None:
+            # A file we never parse: git's record of it is enough to list it (its path, for
+            # matching), and skips an lstat per file. Nothing is read on the strength of this
+            # entry: the reads that happen (manifests) check the file again.
+            isize = int(size)
+            if isize > max_size:
+                skipped["over the size cap"] += 1
+            else:
+                files.append(RepoFile(rel, isize, mtime_ns, None, None))
+            continue
+        try:
+            st = lstat(prefix + rel)
+        except OSError:
+            skipped["missing or unreadable"] += 1
+            continue
+        if not S_ISREG(st.st_mode):
+            skipped["symlink" if stat.S_ISLNK(st.st_mode) else "not a regular file"] += 1
+            continue
+        fsize = st.st_size
+        if fsize > max_size:
+            skipped["over the size cap"] += 1
+            continue
+        f_mtime, f_ctime = st.st_mtime_ns, st.st_ctime_ns
+        valid = None
+        # git's own test (ie_match_stat): the recorded stat data still describes the file, and the
+        # file is not racily clean (written in the same tick as the index). Sizes and inodes are
+        # stored modulo 2**32; nanoseconds are 0 when git was built without them.
+        if (index_mtime == 0 or mtime_ns < index_mtime) and int(size) == fsize & 0xFFFFFFFF:
+            ctime_ns = int(c_s) * 1_000_000_000 + int(c_ns)
+            i_ino = int(ino)
+            if ((mtime_ns == f_mtime or _same_second(mtime_ns, f_mtime)) and (ctime_ns == f_ctime or _same_second(ctime_ns, f_ctime))
+                    and (i_ino == 0 or i_ino == st.st_ino & 0xFFFFFFFF)):
+                valid = blob.decode()
+        files.append(RepoFile(rel, fsize, f_mtime, valid, lang, f_ctime, st.st_ino))
     if staged and not entries:
         return None  # an output format we do not know: let the walk list the tree
+    others = commands[2].result()
+    if others is None:
+        return None
     for raw in others.split(b"\0"):
         if raw:
             acceptor.accept(raw.decode("utf-8", "surrogateescape"), None)
-    listing.files.sort(key=lambda f: f.path)
+    listing.files.sort(key=_by_path)
     listing.overflow = frozenset(acceptor.overflow)
     return listing
 

@@ -4,7 +4,8 @@ Cache layout: one SQLite database per extractor schema, shared by every reposito
 (so a second checkout, a worktree or another commit of a repository re-parses only what differs):
 
     $PROMPTLINT_CACHE_DIR or <user cache dir>/promptlint/index-v2/<schema>.sqlite3
-        entries(key, lang, ndefs, nrefs, nroutes, perr, data)    content key -> FileSymbols (JSON)
+        entries(key, lang, ndefs, nrefs, nroutes, perr, added)   content key -> what it holds, in counts
+        blobs(key, data)                                          content key -> FileSymbols (JSON)
         roots(id, path, used)                                     one row per indexed root
         files(root, path, mtime_ns, ctime_ns, size, key)          what each root's files hashed to
         derived(root, name, digest, data, saved)                  structures built from an index
@@ -63,7 +64,7 @@ from ..fsutil import Beneath, UnsafeRead, is_file_beneath, private_dir
 from .extract import FileSymbols, extract
 from .files import Listing, RepoFile, content_key, list_files
 
-CACHE_FORMAT = 2
+CACHE_FORMAT = 2  # the folder name; the schema digest below names the file
 # Entries of files no longer in any indexed tree are kept (other branches) up to this many in all.
 MAX_ENTRIES = 100_000
 # Below this many files to parse, a process pool costs more than it saves.
@@ -263,7 +264,7 @@ def schema_version() -> str:
         from . import extract as extract_mod
         from .languages import QUERY_DIR
 
-        h = hashlib.sha1(f"format {CACHE_FORMAT}\nversion {__about__.__version__}\n{symbols_codec().signature}\n".encode())
+        h = hashlib.sha1(f"format {CACHE_FORMAT}\nversion {__about__.__version__}\n{symbols_codec().signature}\n{_TABLES}".encode())
         sources = [Path(extract_mod.__file__)] + sorted(QUERY_DIR.glob("*.scm"))
         for src in sources:
             try:
@@ -284,11 +285,12 @@ class SymbolTable(Mapping[str, FileSymbols]):
     the cache row replaced; if the file cannot be parsed any more, the path is left out."""
 
     def __init__(self, keys: dict[str, str], blobs: dict[str, bytes], decoded: dict[str, FileSymbols],
-                 repair: Callable[[str, str], FileSymbols | None]):
+                 repair: Callable[[str, str], FileSymbols | None], fetch: Callable[[list[str]], dict[str, bytes]] | None = None):
         self._keys = keys  # path -> content key
         self._blobs = blobs  # content key -> encoded entry (dropped once decoded)
         self._decoded = decoded  # content key -> FileSymbols
         self._repair = repair
+        self._fetch = fetch  # loads the encoded entries not in memory, all at once, on first need
         self._lock = threading.Lock()
         self._lost: set[str] = set()
 
@@ -311,6 +313,14 @@ class SymbolTable(Mapping[str, FileSymbols]):
             syms = self._decoded.get(key)
             if syms is None:
                 blob = self._blobs.get(key)
+                if blob is None and self._fetch is not None:
+                    fetch, self._fetch = self._fetch, None
+                    wanted = sorted({k for k in self._keys.values() if k not in self._blobs and k not in self._decoded})
+                    try:
+                        self._blobs.update(fetch(wanted))
+                    except Exception:  # an unreadable cache: each entry is re-parsed instead
+                        pass
+                    blob = self._blobs.get(key)
                 try:
                     if blob is None:
                         raise CodecError("missing")
@@ -489,7 +499,8 @@ class RepoIndex:
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS entries(key TEXT PRIMARY KEY, lang TEXT NOT NULL, ndefs INTEGER NOT NULL,
-    nrefs INTEGER NOT NULL, nroutes INTEGER NOT NULL, perr INTEGER NOT NULL, data BLOB NOT NULL, added REAL NOT NULL) WITHOUT ROWID;
+    nrefs INTEGER NOT NULL, nroutes INTEGER NOT NULL, perr INTEGER NOT NULL, added REAL NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS blobs(key TEXT PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS roots(id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE, used REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS files(root INTEGER NOT NULL, path TEXT NOT NULL, mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL,
     size INTEGER NOT NULL, key TEXT NOT NULL, PRIMARY KEY(root, path)) WITHOUT ROWID;
@@ -503,23 +514,29 @@ class StoreError(Exception):
     """The database is not ours or not readable: delete and rebuild it."""
 
 
-@dataclass
-class _Entry:
+class _Entry(typing.NamedTuple):
     lang: str
     ndefs: int
     nrefs: int
     nroutes: int
     perr: int
-    data: bytes
+    data: bytes | None  # the encoded FileSymbols; None until fetched (see SymbolTable)
+
+
+# The checks of _valid_entry, in SQL (run by SQLite in C on every row of a refresh).
+_ENTRY_OK = ("typeof(e.ndefs) = 'integer' AND typeof(e.nrefs) = 'integer' AND typeof(e.nroutes) = 'integer'"
+             " AND e.ndefs >= 0 AND e.nrefs >= 0 AND e.nroutes >= 0 AND e.perr IN (0, 1) AND typeof(e.perr) = 'integer'"
+             " AND e.lang IN (" + ", ".join(f"'{lang}'" for lang in sorted(_LANGS)) + ")")
+_FILE_OK = ("typeof(f.path) = 'text' AND typeof(f.mtime_ns) = 'integer' AND typeof(f.ctime_ns) = 'integer'"
+            " AND typeof(f.size) = 'integer' AND typeof(f.key) = 'text'")
 
 
 def _valid_entry(row: tuple) -> _Entry | None:
-    lang, ndefs, nrefs, nroutes, perr, data = row
+    lang, ndefs, nrefs, nroutes, perr = row
     if (type(lang) is not str or lang not in _LANGS or type(ndefs) is not int or type(nrefs) is not int
-            or type(nroutes) is not int or type(perr) is not int or type(data) is not bytes or not data.startswith(b"[")
-            or ndefs < 0 or nrefs < 0 or nroutes < 0 or perr not in (0, 1)):
+            or type(nroutes) is not int or type(perr) is not int or ndefs < 0 or nrefs < 0 or nroutes < 0 or perr not in (0, 1)):
         return None
-    return _Entry(lang, ndefs, nrefs, nroutes, perr, data)
+    return _Entry(lang, ndefs, nrefs, nroutes, perr, None)
 
 
 class _Store:
@@ -579,7 +596,7 @@ class _Store:
         meta = dict(conn.execute("SELECT k, v FROM meta").fetchall())
         if meta.get("format") != str(CACHE_FORMAT) or meta.get("schema") != schema_version():
             raise StoreError("another format or schema")
-        missing = {"entries", "roots", "files", "derived"} - {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        missing = {"entries", "blobs", "roots", "files", "derived"} - {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if missing:
             raise StoreError(f"missing tables {sorted(missing)}")
 
@@ -609,15 +626,13 @@ class _Store:
     def manifest(self, root_id: int) -> dict[str, tuple[int, int, int, str, _Entry | None]]:
         """path -> (mtime_ns, ctime_ns, size, key, entry or None), rows failing their checks left out."""
         out = {}
-        for path, mtime_ns, ctime_ns, size, key, lang, ndefs, nrefs, nroutes, perr, data in self.conn.execute(
-            "SELECT f.path, f.mtime_ns, f.ctime_ns, f.size, f.key, e.lang, e.ndefs, e.nrefs, e.nroutes, e.perr, e.data"
-            " FROM files f LEFT JOIN entries e ON e.key = f.key WHERE f.root = ?",
+        make = _Entry
+        for path, mtime_ns, ctime_ns, size, key, lang, ndefs, nrefs, nroutes, perr in self.conn.execute(
+            "SELECT f.path, f.mtime_ns, f.ctime_ns, f.size, f.key, e.lang, e.ndefs, e.nrefs, e.nroutes, e.perr"
+            f" FROM files f LEFT JOIN entries e ON e.key = f.key AND {_ENTRY_OK} WHERE f.root = ? AND {_FILE_OK}",
             (root_id,),
         ):
-            if type(path) is not str or type(mtime_ns) is not int or type(ctime_ns) is not int or type(size) is not int or type(key) is not str:
-                continue
-            entry = _valid_entry((lang, ndefs, nrefs, nroutes, perr, data)) if lang is not None else None
-            out[path] = (mtime_ns, ctime_ns, size, key, entry)
+            out[path] = (mtime_ns, ctime_ns, size, key, make(lang, ndefs, nrefs, nroutes, perr, None) if lang is not None else None)
         return out
 
     def entries(self, keys: list[str]) -> dict[str, _Entry]:
@@ -625,10 +640,21 @@ class _Store:
         for i in range(0, len(keys), 500):
             batch = keys[i : i + 500]
             marks = ",".join("?" * len(batch))
-            for row in self.conn.execute(f"SELECT key, lang, ndefs, nrefs, nroutes, perr, data FROM entries WHERE key IN ({marks})", batch):
+            for row in self.conn.execute(f"SELECT key, lang, ndefs, nrefs, nroutes, perr FROM entries WHERE key IN ({marks})", batch):
                 entry = _valid_entry(row[1:])
                 if entry is not None and type(row[0]) is str:
                     out[row[0]] = entry
+        return out
+
+    def blobs(self, keys: list[str]) -> dict[str, bytes]:
+        """The encoded entries of ``keys`` (those that look like one: a JSON array)."""
+        out = {}
+        for i in range(0, len(keys), 500):
+            batch = keys[i : i + 500]
+            marks = ",".join("?" * len(batch))
+            for key, data in self.conn.execute(f"SELECT key, data FROM blobs WHERE key IN ({marks})", batch):
+                if type(key) is str and type(data) is bytes and data.startswith(b"["):
+                    out[key] = data
         return out
 
     def all_keys(self) -> set[str]:
@@ -640,9 +666,10 @@ class _Store:
         now = time.time()
         with _transaction(self.conn):
             self.conn.executemany(
-                "INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [(k, e.lang, e.ndefs, e.nrefs, e.nroutes, e.perr, e.data, now) for k, e in rows],
+                "INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(k, e.lang, e.ndefs, e.nrefs, e.nroutes, e.perr, now) for k, e in rows],
             )
+            self.conn.executemany("INSERT OR REPLACE INTO blobs VALUES (?, ?)", [(k, e.data) for k, e in rows])
 
     def put_files(self, root_id: int, upsert: list[tuple[str, int, int, int, str]], delete: list[str]) -> None:
         if not upsert and not delete:
@@ -668,6 +695,7 @@ class _Store:
                     " ORDER BY added LIMIT ?)",
                     (count - MAX_ENTRIES,),
                 )
+                conn.execute("DELETE FROM blobs WHERE key NOT IN (SELECT key FROM entries)")
 
     def save_derived(self, root: str, name: str, digest: str, data: bytes) -> bool:
         conn = self.conn
@@ -838,8 +866,9 @@ def _parse_all(root: str, jobs: list[tuple[str, str, int]], known: frozenset[str
     context = multiprocessing.get_context(method)
     # Interleaved chunks of similar total size (jobs are sorted by size), several per worker so a
     # slow chunk does not leave the other workers idle at the end.
+    # Each chunk in path order, so consecutive files share their folder descriptors (Beneath).
     n_chunks = min(len(pairs), n_workers * 8)
-    chunks = [pairs[i::n_chunks] for i in range(n_chunks)]
+    chunks = [sorted(pairs[i::n_chunks]) for i in range(n_chunks)]
     with ProcessPoolExecutor(max_workers=n_workers, mp_context=context, initializer=_init_worker, initargs=(root, known, max_size)) as pool:
         for results in pool.map(_parse_chunk, chunks):
             on_batch(results)
@@ -971,9 +1000,12 @@ def build_index(root: Path, max_size: int = 1_000_000, workers: int | None = Non
     if store is not None and root_id is not None:
         try:
             _flush(store, pending_store, stats)
-            old = {p: (r[0], r[1], r[2], r[3]) for p, r in manifest.items()}
-            upsert = [(p, *row) for p, row in files_rows.items() if old.get(p) != row]
-            delete = [p for p in old if p not in files_rows]
+            upsert = []
+            for p, row in files_rows.items():
+                was = manifest.get(p)
+                if was is None or was[0] != row[0] or was[1] != row[1] or was[2] != row[2] or was[3] != row[3]:
+                    upsert.append((p, *row))
+            delete = [p for p in manifest if p not in files_rows]
             store.put_files(root_id, upsert, delete)
             if stats.parsed_now:
                 store.prune()
@@ -995,9 +1027,13 @@ def build_index(root: Path, max_size: int = 1_000_000, workers: int | None = Non
             stats.cache_bytes = sum(os.stat(f"{stats.cache_path}{s}").st_size for s in ("", "-wal") if os.path.exists(f"{stats.cache_path}{s}"))
         except OSError:
             pass
-    blobs = {key: entries[key].data for key in set(ordered.values())}
-    symbols = SymbolTable(ordered, blobs, {}, _repairer(root_str, store_path, max_size, stats))
-    files = RepoFiles(((f.path, f) for f in listing.files), probe=listing.exists_probe())
+    blobs = {key: e.data for key, e in entries.items() if e.data is not None}
+    fetch = _fetcher(store_path) if store_path is not None and len(blobs) < len(set(ordered.values())) else None
+    symbols = SymbolTable(ordered, blobs, {}, _repairer(root_str, store_path, max_size, stats), fetch)
+    probe = listing.exists_probe()
+    files: dict[str, RepoFile] = {f.path: f for f in listing.files}
+    if probe is not None:  # only then: a dict subclass's `in` is slower, and hot loops use it
+        files = RepoFiles(files, probe=probe)
     stats.seconds = time.perf_counter() - started
     return RepoIndex(root=root, files=files, symbols=symbols, stats=stats, store_path=store_path)
 
@@ -1011,6 +1047,14 @@ def _flush(store: _Store, pending: list[tuple[str, _Entry]], stats: IndexStats) 
         if not any(n.startswith("index cache not saved") for n in stats.notes):
             stats.notes.append(f"index cache not saved ({type(exc).__name__}: {exc})")
     pending.clear()
+
+
+def _fetcher(store_path: Path) -> Callable[[list[str]], dict[str, bytes]]:
+    def fetch(keys: list[str]) -> dict[str, bytes]:
+        with _Store.connect(store_path) as store:
+            return store.blobs(keys)
+
+    return fetch
 
 
 def _repairer(root: str, store_path: Path | None, max_size: int, stats: IndexStats) -> Callable[[str, str], FileSymbols | None]:
