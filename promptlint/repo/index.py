@@ -799,6 +799,21 @@ def _init_worker(root: str, known: frozenset[str], max_size: int) -> None:
 _Result = tuple[str, str | None, "_Entry | None", str]
 
 
+class _KnownKeys:
+    """``key in known``: in memory, else one indexed lookup in the store."""
+
+    def __init__(self, store: _Store, in_memory: frozenset[str]):
+        self.store, self.in_memory = store, in_memory
+
+    def __contains__(self, key: object) -> bool:
+        if key in self.in_memory:
+            return True
+        try:
+            return self.store.conn.execute("SELECT 1 FROM entries WHERE key = ?", (key,)).fetchone() is not None
+        except sqlite3.Error:
+            return False
+
+
 def _parse_data(data: bytes, lang: str) -> tuple[_Entry | None, str]:
     try:
         syms = extract(data, lang)
@@ -945,12 +960,14 @@ def build_index(root: Path, max_size: int = 1_000_000, workers: int | None = Non
             f = by_path[path]
             to_read.append((path, f.lang, f.size))  # type: ignore[arg-type]
 
-    known: frozenset[str] = frozenset()
+    # Keys already in the store (a file reverted to content seen before is not parsed again). For
+    # a few files, asked one by one; for a pool's worth, the whole set is handed to the workers.
+    known: Any = frozenset(entries)
     if to_read and store is not None:
         try:
-            known = frozenset(store.all_keys()) | frozenset(entries)
+            known = frozenset(store.all_keys()) | known if len(to_read) >= PARALLEL_THRESHOLD else _KnownKeys(store, known)
         except sqlite3.Error:
-            known = frozenset(entries)
+            pass
     pending_store: list[tuple[str, _Entry]] = []
     fetch_known: dict[str, str] = {}
 
