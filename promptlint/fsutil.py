@@ -227,12 +227,22 @@ def is_file_beneath(root: str | os.PathLike[str], rel: str) -> bool:
         return False
 
 
-def private_dir(path: Path) -> str | None:
+def private_dir(path: Path, *, ours: bool = False) -> str | None:
     """Create ``path`` (0700) if needed; None when it is ours to trust, else why not: a cache or
-    runtime folder that another user owns or can write could hand us data of their choosing."""
+    runtime folder that another user owns or can write could hand us data of their choosing.
+
+    Its parent must be ours and writable by nobody else too. A parent we create is made 0700; with
+    ``ours`` (the parent is promptlint's own default folder, not one the user named), a parent of
+    ours that an older, looser umask left group-writable is tightened instead of refused. A folder
+    the user named is never chmod'ed (a shared 1777 folder must keep its sticky bit)."""
     try:
         parent = path.parent
-        parent.mkdir(parents=True, exist_ok=True)
+        if not parent.exists():
+            parent.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.mkdir(parent, 0o700)
+            except FileExistsError:
+                pass
         try:
             os.mkdir(path, 0o700)
         except FileExistsError:
@@ -244,9 +254,12 @@ def private_dir(path: Path) -> str | None:
             if hasattr(os, "geteuid") and st.st_uid != os.geteuid():
                 return f"{folder} belongs to another user"
             if st.st_mode & 0o022:
+                if ours and not own and not os.path.islink(folder):
+                    os.chmod(folder, stat.S_IMODE(st.st_mode) & ~0o022)
+                    continue
                 return f"{folder} is writable by other users"
         if stat.S_IMODE(os.lstat(path).st_mode) & 0o077:
-            os.chmod(path, 0o700)  # ours, created under an older, looser umask
+            os.chmod(path, 0o700)  # ours, and only readable by others: make it private
     except OSError as exc:
         return f"{path}: {exc.strerror or exc}"
     return None

@@ -396,3 +396,29 @@ def test_any_json_manifest_value_never_raises(tmp_path, value):
     data = json.dumps(value).encode()
     facts = _facts_for(tmp_path, {"src/a.ts": b"export const a = 1;\n", "package.json": data, "tsconfig.json": data})
     assert facts.languages == ["TypeScript"]
+
+
+def test_default_cache_folder_left_group_writable_by_a_loose_umask_is_tightened(repo_with_lib, tmp_path, monkeypatch):
+    """Ubuntu's umask 002 makes a folder group-writable; promptlint's own default cache folder is
+    tightened (a folder the user named is refused instead, see above)."""
+    monkeypatch.delenv("PROMPTLINT_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    base = tmp_path / "xdg" / "promptlint"
+    base.mkdir(parents=True)
+    base.chmod(0o775)
+    root, _ = repo_with_lib
+    index = build_index(root)
+    assert not index.stats.notes and index.store_path is not None
+    assert base.stat().st_mode & 0o022 == 0
+    assert build_index(root).stats.parsed_now == 0
+
+
+def test_cache_folder_we_create_is_private_even_under_a_loose_umask(repo_with_lib, tmp_path, monkeypatch):
+    monkeypatch.setenv("PROMPTLINT_CACHE_DIR", str(tmp_path / "new-cache"))
+    old = os.umask(0o002)
+    try:
+        index = build_index(repo_with_lib[0])
+    finally:
+        os.umask(old)
+    assert not index.stats.notes
+    assert (tmp_path / "new-cache").stat().st_mode & 0o077 == 0

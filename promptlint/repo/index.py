@@ -760,7 +760,7 @@ def _open_store(stats: IndexStats) -> _Store | None:
     """The cache database, created or rebuilt as needed; None (with a note) when it cannot be used."""
     path = cache_file()
     stats.cache_path = str(path)
-    why = private_dir(path.parent)
+    why = private_dir(path.parent, ours=not os.environ.get("PROMPTLINT_CACHE_DIR"))
     if why is not None:
         stats.notes.append(f"index cache not used ({why}); indexing in memory")
         return None
