@@ -58,9 +58,9 @@ def working_copy(src: Path, work: Path, rev: str = "HEAD", suffix: str = "") -> 
 
 
 def index_cmd(impl: Path | None, repo: Path, *extra: str) -> tuple[list[str], dict[str, str]]:
+    # The commands run from --work (see main): `python -m` puts the current folder first on sys.path.
     env = dict(os.environ)
-    if impl is not None:
-        env["PYTHONPATH"] = str(impl)
+    env["PYTHONPATH"] = str(impl if impl is not None else HERE)
     return [sys.executable, "-m", "promptlint", "index", "--repo", str(repo), *extra], env
 
 
@@ -188,12 +188,17 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
+    args.repos = [r.resolve() for r in args.repos]
+    args.work = args.work.resolve()
+    if args.compare_with:
+        args.compare_with = args.compare_with.resolve()
+    os.chdir(args.work)
     ctags = shutil.which("ctags") or shutil.which("universal-ctags")
     rows: list[tuple] = [("python -c pass", "", *run_process([sys.executable, "-c", "pass"], args.repeat))]
     notes: list[str] = []
     impls: list[tuple[str, Path | None]] = [("promptlint", None)]
     if args.compare_with:
-        impls.append((f"[{args.compare_with.name}]", args.compare_with.resolve()))
+        impls.append((f"[{args.compare_with.name}]", args.compare_with))
     from promptlint.repo.files import list_files
 
     for src in args.repos:

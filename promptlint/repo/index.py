@@ -54,7 +54,6 @@ import time
 import typing
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -874,6 +873,7 @@ def _parse_all(root: str, jobs: list[tuple[str, str, int]], known: frozenset[str
             on_batch(_parse_chunk(pairs[i : i + 256], root, known, max_size))
         return
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor  # 10-15 ms of imports a refresh never needs
 
     # fork is cheapest, but forking a process with other threads running (the LSP indexes in a
     # background thread) can deadlock the child on a lock held by another thread.
