@@ -30,11 +30,31 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _measure import run_process  # noqa: E402
-
 HERE = Path(__file__).resolve().parent.parent
 
+# Wall, peak RSS (largest single process) and CPU seconds (user + sys of the whole process tree):
+# on a shared machine the wall time of a CPU-bound run mostly says how busy the other users are.
+_PROBE = (
+    "import resource, subprocess, sys, time\n"
+    "t = time.perf_counter(); out = subprocess.run(sys.argv[1:], capture_output=True, text=True).stdout\n"
+    "r = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+    "sys.stdout.write(repr((time.perf_counter() - t, r.ru_maxrss, r.ru_utime + r.ru_stime, out)))"
+)
+
+
+def probe(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float, str]:
+    """One run of ``cmd``: (wall seconds, peak MB, CPU seconds, its stdout)."""
+    import ast
+
+    raw = subprocess.run([sys.executable, "-c", _PROBE, *cmd], capture_output=True, text=True, check=True, env=env).stdout
+    seconds, peak_kb, cpu, out = ast.literal_eval(raw)
+    return seconds, peak_kb / 1024, cpu, out
+
+
+def run_process(cmd: list[str], repeat: int = 1, env: dict[str, str] | None = None) -> tuple[float, float, float]:
+    """Median wall, largest peak MB and median CPU seconds of ``repeat`` runs."""
+    runs = [probe(cmd, env) for _ in range(repeat)]
+    return statistics.median(r[0] for r in runs), max(r[1] for r in runs), statistics.median(r[2] for r in runs)
 
 def _git(*args: str, cwd: Path | None = None) -> str:
     return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True,
@@ -64,30 +84,11 @@ def index_cmd(impl: Path | None, repo: Path, *extra: str) -> tuple[list[str], di
     return [sys.executable, "-m", "promptlint", "index", "--repo", str(repo), *extra], env
 
 
-def index_json(impl: Path | None, repo: Path, cache: str) -> dict:
-    cmd, env = index_cmd(impl, repo, "--format", "json")
-    env["PROMPTLINT_CACHE_DIR"] = cache
-    return json.loads(subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stdout)
 
-
-def timed(cmd: list[str], env: dict[str, str], repeat: int) -> tuple[float, float]:
-    return run_process(cmd, repeat, env)
-
-
-_PROBE_JSON = (
-    "import resource, subprocess, sys, time\n"
-    "t = time.perf_counter(); out = subprocess.run(sys.argv[1:], capture_output=True, text=True).stdout\n"
-    "sys.stdout.write(repr((time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, out)))"
-)
-
-
-def timed_json(cmd: list[str], env: dict[str, str]) -> tuple[float, float, dict]:
-    """One timed run of an `index --format json` command: (wall, peak MB, its JSON)."""
-    import ast
-
-    raw = subprocess.run([sys.executable, "-c", _PROBE_JSON, *cmd], capture_output=True, text=True, check=True, env=env).stdout
-    seconds, peak_kb, out = ast.literal_eval(raw)
-    return seconds, peak_kb / 1024, json.loads(out)
+def timed_json(cmd: list[str], env: dict[str, str]) -> tuple[float, float, float, dict]:
+    """One timed run of an `index --format json` command: (wall, peak MB, CPU, its JSON)."""
+    seconds, peak, cpu, out = probe(cmd, env)
+    return seconds, peak, cpu, json.loads(out)
 
 
 def one_file_target(repo: Path, files: list[str]) -> Path:
@@ -97,52 +98,46 @@ def one_file_target(repo: Path, files: list[str]) -> Path:
 
 
 def bench_impl(label: str, impl: Path | None, repo: Path, other: Path | None, parsed: list[str], repeat: int) -> list[tuple]:
+    """Rows of (what, detail, wall, peak MB, CPU s) for one implementation on one repository."""
     rows = []
     name = repo.name
-    cold_times, cold_peak, parent_peak = [], 0.0, 0.0
-    for _ in range(repeat):
+    cmd, env = index_cmd(impl, repo, "--format", "json")
+    cold = []
+    for i in range(repeat):
         cache = tempfile.mkdtemp(prefix="pl-bench-cache-")
-        cmd, env = index_cmd(impl, repo)
         env["PROMPTLINT_CACHE_DIR"] = cache
-        t, peak = timed(cmd, env, 1)
-        cold_times.append(t)
-        cold_peak = max(cold_peak, peak)
-        if _ != repeat - 1:
+        cold.append(timed_json(cmd, env))
+        if i != repeat - 1:
             shutil.rmtree(cache, ignore_errors=True)
-    stats = index_json(impl, repo, cache)
+    stats = cold[-1][3]
     detail = f"{stats['files']} files, {stats['parsed_files']} parsed"
-    rows.append((f"{name}: {label} cold", detail, statistics.median(cold_times), cold_peak))
-    cmd, env = index_cmd(impl, repo)
-    env["PROMPTLINT_CACHE_DIR"] = cache
-    t, peak = timed(cmd, env, repeat)
-    rescans = [index_json(impl, repo, cache) for _ in range(repeat)]
-    parent_peak = max(r.get("peak_rss_mb", 0) for r in rescans)
-    rows.append((f"{name}: {label} no change", f"parsed now {rescans[-1]['parsed_now']}", t, peak))
-    rows.append((f"{name}: {label} no change, in-process rescan", f"parent peak {parent_peak:.0f} MB",
-                 statistics.median(r["seconds"] for r in rescans), 0.0))
+    rows.append((f"{name}: {label} cold", detail, *_summary(cold)))
+    warm = [timed_json(cmd, env) for _ in range(repeat)]
+    rows.append((f"{name}: {label} no change", f"parsed now {sorted({w[3]['parsed_now'] for w in warm})}", *_summary(warm)))
+    rows.append((f"{name}: {label} no change, in-process rescan", f"parent peak {max(w[3].get('peak_rss_mb', 0) for w in warm):.0f} MB",
+                 statistics.median(w[3]["seconds"] for w in warm), 0.0, None))
     target = one_file_target(repo, parsed)
     original = target.read_bytes()
-    one_times, one_peak, reparsed = [], 0.0, set()
-    jcmd, jenv = index_cmd(impl, repo, "--format", "json")
-    jenv["PROMPTLINT_CACHE_DIR"] = cache
     comment = "#" if target.suffix == ".py" else "//"
+    one = []
     try:
         for i in range(repeat):
             target.write_bytes(original + f"\n{comment} bench edit {i} {time.time_ns()}\n".encode())
-            t, peak, out = timed_json(jcmd, jenv)
-            one_times.append(t)
-            one_peak = max(one_peak, peak)
-            reparsed.add(out["parsed_now"])
+            one.append(timed_json(cmd, env))
     finally:
         target.write_bytes(original)
-    rows.append((f"{name}: {label} one-file change", f"parsed now {sorted(reparsed)}", statistics.median(one_times), one_peak))
+    rows.append((f"{name}: {label} one-file change", f"parsed now {sorted({o[3]['parsed_now'] for o in one})}", *_summary(one)))
     if other is not None:
         ocmd, oenv = index_cmd(impl, other, "--format", "json")
         oenv["PROMPTLINT_CACHE_DIR"] = cache
-        t, peak, out = timed_json(ocmd, oenv)
-        rows.append((f"{name}: {label} other commit, same cache", f"parsed {out['parsed_now']} of {out['parsed_files']}", t, peak))
+        got = timed_json(ocmd, oenv)
+        rows.append((f"{name}: {label} other commit, same cache", f"parsed {got[3]['parsed_now']} of {got[3]['parsed_files']}", *_summary([got])))
     shutil.rmtree(cache, ignore_errors=True)
     return rows
+
+
+def _summary(runs: list[tuple[float, float, float, dict]]) -> tuple[float, float, float]:
+    return statistics.median(r[0] for r in runs), max(r[1] for r in runs), statistics.median(r[2] for r in runs)
 
 
 def profile(repo: Path, parsed: list[str]) -> list[str]:
@@ -202,34 +197,35 @@ def main() -> None:
     from promptlint.repo.files import list_files
 
     for src in args.repos:
-        src = src.resolve()
         repo = working_copy(src, args.work)
         other = working_copy(src, args.work, args.other_commit, "-other") if args.other_commit else None
         parsed = [f.path for f in list_files(repo).files if f.lang]
-        ctags_t = None
+        ctags_row = None
         if ctags:
             with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as fh:
                 fh.write("\n".join(parsed))
             try:
-                ctags_t, peak = run_process(["sh", "-c", f"cd {repo} && {ctags} -f /dev/null -L {fh.name}"], args.repeat)
+                ctags_row = run_process(["sh", "-c", f"cd {repo} && {ctags} -f /dev/null -L {fh.name}"], args.repeat)
             finally:
                 os.unlink(fh.name)
-            rows.append((f"{repo.name}: ctags on the same {len(parsed)} files", "", ctags_t, peak))
+            rows.append((f"{repo.name}: ctags on the same {len(parsed)} files", "", *ctags_row))
         for label, impl in impls:
             got = bench_impl(label, impl, repo, other, parsed, args.repeat)
             rows.extend(got)
-            if ctags_t:
-                rows.append((f"{repo.name}: {label} cold / ctags", "", got[0][2] / ctags_t, None))
+            if ctags_row:
+                rows.append((f"{repo.name}: {label} cold / ctags", "wall and CPU ratios", got[0][2] / ctags_row[0], None, got[0][4] / ctags_row[2]))
         if args.profile:
             notes.extend(profile(repo, parsed))
-    print(f"{'what':<58} {'':<30} {'wall':>9} {'peak RSS':>9}")
-    for what, detail, seconds, peak in rows:
+    print(f"{'what':<58} {'':<30} {'wall':>9} {'peak RSS':>9} {'CPU':>8}")
+    for what, detail, seconds, peak, cpu in rows:
+        cpu_s = "" if cpu is None else f"{cpu:>7.2f}s"
         if peak is None:
-            print(f"{what:<58} {detail:<30} {seconds:>8.2f}x")
+            print(f"{what:<58} {detail:<30} {seconds:>8.2f}x {'':>9} {cpu:>7.2f}x")
         elif peak == 0.0:
             print(f"{what:<58} {detail:<30} {seconds:>8.3f}s")
         else:
-            print(f"{what:<58} {detail:<30} {seconds:>8.3f}s {peak:>7.0f}MB")
+            print(f"{what:<58} {detail:<30} {seconds:>8.3f}s {peak:>7.0f}MB {cpu_s:>8}")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     for note in notes:
         print(note)
 

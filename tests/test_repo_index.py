@@ -414,3 +414,13 @@ def test_parallel_parse_from_a_background_thread(tmp_path):
     worker.join(timeout=300)
     index = box["index"]
     assert index.stats.parsed_now == 260 and index.stats.definitions == 260
+
+
+def test_identical_tracked_files_are_parsed_once(git_repo):
+    for i in range(5):
+        write(git_repo, f"apps/a{i}/__init__.py", "from .models import Model\n\ndef setup():\n    pass\n")
+    git(git_repo, "add", "-A")
+    git(git_repo, "commit", "-qm", "apps")
+    index = build_index(git_repo)
+    assert index.stats.parsed_now == 3 + 1 and index.stats.from_cache == 4
+    assert all([d[0] for d in index.symbols[f"apps/a{i}/__init__.py"].defs] == ["setup"] for i in range(5))

@@ -953,10 +953,14 @@ def build_index(root: Path, max_size: int = 1_000_000, workers: int | None = Non
             entries.update(store.entries(sorted(set(want_key.values()) - set(entries))))
         except sqlite3.Error:
             pass
+    twins: dict[str, list[str]] = {}  # blob -> other paths with that content: parsed once
     for path, key in want_key.items():
         if key in entries:
             keys[path] = key
+        elif key in twins:
+            twins[key].append(path)
         else:
+            twins[key] = []
             f = by_path[path]
             to_read.append((path, f.lang, f.size))  # type: ignore[arg-type]
 
@@ -993,6 +997,15 @@ def build_index(root: Path, max_size: int = 1_000_000, workers: int | None = Non
 
     if to_read:
         _parse_all(root_str, to_read, known, workers, max_size, take)
+    unmatched = []
+    for key, paths in twins.items():
+        for path in paths:
+            if key in entries:
+                keys[path] = key
+            else:  # the first copy changed meanwhile, or failed: read this one itself
+                unmatched.append((path, by_path[path].lang, by_path[path].size))
+    if unmatched:
+        _parse_all(root_str, unmatched, known, 1, max_size, take)  # type: ignore[arg-type]
     if fetch_known:
         found: dict[str, _Entry] = {}
         if store is not None:
