@@ -424,3 +424,12 @@ def test_identical_tracked_files_are_parsed_once(git_repo):
     index = build_index(git_repo)
     assert index.stats.parsed_now == 3 + 1 and index.stats.from_cache == 4
     assert all([d[0] for d in index.symbols[f"apps/a{i}/__init__.py"].defs] == ["setup"] for i in range(5))
+
+
+def test_a_refresh_reuses_the_previous_index_decoded_symbols(git_repo):
+    first = build_index(git_repo)
+    app = first.symbols["src/app.py"]
+    (git_repo / "src/new_module.py").write_text("class Changed:\n    pass\n")
+    second = build_index(git_repo, previous=first)
+    assert second.symbols["src/app.py"] is app  # not decoded again
+    assert [d[0] for d in second.symbols["src/new_module.py"].defs] == ["Changed"]

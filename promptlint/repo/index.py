@@ -892,7 +892,11 @@ def _parse_all(root: str, jobs: list[tuple[str, str, int]], known: frozenset[str
 # --- build ------------------------------------------------------------------------------------------
 
 
-def build_index(root: Path, max_size: int = 1_000_000, workers: int | None = None, use_cache: bool = True) -> RepoIndex:
+def build_index(root: Path, max_size: int = 1_000_000, workers: int | None = None, use_cache: bool = True,
+                previous: RepoIndex | None = None) -> RepoIndex:
+    """Index ``root``: list it, reuse every cached entry whose content key still matches, parse the
+    rest (in worker processes when there are many). ``previous`` (an earlier index of the same root,
+    as a long-running server holds) lends its already decoded symbols for unchanged content."""
     started = time.perf_counter()
     started_ns = time.time_ns()
     root = root.resolve()
@@ -1059,7 +1063,15 @@ def build_index(root: Path, max_size: int = 1_000_000, workers: int | None = Non
             pass
     blobs = {key: e.data for key, e in entries.items() if e.data is not None}
     fetch = _fetcher(store_path) if store_path is not None and len(blobs) < len(set(ordered.values())) else None
-    symbols = SymbolTable(ordered, blobs, {}, _repairer(root_str, store_path, max_size, stats), fetch)
+    decoded: dict[str, FileSymbols] = {}
+    if previous is not None and previous.root == root and isinstance(previous.symbols, SymbolTable):
+        live = set(ordered.values())
+        decoded = {k: v for k, v in list(previous.symbols._decoded.items()) if k in live}
+        for k in decoded:
+            blobs.pop(k, None)
+    if fetch is not None and all(k in blobs or k in decoded for k in set(ordered.values())):
+        fetch = None
+    symbols = SymbolTable(ordered, blobs, decoded, _repairer(root_str, store_path, max_size, stats), fetch)
     probe = listing.exists_probe()
     files: dict[str, RepoFile] = {f.path: f for f in listing.files}
     if probe is not None:  # only then: a dict subclass's `in` is slower, and hot loops use it
