@@ -117,12 +117,21 @@ def is_git_worktree(root: Path) -> bool:
     return out is not None and out.strip() == b"true"
 
 
-def list_files(root: Path, max_size: int = 1_000_000) -> Listing:
+def list_files(root: Path, max_size: int = 1_000_000, during: Callable[[], None] | None = None) -> Listing:
+    """The files of ``root``. ``during``, if given, is called exactly once, while git still walks the
+    tree for untracked files (other work of the caller's overlaps that wait)."""
     root = root.resolve()
-    listing = _list_git(root, max_size)
-    if listing is not None:
-        return listing
-    return _list_walk(root, max_size)
+    pending = [during] if during is not None else []
+
+    def run_during() -> None:
+        while pending:
+            pending.pop()()
+
+    listing = _list_git(root, max_size, run_during)
+    if listing is None:
+        listing = _list_walk(root, max_size)
+    run_during()
+    return listing
 
 
 class _Acceptor:
@@ -269,17 +278,18 @@ _DEBUG_ENTRY = re.compile(
 )
 
 
-def _list_git(root: Path, max_size: int) -> Listing | None:
+def _list_git(root: Path, max_size: int, during: Callable[[], None] = lambda: None) -> Listing | None:
     env = _git_env()
-    # The untracked listing walks the whole tree: it runs while we check the tracked files.
+    # The untracked listing walks the whole tree (the slowest of the three): started first, it runs
+    # while we check the tracked files.
     commands = [_GitCommand(root, args, env) for args in (
+        ("ls-files", "-z", "--others", "--exclude-standard"),
         ("rev-parse", "--is-inside-work-tree", "--git-path", "index"),
         ("ls-files", "-z", "-s", "--debug", "--cached"),
-        ("ls-files", "-z", "--others", "--exclude-standard"),
     )]
-    probe, staged = commands[0].result(), commands[1].result()
+    probe, staged = commands[1].result(), commands[2].result()
     if probe is None or staged is None:
-        commands[2].result()
+        commands[0].result()
         return None
     lines = probe.split(b"\n")
     if not lines or lines[0].strip() != b"true":
@@ -366,7 +376,8 @@ def _list_git(root: Path, max_size: int) -> Listing | None:
         files.append(RepoFile(rel, fsize, f_mtime, valid, lang, f_ctime, st.st_ino))
     if staged and not entries:
         return None  # an output format we do not know: let the walk list the tree
-    others = commands[2].result()
+    during()
+    others = commands[0].result()
     if others is None:
         return None
     for raw in others.split(b"\0"):

@@ -606,21 +606,23 @@ class _Store:
         self.conn.close()
 
     def root_id(self, root: str, create: bool) -> int | None:
+        """The root's row id; a write (and its lock) only for a new root or, at most daily, to mark
+        it used, so a no-change refresh never waits for another process's write."""
         row = self.conn.execute("SELECT id, used FROM roots WHERE path = ?", (root,)).fetchone()
         now = time.time()
         if row is not None:
             if type(row[0]) is not int:
                 raise StoreError("bad root row")
             if not isinstance(row[1], (int, float)) or row[1] < now - 86400:
-                self.conn.execute("UPDATE roots SET used = ? WHERE id = ?", (now, row[0]))  # at most daily
+                with _transaction(self.conn):
+                    self.conn.execute("UPDATE roots SET used = ? WHERE id = ?", (now, row[0]))
             return row[0]
         if not create:
             return None
-        cur = self.conn.execute("INSERT OR IGNORE INTO roots(path, used) VALUES (?, ?)", (root, now))
-        if cur.lastrowid and cur.rowcount:
-            return int(cur.lastrowid)
-        row = self.conn.execute("SELECT id FROM roots WHERE path = ?", (root,)).fetchone()
-        return int(row[0]) if row is not None else None
+        with _transaction(self.conn):
+            self.conn.execute("INSERT OR IGNORE INTO roots(path, used) VALUES (?, ?)", (root, now))
+            row = self.conn.execute("SELECT id FROM roots WHERE path = ?", (root,)).fetchone()
+        return int(row[0]) if row is not None and type(row[0]) is int else None
 
     def manifest(self, root_id: int) -> dict[str, tuple[int, int, int, str, _Entry | None]]:
         """path -> (mtime_ns, ctime_ns, size, key, entry or None), rows failing their checks left out."""
@@ -901,33 +903,42 @@ def build_index(root: Path, max_size: int = 1_000_000, workers: int | None = Non
     started_ns = time.time_ns()
     root = root.resolve()
     root_str = str(root)
-    listing: Listing = list_files(root, max_size)
-    stats = IndexStats(files=len(listing.files), skipped=Counter(listing.skipped), git=listing.git, truncated=listing.truncated)
+    stats = IndexStats()
+    opened: dict[str, Any] = {"store": None, "root_id": None, "manifest": {}}
+
+    def open_cache() -> None:  # runs while git lists untracked files
+        if not use_cache:
+            return
+        store = _open_store(stats)
+        if store is None:
+            return
+        try:
+            opened["root_id"] = store.root_id(root_str, create=True)
+            opened["manifest"] = store.manifest(opened["root_id"]) if opened["root_id"] is not None else {}
+            opened["store"] = store
+            return
+        except (sqlite3.Error, StoreError) as exc:
+            stats.notes.append(f"index cache unreadable ({type(exc).__name__}: {exc}); rebuilt")
+            store.conn.close()
+        _remove_database(Path(stats.cache_path))
+        stats.cache_rebuilt = True
+        try:
+            store = _Store.connect(Path(stats.cache_path), create=True)
+            opened["root_id"] = store.root_id(root_str, create=True)
+            opened["store"] = store
+        except (OSError, sqlite3.Error, StoreError):
+            pass
+
+    listing: Listing = list_files(root, max_size, during=open_cache)
+    store: _Store | None = opened["store"]
+    root_id: int | None = opened["root_id"]
+    manifest: dict[str, tuple[int, int, int, str, _Entry | None]] = opened["manifest"]
+    stats.files, stats.skipped, stats.git, stats.truncated = len(listing.files), Counter(listing.skipped), listing.git, listing.truncated
     if listing.truncated:
         stats.warnings.append(
             f"stopped listing {root} at {len(listing.files)} files (the cap): the rest is not indexed, though references to it "
             "are still checked on disk; is it really one project? Pass --repo with the project folder."
         )
-    store = _open_store(stats) if use_cache else None
-    root_id: int | None = None
-    manifest: dict[str, tuple[int, int, int, str, _Entry | None]] = {}
-    if store is not None:
-        try:
-            with _transaction(store.conn):
-                root_id = store.root_id(root_str, create=True)
-            manifest = store.manifest(root_id) if root_id is not None else {}
-        except (sqlite3.Error, StoreError) as exc:
-            stats.notes.append(f"index cache unreadable ({type(exc).__name__}: {exc}); rebuilt")
-            store.conn.close()
-            _remove_database(Path(stats.cache_path))
-            stats.cache_rebuilt = True
-            store, manifest, root_id = None, {}, None
-            try:
-                store = _Store.connect(Path(stats.cache_path), create=True)
-                with _transaction(store.conn):
-                    root_id = store.root_id(root_str, create=True)
-            except (OSError, sqlite3.Error, StoreError):
-                store = None
 
     keys: dict[str, str] = {}  # path -> content key, for every parsed file
     entries: dict[str, _Entry] = {}
