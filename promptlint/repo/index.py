@@ -24,9 +24,17 @@ everything else), so switching branches or commits never re-parses a file seen b
 schema is derived from :class:`FileSymbols`' fields and the extractor's own source and queries:
 a new field or a changed query gets a new database, never a misread old one.
 
-Symbols are decoded lazily: :attr:`RepoIndex.symbols` is a read-only mapping that holds each
-file's encoded entry and decodes it on first access, so a refresh that nothing reads costs no
-decoding. Iterating it is complete (every parsed file), as before.
+Symbols are decoded lazily: :attr:`RepoIndex.symbols` is a read-only mapping (a
+:class:`SymbolTable`, not a dict) that fetches the encoded entries on first access and decodes each
+on first use, so a refresh that nothing reads costs no decoding. Iterating it is complete (every
+parsed file, in path order); nothing is parsed later behind the consumer's back. A refresh given
+``previous=`` (the server's and the LSP's earlier index) reuses its decoded symbols.
+:attr:`RepoIndex.files` is a dict; when the listing stopped at the file cap it is a
+:class:`RepoFiles`, whose ``in`` also answers for files present on disk but unlisted.
+
+FileSymbols is serialised generically from its dataclass fields (a JSON array in field order, each
+value checked against its annotation on decode: str, int, float, bool, None, list, tuple, set,
+dict[str, ...], Optional/Union, nested dataclasses), so adding a field needs no change here.
 
 Derived structures (for example the search engine's postings) are cached beside the index and
 keyed by its content, without pickle:
@@ -36,6 +44,10 @@ keyed by its content, without pickle:
     if data is None:
         data = build(...)
         index.save_derived_json("search", data)  # JSON-able values; save_derived() takes bytes
+
+`content_digest` covers the extractor schema, every listed path, and the content key of every
+parsed file (git's blob for other tracked files when known, else their size and mtime), so equal
+digests mean the same file list and the same symbols. `index.content_key(path)` gives one file's key.
 
 Each name keeps its three most recent digests per root (branch switches do not thrash). With no
 usable cache (use_cache=False, an untrusted folder) loads return None and saves do nothing.
