@@ -776,6 +776,7 @@ def _open_store(stats: IndexStats) -> _Store | None:
     why = private_dir(path.parent, ours=not os.environ.get("PROMPTLINT_CACHE_DIR"))
     if why is not None:
         stats.notes.append(f"index cache not used ({why}); indexing in memory")
+        stats.cache_path = ""
         return None
     try:
         existed = os.path.lexists(path)
@@ -784,6 +785,7 @@ def _open_store(stats: IndexStats) -> _Store | None:
         except (StoreError, sqlite3.DatabaseError) as exc:
             if isinstance(exc, StoreError) and str(exc) == "belongs to another user":
                 stats.notes.append(f"index cache not used ({path} belongs to another user); indexing in memory")
+                stats.cache_path = ""
                 return None
             _remove_database(path)
             stats.cache_rebuilt = existed
@@ -793,6 +795,7 @@ def _open_store(stats: IndexStats) -> _Store | None:
         return store
     except (OSError, sqlite3.Error, StoreError) as exc:
         stats.notes.append(f"index cache not used ({type(exc).__name__}: {exc}); indexing in memory")
+        stats.cache_path = ""
         return None
 
 
