@@ -433,3 +433,40 @@ def test_a_refresh_reuses_the_previous_index_decoded_symbols(git_repo):
     second = build_index(git_repo, previous=first)
     assert second.symbols["src/app.py"] is app  # not decoded again
     assert [d[0] for d in second.symbols["src/new_module.py"].defs] == ["Changed"]
+
+
+_json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=6),
+                            lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=4), c, max_size=3), max_leaves=25)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.one_of(_json_values, st.lists(_json_values, min_size=7, max_size=7)))
+def test_decoding_any_json_gives_valid_symbols_or_a_codec_error(value):
+    import json
+
+    from promptlint.repo.extract import FileSymbols
+    from promptlint.repo.index import CodecError, symbols_codec
+
+    try:
+        syms = symbols_codec().decode(json.dumps(value).encode())
+    except CodecError:
+        return
+    assert isinstance(syms, FileSymbols) and isinstance(syms.lang, str) and isinstance(syms.refs, dict)
+    assert all(isinstance(d, tuple) and len(d) == 3 and isinstance(d[2], int) for d in syms.defs)
+
+
+_names = st.text(max_size=12)  # lone surrogates too: the encoder escapes them
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.builds(
+    lambda lang, defs, refs, imports, routes, doc, err: __import__("promptlint.repo.extract", fromlist=["FileSymbols"]).FileSymbols(
+        lang, defs, refs, imports, routes, doc, err),
+    st.sampled_from(["python", "go"]), st.lists(st.tuples(_names, _names, st.integers(1, 10**6)), max_size=5),
+    st.dictionaries(_names, st.integers(0, 10**6), max_size=5), st.lists(_names, max_size=3),
+    st.lists(st.tuples(_names, _names, st.integers(1, 10**6)), max_size=3), _names, st.booleans()))
+def test_symbols_round_trip_through_the_cache_codec(syms):
+    from promptlint.repo.index import symbols_codec
+
+    codec = symbols_codec()
+    assert codec.decode(codec.encode(syms)) == syms
