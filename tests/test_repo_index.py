@@ -470,3 +470,22 @@ def test_symbols_round_trip_through_the_cache_codec(syms):
 
     codec = symbols_codec()
     assert codec.decode(codec.encode(syms)) == syms
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX fork")
+def test_symbols_stay_readable_in_a_child_forked_while_another_thread_holds_the_table_lock(git_repo):
+    build_index(git_repo)
+    index = build_index(git_repo)
+    index.symbols._lock.acquire()  # as if a refresh thread were decoding at the moment of the fork
+    try:
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child
+            import signal
+
+            signal.alarm(20)  # a deadlock ends the child (SIGALRM) instead of the test run
+            ok = [d[0] for d in index.symbols["src/app.py"].defs] == ["main"]
+            os._exit(0 if ok else 1)
+    finally:
+        index.symbols._lock.release()
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

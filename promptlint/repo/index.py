@@ -64,6 +64,7 @@ import stat
 import threading
 import time
 import typing
+import weakref
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -304,6 +305,7 @@ class SymbolTable(Mapping[str, FileSymbols]):
         self._fetch = fetch  # loads the encoded entries not in memory, all at once, on first need
         self._lock = threading.Lock()
         self._lost: set[str] = set()
+        _tables[id(self)] = self
 
     def __len__(self) -> int:
         return len(self._keys) - len(self._lost)
@@ -353,6 +355,22 @@ class SymbolTable(Mapping[str, FileSymbols]):
 
     def content_key(self, path: str) -> str | None:
         return self._keys.get(path)
+
+
+# The warm server forks `check` children: a table lock held by another thread at that moment would
+# stay held forever in the child. Every table gets a fresh lock in a forked child.
+_tables: "weakref.WeakValueDictionary[int, SymbolTable]" = weakref.WeakValueDictionary()
+
+
+def _reset_locks_in_child() -> None:
+    global _codec_lock
+    _codec_lock = threading.Lock()
+    for table in list(_tables.values()):
+        table._lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_locks_in_child)
 
 
 class _SafeItems(typing.ItemsView):  # type: ignore[type-arg]
