@@ -372,17 +372,19 @@ class Wider:  # what FileSymbols could grow into
     parent: str | None = None
     inner: list[Inner] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    raw: bytes = b""
 
 
 def test_codec_is_derived_from_the_dataclass_fields():
     from promptlint.repo.index import CodecError, _Codec, symbols_codec
 
     codec = _Codec(Wider)
-    value = Wider("python", [("f", "function", 3)], {"b", "a"}, None, [Inner("x", 0.5)], {"k": 2})
+    value = Wider("python", [("f", "function", 3)], {"b", "a"}, None, [Inner("x", 0.5)], {"k": 2}, bytes(range(256)))
     assert codec.decode(codec.encode(value)) == value
     assert codec.signature != symbols_codec().signature
-    for bad in (b'["python", [["f", "function", "3"]], [], null, [], {}]', b'["python", [], [1], null, [], {}]',
-                b'["python", [], [], 5, [], {}]', b'["python", [], [], null, [["x"]], {}]', b"{}", b"[]"):
+    for bad in (b'["python", [["f", "function", "3"]], [], null, [], {}, ""]', b'["python", [], [1], null, [], {}, ""]',
+                b'["python", [], [], 5, [], {}, ""]', b'["python", [], [], null, [["x"]], {}, ""]', b"{}", b"[]",
+                b'["python", [], [], null, [], {}, "not base64!"]', b'["python", [], [], null, [], {}, 7]'):
         with pytest.raises(CodecError):
             codec.decode(bad)
 

@@ -33,8 +33,9 @@ parsed file, in path order); nothing is parsed later behind the consumer's back.
 :class:`RepoFiles`, whose ``in`` also answers for files present on disk but unlisted.
 
 FileSymbols is serialised generically from its dataclass fields (a JSON array in field order, each
-value checked against its annotation on decode: str, int, float, bool, None, list, tuple, set,
-dict[str, ...], Optional/Union, nested dataclasses), so adding a field needs no change here.
+value checked against its annotation on decode: str, int, float, bool, bytes (as base64), None,
+list, tuple, set, dict[str, ...], Optional/Union, nested dataclasses), so adding a field needs no
+change here, and no version to bump: the schema digest changes with the fields.
 
 Derived structures (for example the search engine's postings) are cached beside the index and
 keyed by its content, without pickle:
@@ -55,6 +56,8 @@ usable cache (use_cache=False, an untrusted folder) loads return None and saves 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import dataclasses
 import hashlib
 import json
@@ -77,6 +80,7 @@ from .extract import FileSymbols, extract
 from .files import Listing, RepoFile, content_key, list_files
 
 CACHE_FORMAT = 2  # the folder name; the schema digest below names the file
+CACHE_VERSION = CACHE_FORMAT  # the old name; nothing needs bumping by hand any more (see schema_version)
 # Entries of files no longer in any indexed tree are kept (other branches) up to this many in all.
 MAX_ENTRIES = 100_000
 # Below this many files to parse, a process pool costs more than it saves.
@@ -117,8 +121,8 @@ def _fail(what: str) -> typing.NoReturn:
 
 def _converter(tp: Any) -> Callable[[Any], Any]:
     """A function checking a decoded JSON value against the type ``tp`` and converting it (lists to
-    tuples, sets); raises CodecError. Supports str, int, float, bool, None, list, tuple, set,
-    frozenset, dict[str, ...], Optional/Union and nested dataclasses."""
+    tuples, sets, base64 to bytes); raises CodecError. Supports str, int, float, bool, bytes, None,
+    list, tuple, set, frozenset, dict[str, ...], Optional/Union and nested dataclasses."""
     origin, args = typing.get_origin(tp), typing.get_args(tp)
     if tp is str or tp is int or tp is bool or tp is float or tp is type(None):
         want = {str: (str,), int: (int,), bool: (bool,), float: (float, int), type(None): (type(None),)}[tp]
@@ -129,6 +133,17 @@ def _converter(tp: Any) -> Callable[[Any], Any]:
             return v
 
         return scalar
+    if tp is bytes:
+
+        def raw(v: Any) -> bytes:
+            if type(v) is not str:
+                _fail("expected base64 text")
+            try:
+                return base64.b64decode(v, validate=True)
+            except (ValueError, binascii.Error):
+                _fail("not base64")
+
+        return raw
     if origin in (typing.Union, getattr(__import__("types"), "UnionType", typing.Union)):
         options = [_converter(a) for a in args]
 
@@ -204,6 +219,8 @@ def _converter(tp: Any) -> Callable[[Any], Any]:
 def _to_json(v: Any) -> Any:
     if dataclasses.is_dataclass(v) and not isinstance(v, type):
         return [_to_json(getattr(v, f.name)) for f in dataclasses.fields(v) if f.init]
+    if isinstance(v, (bytes, bytearray)):
+        return base64.b64encode(v).decode("ascii")
     if isinstance(v, (set, frozenset)):
         return sorted(_to_json(x) for x in v)
     if isinstance(v, (list, tuple)):
@@ -215,7 +232,7 @@ def _to_json(v: Any) -> Any:
 
 def _needs_walk(tp: Any) -> bool:
     """Whether values of ``tp`` hold something json.dumps cannot take as is (a dataclass, a set)."""
-    if dataclasses.is_dataclass(tp) or typing.get_origin(tp) in (set, frozenset):
+    if tp is bytes or dataclasses.is_dataclass(tp) or typing.get_origin(tp) in (set, frozenset):
         return True
     return any(_needs_walk(a) for a in typing.get_args(tp) if a is not Ellipsis)
 
