@@ -1,10 +1,20 @@
-"""Index speed on real repositories, side by side with universal-ctags on the same files. By hand:
+"""Index speed and memory on real repositories, side by side with universal-ctags and a bare
+interpreter start in one run (the machine is shared: only ratios measured together mean much).
 
-    python bench/bench_index.py /path/to/django /path/to/typeorm [--repeat 3]
+    python bench/bench_index.py /path/to/django /path/to/typeorm [--repeat 3] [--work DIR]
+        [--compare-with /path/to/other/promptlint/checkout] [--other-commit HEAD~50] [--profile]
 
-For each repository: a cold `promptlint index` (empty cache), a no-change `promptlint index`
-(warm cache: the process a hook or editor pays on every refresh), and `ctags` over exactly the files
-promptlint parsed. Wall time is the median of --repeat runs; peak RSS is the maximum.
+Each repository is cloned once into --work (`git clone --shared`: the source is only read) so the
+one-file change can edit a file there. For each: ctags over exactly the files promptlint parses,
+a cold `promptlint index` (empty cache), a no-change `promptlint index` (the refresh a hook or
+editor pays; also its in-process time, the rescan itself), a one-file change (one file edited:
+exactly one file must be re-parsed), and a checkout of another commit indexed with the first
+checkout's cache (the content store is shared by roots). `--compare-with` runs the same commands
+with another checkout of promptlint (e.g. main) in the same run. `--profile` splits a
+single-process extraction of the same files into read, tree-sitter parse, query and Python work.
+
+Wall time is the median of --repeat runs; peak RSS is the largest of any one process (the probe
+reads RUSAGE_CHILDREN), and "parent" is the indexing process alone.
 """
 
 from __future__ import annotations
@@ -13,58 +23,231 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _measure import run_process  # noqa: E402
+HERE = Path(__file__).resolve().parent.parent
+
+# Wall, peak RSS (largest single process) and CPU seconds (user + sys of the whole process tree):
+# on a shared machine the wall time of a CPU-bound run mostly says how busy the other users are.
+_PROBE = (
+    "import resource, subprocess, sys, time\n"
+    "t = time.perf_counter(); out = subprocess.run(sys.argv[1:], capture_output=True, text=True).stdout\n"
+    "r = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+    "sys.stdout.write(repr((time.perf_counter() - t, r.ru_maxrss, r.ru_utime + r.ru_stime, out)))"
+)
+
+
+def probe(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float, str]:
+    """One run of ``cmd``: (wall seconds, peak MB, CPU seconds, its stdout)."""
+    import ast
+
+    raw = subprocess.run([sys.executable, "-c", _PROBE, *cmd], capture_output=True, text=True, check=True, env=env).stdout
+    seconds, peak_kb, cpu, out = ast.literal_eval(raw)
+    return seconds, peak_kb / 1024, cpu, out
+
+
+def run_process(cmd: list[str], repeat: int = 1, env: dict[str, str] | None = None) -> tuple[float, float, float]:
+    """Median wall, largest peak MB and median CPU seconds of ``repeat`` runs."""
+    runs = [probe(cmd, env) for _ in range(repeat)]
+    return statistics.median(r[0] for r in runs), max(r[1] for r in runs), statistics.median(r[2] for r in runs)
+
+def _git(*args: str, cwd: Path | None = None) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True,
+                          env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"}).stdout.strip()
+
+
+def working_copy(src: Path, work: Path, rev: str = "HEAD", suffix: str = "") -> Path:
+    """A clone of ``src`` at ``rev`` under ``work`` (objects shared with the source, read-only)."""
+    commit = _git("-C", str(src), "rev-parse", rev)
+    dst = work / (src.name + suffix)
+    if dst.exists():
+        try:
+            if _git("-C", str(dst), "rev-parse", "HEAD") == commit and not _git("-C", str(dst), "status", "--porcelain"):
+                return dst
+        except subprocess.CalledProcessError:
+            pass
+        shutil.rmtree(dst)
+    _git("clone", "-q", "--shared", "--no-checkout", str(src), str(dst))
+    _git("-C", str(dst), "checkout", "-q", commit)
+    return dst
+
+
+def index_cmd(impl: Path | None, repo: Path, *extra: str) -> tuple[list[str], dict[str, str]]:
+    # The commands run from --work (see main): `python -m` puts the current folder first on sys.path.
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(impl if impl is not None else HERE)
+    return [sys.executable, "-m", "promptlint", "index", "--repo", str(repo), *extra], env
+
+
+
+def timed_json(cmd: list[str], env: dict[str, str]) -> tuple[float, float, float, dict]:
+    """One timed run of an `index --format json` command: (wall, peak MB, CPU, its JSON)."""
+    seconds, peak, cpu, out = probe(cmd, env)
+    return seconds, peak, cpu, json.loads(out)
+
+
+_RESCAN = (
+    "import statistics, sys, time\nfrom pathlib import Path\nfrom promptlint.repo.index import build_index\n"
+    "root = Path(sys.argv[1]); build_index(root); runs = []\n"
+    "for _ in range(int(sys.argv[2])):\n"
+    "    t, c = time.perf_counter(), time.process_time(); build_index(root)\n"
+    "    runs.append((time.perf_counter() - t, time.process_time() - c))\n"
+    "print(min(r[0] for r in runs), statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs))"
+)
+
+
+def in_process_rescan(impl: Path | None, repo: Path, cache: str, n: int) -> tuple[float, float, float]:
+    """The no-change refresh inside one process, as a server or editor pays it: (best wall, median
+    wall, median CPU of this process; git's own CPU runs beside it)."""
+    env = {**os.environ, "PYTHONPATH": str(impl if impl is not None else HERE), "PROMPTLINT_CACHE_DIR": cache}
+    out = subprocess.run([sys.executable, "-c", _RESCAN, str(repo), str(n)], capture_output=True, text=True, env=env, check=True).stdout
+    best, median, cpu = (float(x) for x in out.split())
+    return best, median, cpu
+
+
+def one_file_target(repo: Path, files: list[str]) -> Path:
+    """A mid-sized parsed source file outside tests: the kind of file a developer edits."""
+    candidates = sorted((p for p in files if "test" not in p), key=lambda p: (repo / p).stat().st_size)
+    return repo / candidates[len(candidates) // 2]
+
+
+def bench_impl(label: str, impl: Path | None, repo: Path, other: Path | None, parsed: list[str], repeat: int) -> list[tuple]:
+    """Rows of (what, detail, wall, peak MB, CPU s) for one implementation on one repository."""
+    rows = []
+    name = repo.name
+    cmd, env = index_cmd(impl, repo, "--format", "json")
+    cold = []
+    for i in range(repeat):
+        cache = tempfile.mkdtemp(prefix="pl-bench-cache-")
+        env["PROMPTLINT_CACHE_DIR"] = cache
+        cold.append(timed_json(cmd, env))
+        if i != repeat - 1:
+            shutil.rmtree(cache, ignore_errors=True)
+    stats = cold[-1][3]
+    detail = f"{stats['files']} files, {stats['parsed_files']} parsed"
+    rows.append((f"{name}: {label} cold", detail, *_summary(cold)))
+    warm = [timed_json(cmd, env) for _ in range(repeat)]
+    rows.append((f"{name}: {label} no change", f"parsed now {sorted({w[3]['parsed_now'] for w in warm})}, parent "
+                 f"{max(w[3].get('peak_rss_mb', 0) for w in warm):.0f} MB", *_summary(warm)))
+    best, median, cpu = in_process_rescan(impl, repo, cache, max(5, 3 * repeat))
+    rows.append((f"{name}: {label} no change, in-process rescan", f"median {median:.3f}s, best (wall)", best, 0.0, cpu))
+    target = one_file_target(repo, parsed)
+    original = target.read_bytes()
+    comment = "#" if target.suffix == ".py" else "//"
+    one = []
+    try:
+        for i in range(repeat):
+            target.write_bytes(original + f"\n{comment} bench edit {i} {time.time_ns()}\n".encode())
+            one.append(timed_json(cmd, env))
+    finally:
+        target.write_bytes(original)
+    rows.append((f"{name}: {label} one-file change", f"parsed now {sorted({o[3]['parsed_now'] for o in one})}", *_summary(one)))
+    if other is not None:
+        ocmd, oenv = index_cmd(impl, other, "--format", "json")
+        oenv["PROMPTLINT_CACHE_DIR"] = cache
+        got = timed_json(ocmd, oenv)
+        rows.append((f"{name}: {label} other commit, same cache", f"parsed {got[3]['parsed_now']} of {got[3]['parsed_files']}", *_summary([got])))
+    shutil.rmtree(cache, ignore_errors=True)
+    return rows
+
+
+def _summary(runs: list[tuple[float, float, float, dict]]) -> tuple[float, float, float]:
+    return statistics.median(r[0] for r in runs), max(r[1] for r in runs), statistics.median(r[2] for r in runs)
+
+
+def profile(repo: Path, parsed: list[str]) -> list[str]:
+    """One process, CPU time (less disturbed by neighbours than wall time): read, tree-sitter parse,
+    query captures, and extract() as a whole, interleaved file by file so drift hits all alike."""
+    from tree_sitter import QueryCursor
+
+    from promptlint.repo.extract import extract
+    from promptlint.repo.languages import language_of, toolkit
+
+    clock = time.process_time
+    read = parse = query = whole = 0.0
+    size = 0
+    for p in parsed:
+        lang = language_of(p)
+        kit = toolkit(lang)
+        a = clock()
+        data = (repo / p).read_bytes()
+        b = clock()
+        tree = kit.parser.parse(data)
+        c = clock()
+        QueryCursor(kit.query).captures(tree.root_node)
+        d = clock()
+        extract(data, lang)
+        e = clock()
+        read, parse, query, whole = read + b - a, parse + c - b, query + d - c, whole + e - d
+        size += len(data)
+    mb = size / 1e6
+    return [
+        f"{repo.name}: profile, one process, CPU seconds over {len(parsed)} files ({mb:.1f} MB): read {read:.2f}, "
+        f"tree-sitter parse {parse:.2f} ({mb / max(parse, 1e-9):.1f} MB/s), query captures {query:.2f}, "
+        f"extract()'s Python on the captures {max(0.0, whole - parse - query):.2f}; extract() in all {whole:.2f}"
+    ]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("repos", nargs="+", type=Path)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "pl-bench-index")
+    parser.add_argument("--compare-with", type=Path, help="another promptlint checkout to run in the same session (e.g. main)")
+    parser.add_argument("--other-commit", default="HEAD~50", help="a second checkout at this commit shares the cache ('' to skip)")
+    parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
-    exe = str(Path(sys.executable).with_name("promptlint"))
+    args.work.mkdir(parents=True, exist_ok=True)
+    args.repos = [r.resolve() for r in args.repos]
+    args.work = args.work.resolve()
+    if args.compare_with:
+        args.compare_with = args.compare_with.resolve()
+    os.chdir(args.work)
     ctags = shutil.which("ctags") or shutil.which("universal-ctags")
-    rows = [("python -c pass", "", *run_process([sys.executable, "-c", "pass"], args.repeat))]
-    for repo in args.repos:
-        repo = repo.resolve()
-        cold_times, cold_peak = [], 0.0
-        for _ in range(args.repeat):
-            cache = tempfile.mkdtemp(prefix="pl-bench-cache-")
-            env = {**os.environ, "PROMPTLINT_CACHE_DIR": cache}
-            t, peak = run_process([exe, "index", "--repo", str(repo)], 1, env)
-            cold_times.append(t)
-            cold_peak = max(cold_peak, peak)
-        cold = sorted(cold_times)[len(cold_times) // 2]
-        warm, warm_peak = run_process([exe, "index", "--repo", str(repo)], args.repeat, env)
-        stats = json.loads(subprocess.run([exe, "index", "--repo", str(repo), "--format", "json"], capture_output=True, text=True, env=env, check=True).stdout)
-        shutil.rmtree(cache, ignore_errors=True)
-        name = repo.name
-        detail = f"{stats['files']} files, {stats['parsed_files']} parsed"
-        rows.append((f"{name}: promptlint index, cold", detail, cold, cold_peak))
-        rows.append((f"{name}: promptlint index, no change", detail, warm, warm_peak))
-        if ctags:
-            from promptlint.repo.files import list_files
+    rows: list[tuple] = [("python -c pass", "", *run_process([sys.executable, "-c", "pass"], args.repeat))]
+    notes: list[str] = []
+    impls: list[tuple[str, Path | None]] = [("promptlint", None)]
+    if args.compare_with:
+        impls.append((f"[{args.compare_with.name}]", args.compare_with))
+    from promptlint.repo.files import list_files
 
-            parsed = [f.path for f in list_files(repo).files if f.lang]
+    for src in args.repos:
+        repo = working_copy(src, args.work)
+        other = working_copy(src, args.work, args.other_commit, "-other") if args.other_commit else None
+        parsed = [f.path for f in list_files(repo).files if f.lang]
+        ctags_row = None
+        if ctags:
             with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as fh:
                 fh.write("\n".join(parsed))
             try:
-                t, peak = run_process(["sh", "-c", f"cd {repo} && {ctags} -f /dev/null -L {fh.name}"], args.repeat)
+                ctags_row = run_process(["sh", "-c", f"cd {repo} && {ctags} -f /dev/null -L {fh.name}"], args.repeat)
             finally:
                 os.unlink(fh.name)
-            rows.append((f"{name}: ctags on the same {len(parsed)} files", "", t, peak))
-            rows.append((f"{name}: cold / ctags", "", cold / t, 0.0))
-    print(f"{'what':<52} {'':<28} {'wall':>9} {'peak RSS':>9}")
-    for what, detail, seconds, peak in rows:
-        if what.endswith("/ ctags"):
-            print(f"{what:<52} {detail:<28} {seconds:>8.2f}x")
+            rows.append((f"{repo.name}: ctags on the same {len(parsed)} files", "", *ctags_row))
+        for label, impl in impls:
+            got = bench_impl(label, impl, repo, other, parsed, args.repeat)
+            rows.extend(got)
+            if ctags_row:
+                rows.append((f"{repo.name}: {label} cold / ctags", "wall and CPU ratios", got[0][2] / ctags_row[0], None, got[0][4] / ctags_row[2]))
+        if args.profile:
+            notes.extend(profile(repo, parsed))
+    print(f"{'what':<58} {'':<30} {'wall':>9} {'peak RSS':>9} {'CPU':>8}")
+    for what, detail, seconds, peak, cpu in rows:
+        cpu_s = "" if cpu is None else f"{cpu:>7.2f}s"
+        if peak is None:
+            print(f"{what:<58} {detail:<30} {seconds:>8.2f}x {'':>9} {cpu:>7.2f}x")
+        elif peak == 0.0:
+            print(f"{what:<58} {detail:<30} {seconds:>8.3f}s {'':>9} {cpu_s:>8}")
         else:
-            print(f"{what:<52} {detail:<28} {seconds:>8.2f}s {peak:>7.0f}MB")
+            print(f"{what:<58} {detail:<30} {seconds:>8.3f}s {peak:>7.0f}MB {cpu_s:>8}")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    for note in notes:
+        print(note)
 
 
 if __name__ == "__main__":

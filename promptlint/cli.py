@@ -184,6 +184,7 @@ def index(repo: Path | None, stats: bool, fmt: str, max_file_size: str | None) -
 
     from . import config as config_mod
     from .repo.index import build_index
+    from .textsafe import for_terminal
 
     if repo is not None and not repo.is_dir():
         raise PromptlintError(f"--repo {repo}: not a directory")
@@ -193,6 +194,8 @@ def index(repo: Path | None, stats: bool, fmt: str, max_file_size: str | None) -
     size = config_mod.parse_size(max_file_size, "--max-file-size", "max-file-size") if max_file_size else config_mod.DEFAULT_REPO_FILE_SIZE
     built = build_index(root, max_size=size)
     s = built.stats
+    for warning in s.warnings:
+        click.echo(f"promptlint: warning: {for_terminal(warning)}", err=True)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if fmt == "json":
         data = {
@@ -200,6 +203,7 @@ def index(repo: Path | None, stats: bool, fmt: str, max_file_size: str | None) -
             "from_cache": s.from_cache, "languages": dict(s.languages), "definitions": s.definitions, "references": s.references,
             "routes": s.routes, "parse_errors": s.parse_errors, "skipped": dict(s.skipped), "seconds": round(s.seconds, 3),
             "cache_path": s.cache_path, "cache_bytes": s.cache_bytes, "cache_rebuilt": s.cache_rebuilt, "truncated": s.truncated,
+            "warnings": s.warnings, "notes": s.notes,
             "peak_rss_mb": round(peak_mb, 1),
         }
         click.echo(json.dumps(data, indent=2))
@@ -213,6 +217,8 @@ def index(repo: Path | None, stats: bool, fmt: str, max_file_size: str | None) -
         click.echo("The cache was unreadable and has been rebuilt.")
     if s.truncated:
         click.echo(f"Stopped listing at {s.files} files: is {root} really one project? Pass --repo.")
+    for note in s.notes:
+        click.echo(f"Note: {for_terminal(note)}")
     if stats:
         click.echo(f"  source:       {'git ls-files' if s.git else 'directory walk (.gitignore honoured)'}")
         click.echo(f"  references:   {s.references}")

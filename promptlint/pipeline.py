@@ -100,9 +100,11 @@ class Linter:
         from .repo.search import RepoSearch
 
         root = root.resolve()
-        index = build_index(root, max_size=self.config.repo_max_file_size)
         key = (root, self.config.repo_max_file_size)
         warm = _warm_repos.get(key)
+        old = warm or self._repos.get(root)
+        # The previous index lends its decoded symbols for unchanged content (repo/index.py).
+        index = build_index(root, max_size=self.config.repo_max_file_size, previous=old.index if old is not None else None)
         if warm is not None and warm.index.files == index.files:
             # The same files with the same content keys as an index this process searched before
             # (the warm server, or its forked `check` children): the same search structures.
@@ -135,6 +137,8 @@ class Linter:
             report.notes.append(
                 f"repo: {repo_ctx.index.root} ({s.files} files, {s.parsed_files} parsed, {s.parsed_now} re-parsed, {s.seconds:.2f} s)"
             )
+            report.notes.extend(f"repo: {note}" for note in s.notes)
+            report.warnings.extend(s.warnings)  # a truncated listing: the user must know
         elif repo is None:
             report.notes.append("repo: none (text-only analysis)")
         if source.suppressions.whole_file == set() or not source.prose.strip():

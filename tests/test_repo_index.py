@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
-import pickle
+import sqlite3
 import subprocess
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,13 @@ from hypothesis import strategies as st
 from promptlint.repo.files import content_key, list_files
 from promptlint.repo.index import build_index, cache_file
 from promptlint.repo.words import split_identifier
+
+
+@pytest.fixture(autouse=True)
+def _own_cache(tmp_path, monkeypatch):
+    """A cache per test: the content store is shared by every root, so equal file contents in two
+    tests' repositories would otherwise be parsed once for both."""
+    monkeypatch.setenv("PROMPTLINT_CACHE_DIR", str(tmp_path / "cache"))
 
 
 def git(root: Path, *args: str) -> None:
@@ -165,12 +173,15 @@ def test_switching_branches_does_not_reparse_known_content(git_repo):
 def test_corrupt_cache_is_rebuilt_not_fatal(git_repo):
     build_index(git_repo)
     path = cache_file(git_repo)
-    path.write_bytes(b"\x80\x04garbage that is not a pickle")
+    for suffix in ("-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    path.write_bytes(b"\x80\x04garbage that is not a database")
     index = build_index(git_repo)
     assert index.stats.cache_rebuilt and index.stats.parsed_now == 3
-    with open(path, "rb") as fh:
-        assert pickle.load(fh)["version"] == 1
-    assert not build_index(git_repo).stats.cache_rebuilt
+    with sqlite3.connect(path) as db:
+        assert dict(db.execute("SELECT k, v FROM meta"))["format"] == "2"
+    again = build_index(git_repo)
+    assert not again.stats.cache_rebuilt and again.stats.parsed_now == 0
 
 
 def test_cache_location_honours_xdg_and_override(tmp_path, monkeypatch):
@@ -259,3 +270,224 @@ def test_listing_stops_at_the_file_cap(tmp_path, monkeypatch):
     monkeypatch.setattr(files_mod, "MAX_FILES", 10)
     index = build_index(root)
     assert index.stats.files == 10 and index.stats.truncated
+
+
+def test_one_file_change_reparses_one_file_and_writes_one_entry(git_repo):
+    for i in range(40):
+        write(git_repo, f"pkg/m{i}.py", f"def f{i}():\n    return {i}\n")
+    first = build_index(git_repo)
+    db_path = cache_file(git_repo)
+    inode = db_path.stat().st_ino
+    with sqlite3.connect(db_path) as db:
+        (before,) = db.execute("SELECT MAX(added) FROM entries").fetchone()
+    write(git_repo, "pkg/m7.py", "def f7():\n    return 'seven'\n\ndef g7():\n    pass\n")
+    second = build_index(git_repo)
+    assert second.stats.parsed_now == 1 and second.stats.from_cache == first.stats.parsed_files - 1
+    assert [d[0] for d in second.symbols["pkg/m7.py"].defs] == ["f7", "g7"]
+    assert db_path.stat().st_ino == inode  # updated in place, not rewritten whole
+    with sqlite3.connect(db_path) as db:
+        assert db.execute("SELECT COUNT(*) FROM entries WHERE added > ?", (before,)).fetchone() == (1,)
+
+
+def test_no_change_refresh_writes_nothing(git_repo):
+    build_index(git_repo)
+    build_index(git_repo)  # settles files modified "a moment ago" (re-checked once)
+    db_path = cache_file(git_repo)
+    before = (db_path.stat().st_mtime_ns, db_path.stat().st_size)
+    again = build_index(git_repo)
+    assert again.stats.parsed_now == 0
+    assert (db_path.stat().st_mtime_ns, db_path.stat().st_size) == before
+
+
+def test_a_second_checkout_of_the_same_content_parses_nothing(git_repo, tmp_path):
+    build_index(git_repo)
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(git_repo, copy, ignore=shutil.ignore_patterns(".git"))  # no git: keys come from hashing
+    other = build_index(copy)
+    assert other.stats.parsed_now == 0 and other.stats.from_cache == 3
+    assert [d[0] for d in other.symbols["src/app.py"].defs] == ["main"]
+
+
+def test_lazy_symbols_are_complete_and_thread_safe(git_repo):
+    import threading
+
+    from promptlint.repo.extract import extract
+
+    build_index(git_repo)
+    index = build_index(git_repo)
+    expected = {p: extract((git_repo / p).read_bytes(), index.files[p].lang) for p in index.files if index.files[p].lang}
+    results, errors = [], []
+
+    def read_all():
+        try:
+            results.append(dict(index.symbols.items()))
+        except Exception as exc:  # pragma: no cover - the assertion below reports it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=read_all) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and all(r == expected for r in results)
+    assert list(index.symbols) == sorted(expected) and len(index.symbols) == 3
+    assert index.symbols.get("README.md") is None and "src/app.py" in index.symbols
+
+
+def test_derived_structures_are_keyed_by_content(git_repo):
+    index = build_index(git_repo)
+    digest = index.content_digest
+    value = {"postings": {"user": {"src/app.py": [0.8, "def"]}}, "n": 3}
+    assert index.load_derived_json("search") is None
+    assert index.save_derived_json("search", value)
+    fresh = build_index(git_repo)
+    assert fresh.content_digest == digest and fresh.load_derived_json("search") == value
+    original = (git_repo / "src/app.py").read_text()
+    (git_repo / "src/app.py").write_text(original + "\ndef more():\n    pass\n")
+    changed = build_index(git_repo)
+    assert changed.content_digest != digest and changed.load_derived_json("search") is None
+    changed.save_derived("search", b"\x00raw bytes")
+    assert build_index(git_repo).load_derived("search") == b"\x00raw bytes"
+    (git_repo / "src/app.py").write_text(original)  # back to the first content: its blob is still there
+    back = build_index(git_repo)
+    assert back.content_digest == digest and back.load_derived_json("search") == value
+    # A renamed (not just edited) file changes the digest too: the file list is part of it.
+    (git_repo / "README.md").rename(git_repo / "README.txt")
+    assert build_index(git_repo).content_digest != digest
+
+
+@dataclass
+class Inner:
+    name: str
+    weight: float
+
+
+@dataclass
+class Wider:  # what FileSymbols could grow into
+    lang: str
+    defs: list[tuple[str, str, int]] = field(default_factory=list)
+    tags: set[str] = field(default_factory=set)
+    parent: str | None = None
+    inner: list[Inner] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    raw: bytes = b""
+
+
+def test_codec_is_derived_from_the_dataclass_fields():
+    from promptlint.repo.index import CodecError, _Codec, symbols_codec
+
+    codec = _Codec(Wider)
+    value = Wider("python", [("f", "function", 3)], {"b", "a"}, None, [Inner("x", 0.5)], {"k": 2}, bytes(range(256)))
+    assert codec.decode(codec.encode(value)) == value
+    assert codec.signature != symbols_codec().signature
+    for bad in (b'["python", [["f", "function", "3"]], [], null, [], {}, ""]', b'["python", [], [1], null, [], {}, ""]',
+                b'["python", [], [], 5, [], {}, ""]', b'["python", [], [], null, [["x"]], {}, ""]', b"{}", b"[]",
+                b'["python", [], [], null, [], {}, "not base64!"]', b'["python", [], [], null, [], {}, 7]'):
+        with pytest.raises(CodecError):
+            codec.decode(bad)
+
+
+def test_schema_changes_with_the_extractor():
+    from promptlint.repo import index as index_mod
+
+    first = index_mod.schema_version()
+    index_mod._schema = None
+    try:
+        index_mod.CACHE_FORMAT += 1
+        assert index_mod.schema_version() != first
+    finally:
+        index_mod.CACHE_FORMAT -= 1
+        index_mod._schema = None
+    assert index_mod.schema_version() == first
+
+
+def test_parallel_parse_from_a_background_thread(tmp_path):
+    """The LSP indexes in a thread: forking then could deadlock, so the pool spawns its workers."""
+    import threading
+
+    root = tmp_path / "threaded"
+    for i in range(260):
+        write(root, f"pkg/m{i}.py", f"def f{i}():\n    return {i}\n")
+    box = {}
+    worker = threading.Thread(target=lambda: box.setdefault("index", build_index(root, workers=2)))
+    worker.start()
+    worker.join(timeout=300)
+    index = box["index"]
+    assert index.stats.parsed_now == 260 and index.stats.definitions == 260
+
+
+def test_identical_tracked_files_are_parsed_once(git_repo):
+    for i in range(5):
+        write(git_repo, f"apps/a{i}/__init__.py", "from .models import Model\n\ndef setup():\n    pass\n")
+    git(git_repo, "add", "-A")
+    git(git_repo, "commit", "-qm", "apps")
+    index = build_index(git_repo)
+    assert index.stats.parsed_now == 3 + 1 and index.stats.from_cache == 4
+    assert all([d[0] for d in index.symbols[f"apps/a{i}/__init__.py"].defs] == ["setup"] for i in range(5))
+
+
+def test_a_refresh_reuses_the_previous_index_decoded_symbols(git_repo):
+    first = build_index(git_repo)
+    app = first.symbols["src/app.py"]
+    (git_repo / "src/new_module.py").write_text("class Changed:\n    pass\n")
+    second = build_index(git_repo, previous=first)
+    assert second.symbols["src/app.py"] is app  # not decoded again
+    assert [d[0] for d in second.symbols["src/new_module.py"].defs] == ["Changed"]
+
+
+_json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=6),
+                            lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=4), c, max_size=3), max_leaves=25)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.one_of(_json_values, st.lists(_json_values, min_size=7, max_size=7)))
+def test_decoding_any_json_gives_valid_symbols_or_a_codec_error(value):
+    import json
+
+    from promptlint.repo.extract import FileSymbols
+    from promptlint.repo.index import CodecError, symbols_codec
+
+    try:
+        syms = symbols_codec().decode(json.dumps(value).encode())
+    except CodecError:
+        return
+    assert isinstance(syms, FileSymbols) and isinstance(syms.lang, str) and isinstance(syms.refs, dict)
+    assert all(isinstance(d, tuple) and len(d) == 3 and isinstance(d[2], int) for d in syms.defs)
+
+
+_names = st.text(max_size=12)  # lone surrogates too: the encoder escapes them
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.builds(
+    lambda lang, defs, refs, imports, routes, doc, err: __import__("promptlint.repo.extract", fromlist=["FileSymbols"]).FileSymbols(
+        lang, defs, refs, imports, routes, doc, err),
+    st.sampled_from(["python", "go"]), st.lists(st.tuples(_names, _names, st.integers(1, 10**6)), max_size=5),
+    st.dictionaries(_names, st.integers(0, 10**6), max_size=5), st.lists(_names, max_size=3),
+    st.lists(st.tuples(_names, _names, st.integers(1, 10**6)), max_size=3), _names, st.booleans()))
+def test_symbols_round_trip_through_the_cache_codec(syms):
+    from promptlint.repo.index import symbols_codec
+
+    codec = symbols_codec()
+    assert codec.decode(codec.encode(syms)) == syms
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX fork")
+def test_symbols_stay_readable_in_a_child_forked_while_another_thread_holds_the_table_lock(git_repo):
+    build_index(git_repo)
+    index = build_index(git_repo)
+    index.symbols._lock.acquire()  # as if a refresh thread were decoding at the moment of the fork
+    try:
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child
+            import signal
+
+            signal.alarm(20)  # a deadlock ends the child (SIGALRM) instead of the test run
+            ok = [d[0] for d in index.symbols["src/app.py"].defs] == ["main"]
+            os._exit(0 if ok else 1)
+    finally:
+        index.symbols._lock.release()
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..resources import TOMLDecodeError, loads_toml
+from ..fsutil import read_beneath
 from .index import RepoIndex
 from .search import is_test_path
 
@@ -74,35 +75,61 @@ class RepoFacts:
         return lines
 
 
+# Manifests are a repository's files: untrusted. Read bounded, regular files only, below the root
+# without following a symlink; parse failures of any kind (deep nesting, huge numbers, bad UTF-8)
+# mean "no facts from this file", never an exception.
+MANIFEST_LIMIT = 2_000_000
+
+
 def _read(root: Path, rel: str, index: RepoIndex) -> str | None:
-    if rel not in index.files:
+    if not dict.__contains__(index.files, rel):
         return None
     try:
-        return (root / rel).read_text(encoding="utf-8", errors="replace")
-    except OSError:
+        data = read_beneath(root, rel, MANIFEST_LIMIT)
+    except (OSError, ValueError):
         return None
+    return data.decode("utf-8", errors="replace")
+
+
+# A string literal, a // line comment or a /* block comment */ (an unterminated one runs to the end):
+# one left-to-right pass, so "https://x" inside a string is never taken for a comment.
+_JSONC_TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|//[^\n]*|/\*.*?(?:\*/|\Z)', re.S)
+_TRAILING_COMMA = re.compile(r'("(?:[^"\\\n]|\\.)*")|,(\s*[}\]])')
+
+
+def _strip_jsonc(text: str) -> str:
+    text = _JSONC_TOKEN.sub(lambda m: m.group(0) if m.group(0).startswith('"') else " ", text)
+    return _TRAILING_COMMA.sub(lambda m: m.group(1) or m.group(2), text)
 
 
 def _json(text: str | None) -> dict[str, Any]:
     if not text:
         return {}
-    try:
-        # tsconfig allows comments and trailing commas
-        cleaned = re.sub(r"//[^\n]*|/\*.*?\*/", "", text, flags=re.S)
-        cleaned = re.sub(r",(\s*[}\]])", r"\1", cleaned)
-        data = json.loads(cleaned)
+    for attempt in (text, None):
+        try:
+            # tsconfig allows comments and trailing commas: strip them only if plain JSON fails
+            data = json.loads(attempt if attempt is not None else _strip_jsonc(text))
+        except (ValueError, RecursionError):
+            continue
         return data if isinstance(data, dict) else {}
-    except ValueError:
-        return {}
+    return {}
 
 
 def _toml(text: str | None) -> dict[str, Any]:
     if not text:
         return {}
     try:
-        return loads_toml(text)
-    except TOMLDecodeError:
+        data = loads_toml(text)
+    except (TOMLDecodeError, ValueError, RecursionError):
         return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _table(data: Any, *keys: str) -> dict[str, Any]:
+    """data[k1][k2]... when every step is a table (a dict), else {}: manifests have any shape."""
+    for key in keys:
+        data = data.get(key) if isinstance(data, dict) else None
+    return data if isinstance(data, dict) else {}
 
 
 def detect_facts(index: RepoIndex) -> RepoFacts:
@@ -124,10 +151,10 @@ def detect_facts(index: RepoIndex) -> RepoFacts:
     package = _json(_read(root, "package.json", index)) if primary in ("TypeScript", "JavaScript") else {}
     if package:
         facts.manifest = "package.json"
-        deps = {**package.get("dependencies", {}), **package.get("devDependencies", {})}
+        deps = {**_table(package, "dependencies"), **_table(package, "devDependencies")}
         facts.test_framework = next((t for t in _JS_TEST_FRAMEWORKS if t in deps), None)
         facts.frameworks += [f for f in _JS_FRAMEWORKS if f in deps]
-        scripts = package.get("scripts", {}) if isinstance(package.get("scripts"), dict) else {}
+        scripts = _table(package, "scripts")
         manager = "pnpm" if "pnpm-lock.yaml" in index.files else "yarn" if "yarn.lock" in index.files else "npm"
         if "test" in scripts:
             facts.test_command = f"{manager} test"
@@ -137,16 +164,16 @@ def detect_facts(index: RepoIndex) -> RepoFacts:
     tsconfig_path = "tsconfig.json" if "tsconfig.json" in index.files else None
     tsconfig = _json(_read(root, tsconfig_path, index)) if tsconfig_path else {}
     if tsconfig:
-        options = tsconfig.get("compilerOptions", {}) if isinstance(tsconfig.get("compilerOptions"), dict) else {}
+        options = _table(tsconfig, "compilerOptions")
         facts.ts_strict = [flag for flag in _TS_STRICT_FLAGS if options.get(flag) is True]
         facts.tsconfig = tsconfig_path
 
     cargo = _toml(_read(root, "Cargo.toml", index)) if primary == "Rust" else {}
     if cargo:
         facts.manifest = facts.manifest or "Cargo.toml"
-        deps = {**cargo.get("dependencies", {}), **cargo.get("workspace", {}).get("dependencies", {})}
+        deps = {**_table(cargo, "dependencies"), **_table(cargo, "workspace", "dependencies")}
         facts.rust_error_crates = [c for c in ("thiserror", "anyhow", "snafu", "eyre", "color-eyre") if c in deps]
-        facts.test_framework = facts.test_framework or ("cargo test" + (" with proptest" if "proptest" in cargo.get("dev-dependencies", {}) else ""))
+        facts.test_framework = facts.test_framework or ("cargo test" + (" with proptest" if "proptest" in _table(cargo, "dev-dependencies") else ""))
         facts.test_command = facts.test_command or "cargo test"
         facts.lint_command = facts.lint_command or "cargo clippy -- -D warnings"
         facts.format_command = facts.format_command or "cargo fmt"
@@ -165,7 +192,7 @@ def detect_facts(index: RepoIndex) -> RepoFacts:
         elif test_files and facts.test_framework is None and "Python" in facts.languages[:1]:
             facts.test_framework = "unittest"
         facts.frameworks += [f for f in _PY_FRAMEWORKS if re.search(rf"\b{f}\b", text, re.I) and f not in facts.frameworks]
-        tool = pyproject.get("tool", {}) if pyproject else {}
+        tool = _table(pyproject, "tool")
         if "ruff" in tool and facts.lint_command is None:
             facts.lint_command = "ruff check ."
         if ("black" in tool or "ruff" in tool) and facts.format_command is None:
