@@ -1,28 +1,33 @@
 """Localization: do the files promptlint ranks for a prompt include the files the real fix edited?
 
-Side by side in one run with a BM25 baseline (bm25s over path + content of code files, code-aware
-tokens, literally mentioned paths/modules ranked first). Run by hand, never in CI:
+Side by side in one run with a baseline (the paths and modules the prompt names, then BM25 with
+bm25s over path + content of the code files, code-aware tokens). Run by hand, never in CI:
 
-    # the SWE-bench dev data (problem_statement, repo, base_commit, files_edited)
     python bench/bench_localization.py --data ../shared/eval-data/swebench-dev.jsonl
-    # a proxy built from a repository's own history: commit message -> files the commit changed
-    # (the newest 40 bug-fix commits were used for tuning: measure on the ones after them)
-    python bench/bench_localization.py --proxy-git /path/to/repo.git --skip 40 --n 100
+    # iterate on a slice: --repos django/django --limit 40; reuse baseline rankings: --baseline-cache F
+    # dump candidate features for bench/fit_ranking.py: --dump FILE
 
-Repositories come from `fetch` mirrors (/work/.mirror/swe-bench+<owner>__<name>/repo) and are
-checked out under --workdir (outside this repository). Prints Hit@1/5/10 and All@5 for both
-rankers, and promptlint's time per prompt on a warm index.
+Each task's repository is checked out at its base commit from the SWE-bench mirror
+(/work/.mirror/swe-bench+<owner>__<name>/repo) into --workdir, outside this repository; blobs the
+mirror lacks (large data files) are left out of the checkout. The tasks are split in two halves by
+a hash of the instance id: weights are fitted on the "fit" half (bench/fit_ranking.py) and the
+"held" half says how well that generalizes. Prints, per repository and overall: Hit@1/5/10 and
+All@5 for both rankers, the index build and the warm per-prompt time apart, and an ablation (each
+evidence group removed, and each alone). Asserts that every suggested path exists in the checkout.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import pickle
 import re
 import statistics
 import subprocess
 import sys
 import time
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 CODE_EXT = (".py", ".ts", ".tsx", ".js", ".jsx", ".rs", ".go", ".java")
+BASELINE_VERSION = 1
 
 
 @dataclass
@@ -39,6 +45,15 @@ class Task:
     commit: str
     prompt: str
     gold: list[str]
+
+    @property
+    def half(self) -> str:
+        return split_of(self.id)
+
+
+def split_of(instance_id: str) -> str:
+    """'fit' or 'held', by a hash of the id: stable, and independent of repository and difficulty."""
+    return "fit" if int(hashlib.sha1(instance_id.encode()).hexdigest(), 16) % 2 == 0 else "held"
 
 
 def load_dataset(path: Path) -> list[Task]:
@@ -53,37 +68,19 @@ def load_dataset(path: Path) -> list[Task]:
     return tasks
 
 
-def proxy_from_git(git_dir: Path, n: int, repo_name: str, skip: int = 0) -> list[Task]:
-    """Bug-fix commits that touch 1-3 non-test code files; the prompt is the message without its ticket prefix."""
-    log = subprocess.run(
-        ["git", "--git-dir", str(git_dir), "log", "--no-merges", "--format=%x00%H %P%x01%B%x02", "--name-only", "-n", str((n + skip) * 20)],
-        capture_output=True, text=True, check=True,
-    ).stdout
-    tasks = []
-    for chunk in log.split("\x00")[1:]:
-        head, _, rest = chunk.partition("\x01")
-        message, _, names = rest.partition("\x02")
-        shas = head.split()
-        if len(shas) != 2 or not message.startswith("Fixed #"):
-            continue
-        files = [f for f in names.split("\n") if f.strip()]
-        code = [f for f in files if f.endswith(CODE_EXT) and not re.search(r"(^|/)tests?/|test_", f)]
-        if not 1 <= len(code) <= 3:
-            continue
-        prompt = re.sub(r"^Fixed #\d+(, #\d+)* -- ", "", message.strip())
-        prompt = re.sub(r"\n\s*(Thanks|Co-authored-by|Backport).*", "", prompt, flags=re.S).strip()
-        tasks.append(Task(shas[0][:12], repo_name, shas[1], prompt, code))
-        if len(tasks) >= n + skip:
-            break
-    return tasks[skip:]
-
-
 def checkout(mirror: Path, workdir: Path, commit: str) -> Path:
+    """The tree at ``commit`` in a shared clone. A partial mirror lacks some large blobs (data
+    files): then the tree is written file by file and the missing ones are left out."""
     tree = workdir / mirror.parent.name
     if not tree.exists():
         subprocess.run(["git", "clone", "-q", "--shared", "--no-checkout", str(mirror), str(tree)], check=True)
-    subprocess.run(["git", "-C", str(tree), "checkout", "-q", "-f", commit], check=True, capture_output=True)
-    subprocess.run(["git", "-C", str(tree), "clean", "-qfdx"], check=True, capture_output=True)
+    git = ["git", "-C", str(tree)]
+    done = subprocess.run([*git, "checkout", "-q", "-f", commit], capture_output=True)
+    if done.returncode != 0:
+        subprocess.run([*git, "read-tree", commit], check=True, capture_output=True)
+        subprocess.run([*git, "checkout-index", "-a", "-f"], capture_output=True)  # fails for the missing blobs only
+        subprocess.run([*git, "update-index", "-q", "--refresh"], capture_output=True)
+    subprocess.run([*git, "clean", "-qfdx"], check=True, capture_output=True)
     return tree
 
 
@@ -122,80 +119,165 @@ class BM25Baseline:
         return list(dict.fromkeys(ranked))[:k]
 
 
-def promptlint_rank(linter, root: Path, prompt: str) -> tuple[list[str], float]:
-    from promptlint.repo.index import build_index
-    from promptlint.repo.resolve import Resolver
-    from promptlint.repo.search import RepoSearch
-    from promptlint.text.analysis import analyze
-    from promptlint.text.source import PromptSource
-
-    index = build_index(root)
-    resolver = Resolver(RepoSearch.build(index))
-    started = time.perf_counter()  # per-prompt time on a warm index: analysis + resolution
-    analysis = analyze(PromptSource(prompt[:50_000]), linter.pipeline)
-    res = resolver.resolve(analysis, limit=10)
-    named = [p for m in res.mentions for p in m.paths if p in index.files]
-    ranked = list(dict.fromkeys(named + [p for p, _ in res.ranked]))[:10]
-    return ranked, time.perf_counter() - started
-
-
 def metrics(rankings: list[list[str]], golds: list[list[str]]) -> dict[str, float]:
     out = {}
+    n = max(1, len(golds))
     for k in (1, 5, 10):
-        out[f"Hit@{k}"] = sum(any(g in r[:k] for g in gold) for r, gold in zip(rankings, golds)) / len(golds)
-    out["All@5"] = sum(all(g in r[:5] for g in gold) for r, gold in zip(rankings, golds)) / len(golds)
+        out[f"Hit@{k}"] = sum(any(g in r[:k] for g in gold) for r, gold in zip(rankings, golds)) / n
+    out["All@5"] = sum(all(g in r[:5] for g in gold) for r, gold in zip(rankings, golds)) / n
     return out
+
+
+def ablation_weights(weights: dict[str, float]) -> list[tuple[str, dict[str, float]]]:
+    from promptlint.repo.rank import GROUPS, ablated
+
+    rows = [("all evidence", dict(weights))]
+    for group, names in GROUPS.items():
+        rows.append((f"without {group}", ablated(weights, drop=names)))
+    for group, names in GROUPS.items():
+        if group != "priors":
+            rows.append((f"{group} (+priors) alone", ablated(weights, only=names + GROUPS["priors"])))
+    return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--data", type=Path)
-    parser.add_argument("--proxy-git", type=Path)
-    parser.add_argument("--n", type=int, default=100)
-    parser.add_argument("--skip", type=int, default=0, help="proxy: leave out the newest SKIP tasks (the slice used for tuning)")
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--repos", help="comma-separated owner/name filter")
     parser.add_argument("--limit", type=int)
+    parser.add_argument("--half", choices=["fit", "held"], help="only this half of the tasks")
     parser.add_argument("--mirrors", type=Path, default=Path("/work/.mirror"))
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/promptlint-bench-checkouts"))
+    parser.add_argument("--baseline-cache", type=Path, help="reuse (and store) baseline rankings here instead of recomputing them")
+    parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--dump", type=Path, help="write candidate features per task here (for bench/fit_ranking.py)")
+    parser.add_argument("--no-ablation", action="store_true")
+    parser.add_argument("--misses", type=Path, help="write a line per task with promptlint's top 5 and the gold")
     args = parser.parse_args()
-    if args.data:
-        tasks = load_dataset(args.data)
-    elif args.proxy_git:
-        tasks = proxy_from_git(args.proxy_git, args.n, args.proxy_git.parent.name, args.skip)
-    else:
-        parser.error("give --data or --proxy-git")
+    tasks = load_dataset(args.data)
+    if args.repos:
+        wanted = set(args.repos.split(","))
+        tasks = [t for t in tasks if t.repo in wanted]
+    if args.half:
+        tasks = [t for t in tasks if t.half == args.half]
+    tasks.sort(key=lambda t: (t.repo, t.id))
     if args.limit:
         tasks = tasks[: args.limit]
     args.workdir.mkdir(parents=True, exist_ok=True)
 
     from promptlint.pipeline import Linter
+    from promptlint.repo.index import build_index
+    from promptlint.repo.rank import feature_table
+    from promptlint.repo.resolve import Resolver
+    from promptlint.repo.search import RepoSearch
+    from promptlint.text.analysis import analyze
+    from promptlint.text.source import PromptSource
 
     linter = Linter()
-    ours, base, golds, times, skipped = [], [], [], [], 0
-    for n, task in enumerate(sorted(tasks, key=lambda t: (t.repo, t.commit)), 1):
-        mirror = args.proxy_git if args.proxy_git else args.mirrors / f"swe-bench+{task.repo.replace('/', '__')}" / "repo"
+    pipeline = linter.pipeline
+    baseline_cache: dict[str, list[str]] = {}
+    if args.baseline_cache and args.baseline_cache.exists():
+        baseline_cache = json.loads(args.baseline_cache.read_text())
+    rows = []  # (task, ours, base, ablations)
+    dump = []
+    index_times, rank_times, analysis_times, skipped = [], [], [], 0
+    ablations = None
+    for n, task in enumerate(tasks, 1):
+        mirror = args.mirrors / f"swe-bench+{task.repo.replace('/', '__')}" / "repo"
         if not mirror.exists():
             skipped += 1
             continue
         root = checkout(mirror, args.workdir, task.commit)
-        ranked, seconds = promptlint_rank(linter, root, task.prompt)
-        from promptlint.repo.files import list_files
-
-        code_files = [f.path for f in list_files(root).files if f.path.endswith(CODE_EXT)]
-        baseline = BM25Baseline(root, code_files).rank(task.prompt)
-        ours.append(ranked)
-        base.append(baseline)
-        golds.append(task.gold)
-        times.append(seconds)
-        print(f"[{n}/{len(tasks)}] {task.id}: promptlint {'hit' if any(g in ranked[:5] for g in task.gold) else 'miss'}@5, "
-              f"bm25 {'hit' if any(g in baseline[:5] for g in task.gold) else 'miss'}@5", file=sys.stderr)
-    if not golds:
+        started = time.perf_counter()
+        index = build_index(root)
+        search = RepoSearch.build(index)
+        resolver = Resolver(search)
+        index_times.append(time.perf_counter() - started)
+        prompt = task.prompt[:50_000]
+        started = time.perf_counter()  # per-prompt time on a warm index: analysis, then resolution + ranking
+        analysis = analyze(PromptSource(prompt), pipeline)
+        analysed = time.perf_counter()
+        res = resolver.resolve(analysis, limit=10)
+        rank_times.append(time.perf_counter() - analysed)
+        analysis_times.append(analysed - started)
+        ours = [p for p, _ in res.ranked][:10]
+        for p in ours + [r.path for r in res.references]:
+            assert p in index.files and (root / p).is_file(), f"{task.id}: suggested {p} does not exist"
+        q = resolver.query(analysis, res.mentions)
+        if ablations is None and not args.no_ablation:
+            ablations = ablation_weights(resolver.ranker.weights)
+        abl = []
+        if not args.no_ablation:
+            assert ablations is not None
+            for _name, weights in ablations:
+                ranked = resolver.ranker.rank(q, k=15, weights=weights)
+                abl.append([r.path for r in ranked if q.mentions_tests or r.named or not search.is_test[search.path_id[r.path]]][:10])
+        if args.dump:
+            cands, X = feature_table(resolver.ranker, q)
+            dump.append({"id": task.id, "repo": task.repo, "half": task.half, "gold": task.gold, "cands": cands, "X": X,
+                         "is_test": [bool(search.is_test[search.path_id[c]]) for c in cands], "mentions_tests": q.mentions_tests})
+        key = f"{BASELINE_VERSION}:{task.id}"
+        if args.no_baseline:
+            base = []
+        elif key in baseline_cache:
+            base = baseline_cache[key]
+        else:
+            code_files = [f for f in index.files if f.endswith(CODE_EXT)]
+            base = BM25Baseline(root, code_files).rank(task.prompt)
+            baseline_cache[key] = base
+        rows.append((task, ours, base, abl))
+        hit = "hit" if any(g in ours[:5] for g in task.gold) else "miss"
+        bhit = "hit" if any(g in base[:5] for g in task.gold) else "miss"
+        print(f"[{n}/{len(tasks)}] {task.id} ({task.half}): promptlint {hit}@5, baseline {bhit}@5, index {index_times[-1]:.2f} s, analysis {analysis_times[-1] * 1000:.0f} ms, ranking {rank_times[-1] * 1000:.0f} ms", file=sys.stderr)
+    if args.baseline_cache:
+        args.baseline_cache.write_text(json.dumps(baseline_cache))
+    if args.dump:
+        args.dump.write_bytes(pickle.dumps(dump))
+    if args.misses:
+        with open(args.misses, "w") as fh:
+            for task, ours, base, _ in rows:
+                fh.write(json.dumps({"id": task.id, "half": task.half, "gold": task.gold, "ours": ours[:5], "base": base[:5], "hit5": any(g in ours[:5] for g in task.gold)}) + "\n")
+    if not rows:
         sys.exit("no task could be run (missing mirrors?)")
-    a, b = metrics(ours, golds), metrics(base, golds)
-    print(f"\n{len(golds)} tasks ({skipped} skipped: no mirror)")
-    print(f"{'ranker':<12} " + " ".join(f"{k:>7}" for k in a))
-    print(f"{'promptlint':<12} " + " ".join(f"{v:>7.3f}" for v in a.values()))
-    print(f"{'bm25':<12} " + " ".join(f"{v:>7.3f}" for v in b.values()))
-    print(f"promptlint per prompt on a warm index: median {statistics.median(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms")
+    report(rows, ablations, index_times, rank_times, analysis_times, skipped, args)
+
+
+def report(rows, ablations, index_times, rank_times, analysis_times, skipped, args) -> None:  # type: ignore[no-untyped-def]
+    def table(title: str, subset) -> None:  # type: ignore[no-untyped-def]
+        golds = [t.gold for t, *_ in subset]
+        a = metrics([o for _, o, _, _ in subset], golds)
+        line = f"{title:<28} {len(subset):>4}  " + " ".join(f"{v:>6.3f}" for v in a.values())
+        if not args.no_baseline:
+            b = metrics([b for _, _, b, _ in subset], golds)
+            line += "   | " + " ".join(f"{v:>6.3f}" for v in b.values())
+        print(line)
+
+    head = f"{'':<28} {'n':>4}  " + " ".join(f"{k:>6}" for k in ("Hit@1", "Hit@5", "Hit@10", "All@5"))
+    print(f"\n{len(rows)} tasks ({skipped} skipped: no mirror); promptlint" + ("   | mention+BM25 baseline (same tasks, same run)" if not args.no_baseline else ""))
+    print(head + ("   | " + " ".join(f"{k:>6}" for k in ("Hit@1", "Hit@5", "Hit@10", "All@5")) if not args.no_baseline else ""))
+    by_repo = defaultdict(list)
+    for r in rows:
+        by_repo[r[0].repo].append(r)
+    for repo in sorted(by_repo):
+        table(repo, by_repo[repo])
+    print("-" * len(head))
+    table("fit half (weights fitted)", [r for r in rows if r[0].half == "fit"])
+    table("held half (never fitted)", [r for r in rows if r[0].half == "held"])
+    table("all", rows)
+    if ablations:
+        print("\nablation (promptlint, Hit@1 Hit@5 Hit@10 All@5; held half | all)")
+        golds = [t.gold for t, *_ in rows]
+        held = [i for i, r in enumerate(rows) if r[0].half == "held"]
+        for k, (name, _w) in enumerate(ablations):
+            ranked = [r[3][k] for r in rows]
+            a = metrics([ranked[i] for i in held], [golds[i] for i in held])
+            b = metrics(ranked, golds)
+            print(f"  {name:<34} " + " ".join(f"{v:>6.3f}" for v in a.values()) + "   | " + " ".join(f"{v:>6.3f}" for v in b.values()))
+    print(f"\nindex build (refresh + search structures) per task: median {statistics.median(index_times):.2f} s, max {max(index_times):.2f} s")
+    for what, times in (("resolution + ranking", rank_times), ("NLP analysis (text/, not ranking)", analysis_times)):
+        ms = sorted(t * 1000 for t in times)
+        print(f"per prompt on a warm index, {what}: p50 {statistics.median(ms):.1f} ms, p90 {ms[int(0.9 * (len(ms) - 1))]:.1f} ms, max {ms[-1]:.1f} ms")
+    print("every suggested path exists in its checkout: checked for all tasks")
 
 
 if __name__ == "__main__":

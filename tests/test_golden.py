@@ -24,6 +24,7 @@ def extracted(path: Path) -> dict:
     return {
         "lang": s.lang, "parse_error": s.parse_error, "defs": [list(d) for d in s.defs], "imports": s.imports,
         "routes": [list(r) for r in s.routes], "doc": s.doc, "refs": sorted(s.refs),
+        "words": s.words, "word_counts": list(s.word_counts), "messages": s.messages, "generated": s.generated,
     }
 
 

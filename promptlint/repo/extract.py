@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
 from .languages import toolkit
+from .words import split_identifier
 
 _ROUTE_METHODS = {
     "python": {"get", "post", "put", "patch", "delete", "head", "options", "route", "api_route", "websocket", "path", "re_path", "url"},
@@ -16,6 +18,12 @@ _ROUTE_METHODS = {
 _ROUTE_METHODS["typescript"] = _ROUTE_METHODS["tsx"] = _ROUTE_METHODS["javascript"]
 _DOC_LIMIT = 4000
 _MAX_REFS = 2000
+_MAX_WORDS = 6000  # distinct content words kept per file (a generated table is not worth more)
+_MESSAGE_LIMIT = 6000  # characters of message-like string literals kept per file
+_IDENT = re.compile(rb"[A-Za-z][A-Za-z0-9_]*")
+# A string literal that reads like a message: letters, at least two spaces, on one line.
+_MESSAGE = re.compile(r"""(?<!")"((?:[^"\\\n]|\\.){12,240})"(?!")|(?<!')'((?:[^'\\\n]|\\.){12,240})'(?!')|`([^`\n]{12,240})`""")
+_GENERATED_HEADER = re.compile(rb"@generated|\bdo not edit\b|\bauto-?generated\b|\bgenerated (?:by|from|with|using)\b|^// Code generated", re.I | re.M)
 
 
 @dataclass
@@ -29,6 +37,12 @@ class FileSymbols:
     routes: list[tuple[str, str, int]] = field(default_factory=list)  # (method, path, line)
     doc: str = ""
     parse_error: bool = False
+    # The file's vocabulary for lexical search: distinct words of every identifier, comment and
+    # string (split and singular, sorted, space-separated) and each word's count (capped at 255).
+    words: str = ""
+    word_counts: bytes = b""
+    messages: str = ""  # message-like string literals, one per line (matched against pasted errors)
+    generated: str = ""  # why the file is generated or minified ("" when written by hand)
 
 
 def _text(node) -> str:  # type: ignore[no-untyped-def]
@@ -73,6 +87,45 @@ def _js_const_kind(node) -> str:  # type: ignore[no-untyped-def]
 def _go_type_kind(node) -> str:  # type: ignore[no-untyped-def]
     body = node.parent.child_by_field_name("type") if node.parent is not None else None
     return {"struct_type": "struct", "interface_type": "interface"}.get(body.type if body is not None else "", "type")
+
+
+def _vocabulary(source: bytes) -> tuple[str, bytes]:
+    counts: Counter[str] = Counter()
+    for token, n in Counter(_IDENT.findall(source)).items():
+        for w in split_identifier(token.decode("ascii")):
+            counts[w] += n
+    if len(counts) > _MAX_WORDS:
+        counts = Counter(dict(counts.most_common(_MAX_WORDS)))
+    words = sorted(counts)
+    return " ".join(words), bytes(min(255, counts[w]) for w in words)
+
+
+def _messages(text: str) -> str:
+    out: list[str] = []
+    size = 0
+    seen = set()
+    for m in _MESSAGE.finditer(text):
+        literal = next(g for g in m.groups() if g is not None)
+        if literal.count(" ") < 2 or not re.search(r"[A-Za-z]{3}", literal) or literal in seen:
+            continue
+        seen.add(literal)
+        out.append(literal)
+        size += len(literal) + 1
+        if size > _MESSAGE_LIMIT:
+            break
+    return "\n".join(out)
+
+
+def generated_reason(source: bytes) -> str:
+    """Why a file was not written by hand: a generator's header, or minified (very long lines)."""
+    if _GENERATED_HEADER.search(source[:1200]):
+        return "generated header"
+    if len(source) > 3000:
+        head = source.split(b"\n", 200)
+        longest = max(map(len, head[:200] if len(head) <= 200 else head[:-1]))
+        if len(source) / (source.count(b"\n") + 1) > 250 or longest > 4000:
+            return "minified"
+    return ""
 
 
 def extract(source: bytes, lang: str) -> FileSymbols | None:
@@ -150,4 +203,8 @@ def extract(source: bytes, lang: str) -> FileSymbols | None:
     # Query captures come grouped by pattern; source order keeps results stable across runs.
     result.imports = [text for _, text in sorted(imports)]
     result.doc = "\n".join(text for _, text in sorted(docs))[:_DOC_LIMIT]
+    result.generated = generated_reason(source)
+    if result.generated != "minified":  # a minified bundle's words would match every prompt
+        result.words, result.word_counts = _vocabulary(source)
+        result.messages = _messages(source.decode("utf-8", "replace"))
     return result

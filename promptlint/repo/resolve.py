@@ -1,5 +1,6 @@
-"""Resolve what a prompt mentions (paths, modules, identifiers, traceback frames, routes, plain noun
-phrases) to files that exist in the repository, and rank the files the prompt is about.
+"""Resolve what a prompt mentions (paths, folders, modules, identifiers, dotted names, traceback
+frames, routes, pasted code and error messages) to files that exist in the repository, and rank the
+files the prompt is about (the ranking itself is in rank.py).
 
 Every path this module returns is a key of the index: it exists. Nothing is ever invented.
 """
@@ -8,25 +9,37 @@ from __future__ import annotations
 
 import difflib
 import math
+import os
 import posixpath
 import re
-from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..resources import lexicon
+from .rank import Query, Ranked, Ranker, merge_words, text_words
 from .search import RepoSearch, is_secondary_path, is_test_path, normalize_route
-from .words import singular, split_identifier, synonyms
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..text.analysis import Analysis
 
+__all__ = ["Mention", "Reference", "Resolution", "Resolver", "is_secondary_path", "is_test_path"]
+
 _FRAME = re.compile(r'File "([^"]+)", line (\d+)')
 _INLINE_PATH = re.compile(r"(?<![\w/.-])((?:[\w.-]+/)*[\w.-]+\.(?:py|pyi|ts|tsx|js|jsx|mjs|cjs|rs|go|java|kt|rb|php|c|h|cc|cpp|hpp|cs|swift|scala|md|toml|json|ya?ml|sql|html|css|vue|svelte))(?::(\d+))?")
-_SYNONYM_DISCOUNT = 0.6
-_TEST_PENALTY = 0.55
-_SECONDARY_PENALTY = 0.75
-MIN_SCORE = 0.2  # below this a file is not worth suggesting
+_PY_FROM_IMPORT = re.compile(r"^\s*(?:>>>\s*|\.\.\.\s*)?from\s+([A-Za-z_][\w.]*)\s+import\s+\(?([\w\s,*]+)", re.M)
+_PY_IMPORT = re.compile(r"^\s*(?:>>>\s*|\.\.\.\s*)?import\s+([A-Za-z_][\w.]*(?:\s*,\s*[A-Za-z_][\w.]*)*)", re.M)
+_DOTTED = re.compile(r"(?<![\w.])[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
+_NAME = re.compile(r"(?<![\w.])[A-Za-z_]\w{2,}")
+_ERROR_LINE = re.compile(r"\b([A-Z]\w*(?:Error|Exception|Warning|Exit|Failure))\b:?\s+([^\n]{8,300})")
+_SELF = ("self", "this", "cls", "super()")
+_CODE_KEYWORDS = frozenset(
+    "and as assert async await break class continue def del elif else except false finally for from global if import in is "
+    "lambda none nonlocal not or pass raise return true try while with yield self cls print len str int float list dict set "
+    "tuple bool object type range open super isinstance getattr setattr hasattr repr sorted enumerate zip map filter "
+    "min max sum abs any all iter next id hash vars dir exec eval input format round var let const function new this "
+    "null undefined typeof instanceof export default".split()
+)
+MIN_SCORE = 0.05  # below this chance a file is not worth listing
+_DEF_CANDIDATES = 25  # a name defined in more files than this says little about any of them
 
 
 @dataclass
@@ -51,84 +64,136 @@ class Mention:
     defined_in: list[str] = field(default_factory=list)  # for identifiers: files that define it
     suggestions: list[str] = field(default_factory=list)  # did-you-mean, all existing
     line: int | None = None
+    directory: str | None = None  # an existing folder it names
+    on_disk: bool = False  # exists, but the index leaves it out (ignored, vendored or generated)
+    used_in: list[str] = field(default_factory=list)  # for identifiers: files that reference it
 
     @property
     def exists(self) -> bool:
-        return bool(self.paths or self.defined_in)
+        return bool(self.paths or self.defined_in or self.directory or self.on_disk or self.used_in)
+
+
+@dataclass
+class NewFile:
+    """A task that creates something the repository does not have yet ("add a rate limiter")."""
+
+    what: str  # the thing, as the prompt says it
+    folder: str | None  # an existing folder it belongs in
+    pattern: str | None  # the closest existing file to follow
 
 
 @dataclass
 class Resolution:
     references: list[Reference] = field(default_factory=list)
     mentions: list[Mention] = field(default_factory=list)
-    ranked: list[tuple[str, float]] = field(default_factory=list)  # every scored file, best first (raw scores)
+    ranked: list[tuple[str, float]] = field(default_factory=list)  # the best files, best first (probabilities)
     query_words: dict[str, float] = field(default_factory=dict)
     mentions_tests: bool = False
+    tests: list[Reference] = field(default_factory=list)  # test files, ranked apart
+    new_file: NewFile | None = None
 
     @property
     def named_existing(self) -> list[Mention]:
         return [m for m in self.mentions if m.exists]
 
 
-def _squash(raw: float) -> float:
-    return raw / (raw + 3.0)
-
-
 class Resolver:
-    def __init__(self, search: RepoSearch):
+    def __init__(self, search: RepoSearch, weights: dict[str, float] | None = None):
         self.search = search
         self.files = search.index.files
-        self._memo: dict[tuple[str, str], tuple[list[str], list[str], list[str]]] = {}
+        self.ranker = Ranker(search, weights)
+        self._memo: dict[tuple[str, str], tuple[list[str], list[str], list[str], str | None, bool, list[str]]] = {}
 
     # --- explicit mentions ------------------------------------------------------------------------
     def resolve_path(self, text: str) -> tuple[list[str], list[str]]:
         """(existing files it names, did-you-mean suggestions)."""
+        files, suggestions, _directory, _on_disk = self._resolve_path(text)
+        return files, suggestions
+
+    @staticmethod
+    def clean_path(text: str) -> str:
         p = text.strip().strip("`'\"").replace("\\", "/")
+        p = p.lstrip("@")  # "@src/app.ts": a chat client's file mention
         p = re.sub(r":\d+(?::\d+)?$", "", p)
-        p = re.sub(r"^\./", "", p).rstrip("/")
+        p = re.sub(r"^(?:\./)+", "", p)
+        return p.rstrip("/")
+
+    def _resolve_path(self, text: str) -> tuple[list[str], list[str], str | None, bool]:
+        """(files, did-you-mean, folder, exists on disk though not indexed)."""
+        p = self.clean_path(text)
         if not p or p in (".", ".."):
-            return [], []
+            return [], [], None, False
         if p in self.files:
-            return [p], []
-        if p in self.search.dirs:
-            return [f for f in self.files if f.startswith(p + "/")][:1] or [p], []
-        parts = [x for x in p.split("/") if x and x != ".."]
+            return [p], [], None, False
+        search = self.search
+        if p in search.dirs:
+            return [], [], p, False
+        parts = [x for x in p.split("/") if x and x not in (".", "..")]
+        if not parts:
+            return [], [], None, False
         # An absolute or foreign prefix (a traceback from another machine): try shorter suffixes.
+        base = parts[-1].lower()
+        named = search.basenames.get(base, [])
         for k in range(len(parts), 0, -1):
             suffix = "/".join(parts[-k:])
             if k == 1:
-                hits = self.search.basenames.get(suffix.lower(), [])
+                hits = list(named)
             else:
-                hits = [f for f in self.files if f == suffix or f.endswith("/" + suffix)]
-                if not hits and suffix in self.search.dirs:
-                    return [suffix], []
+                hits = [f for f in named if f == suffix or f.endswith("/" + suffix)]
+                if not hits and suffix in search.dirs:
+                    return [], [], suffix, False
             if hits:
-                return sorted(hits, key=lambda f: (is_test_path(f), len(f)))[:5], []
+                return sorted(hits, key=lambda f: (is_test_path(f), len(f), f))[:5], [], None, False
             if k <= 2 and len(parts) > 2:
                 break
-        return [], self._did_you_mean_path(p)
+        if self._on_disk(p):
+            return [], [], None, True
+        return [], self._did_you_mean_path(p), None, False
+
+    def _on_disk(self, p: str) -> bool:
+        """A relative path inside the root that exists although the index leaves it out (`dist/`,
+        a git-ignored `.env`). Never follows a symlink, never looks outside the root."""
+        if p.startswith("/") or re.match(r"^[A-Za-z]:", p) or ".." in p.split("/"):
+            return False
+        root = self.search.index.root
+        here = str(root)
+        for part in p.split("/"):
+            here = os.path.join(here, part)
+            try:
+                st = os.lstat(here)
+            except (OSError, ValueError):
+                return False
+            if os.path.islink(here) or st is None:
+                return False
+        return True
 
     def _did_you_mean_path(self, p: str) -> list[str]:
+        search = self.search
         base = posixpath.basename(p).lower()
-        names = difflib.get_close_matches(base, list(self.search.basenames), n=3, cutoff=0.75)
-        out = [f for n in names for f in self.search.basenames[n]]
-        full = difflib.get_close_matches(p, list(self.files), n=3, cutoff=0.8)
-        ranked = sorted(dict.fromkeys(full + out), key=lambda f: -difflib.SequenceMatcher(None, p, f).ratio())
-        return ranked[:3]
+        names = search.close_basenames(base, n=3, cutoff=0.75)
+        out = [f for n in names for f in search.basenames[n]]
+        # Same file name in another folder, or a near folder: compare whole paths among those.
+        directory = posixpath.dirname(p)
+        near = [f for f in out]
+        if directory:
+            near += [f for f in search.basenames.get(base, [])]
+        ranked = sorted(dict.fromkeys(near), key=lambda f: (-difflib.SequenceMatcher(None, p, f).ratio(), f))
+        return [f for f in ranked if difflib.SequenceMatcher(None, p, f).ratio() >= 0.6 or posixpath.basename(f).lower() in names][:3]
 
     def resolve_identifier(self, name: str) -> tuple[list[str], list[str], list[str]]:
         """(defining files, referencing files, did-you-mean names)."""
         name = name.strip("`").rstrip("()").split("::")[-1]
-        defs = self.search.defs_by_name.get(name)
+        s = self.search
+        assert s.defs_by_name is not None and s.refs_by_name is not None
+        defs = s.defs_by_name.get(name)
         if not defs:
-            lowered = self.search.defs_by_lower.get(name.lower(), [])
-            defs = [d for n in lowered for d in self.search.defs_by_name[n]]
+            lowered = s.defs_by_lower.get(name.lower(), [])
+            defs = [d for n in lowered for d in s.defs_by_name[n]]
         defining = sorted({d[0] for d in defs or []}, key=lambda f: (is_test_path(f), f))
-        users = sorted(self.search.refs_by_name.get(name, set()) - set(defining))
+        users = sorted(set(s.refs_by_name.get(name, ())) - set(defining))
         if defining or users:
             return defining, users, []
-        close = difflib.get_close_matches(name, list(self.search.defs_by_name), n=3, cutoff=0.8)
-        return [], [], close
+        return [], [], s.close_names(name, n=3, cutoff=0.8)
 
     def resolve_route(self, route: str) -> list[tuple[str, str, int]]:
         want = normalize_route(route.split()[-1])
@@ -143,10 +208,39 @@ class Resolver:
                     hits.append((path, f"{m} {raw}", line))
         return hits
 
+    def resolve_module(self, dotted: str) -> tuple[list[str], list[str]]:
+        """`django.db.models.query.QuerySet.only` -> (["django/db/models/query.py"], ["QuerySet", "only"]):
+        the longest prefix that is a module of the repository, and the names after it."""
+        parts = dotted.rstrip("()").split(".")
+        modules = self.search.modules
+        for k in range(len(parts), 0, -1):
+            mod = ".".join(parts[:k])
+            path = modules.get(mod)
+            if path is None and k >= 2:
+                path = self._module_suffixes.get(mod)
+            if path is not None:
+                return [path], parts[k:]
+        return [], parts
+
+    @property
+    def _module_suffixes(self) -> dict[str, str]:
+        """`models.query` -> django/db/models/query.py when only one module ends that way."""
+        got = self.__dict__.get("_suffixes")
+        if got is None:
+            seen: dict[str, set[str]] = {}
+            for mod, path in self.search.modules.items():
+                parts = mod.split(".")
+                for k in range(2, len(parts)):
+                    seen.setdefault(".".join(parts[-k:]), set()).add(path)
+            got = {m: next(iter(p)) for m, p in seen.items() if len(p) == 1}
+            self.__dict__["_suffixes"] = got
+        return got
+
     def mentions(self, analysis: "Analysis") -> list[Mention]:
         out: list[Mention] = []
+        text = analysis.text
         for span in analysis.code_spans:
-            kind, text = span.kind, span.inner
+            kind, inner = span.kind, span.inner
             if kind == "url":
                 continue
             if kind in ("fenced", "traceback"):
@@ -159,14 +253,17 @@ class Resolver:
                         out.append(Mention(m.group(1), "path", span.start + m.start(1), span.start + m.end(1), line=int(m.group(2)) if m.group(2) else None))
                 continue
             if kind == "frame":
-                m = _FRAME.search(text)
+                m = _FRAME.search(inner)
                 if m:
                     out.append(Mention(m.group(1), "frame", span.start, span.end, line=int(m.group(2))))
                 continue
+            start, end = span.start, span.end
             if kind == "backtick":
-                inner = text.strip()
+                inner = inner.strip()
                 if re.fullmatch(r"(?:GET|POST|PUT|PATCH|DELETE)\s+/\S*", inner):
                     kind = "route"
+                elif inner.startswith("@") and re.fullmatch(r"@[\w./-]+", inner) and ("/" in inner or _INLINE_PATH.fullmatch(inner[1:])):
+                    kind = "path"
                 elif "/" in inner and " " not in inner and not inner.startswith("/") or _INLINE_PATH.fullmatch(inner):
                     kind = "path"
                 elif re.fullmatch(r"[A-Za-z_][\w.]*\.[A-Za-z_]\w*(\(\))?", inner) and not _INLINE_PATH.fullmatch(inner):
@@ -176,11 +273,21 @@ class Resolver:
                 else:
                     # Code with spaces ("`npm test`"): its identifiers still point somewhere.
                     continue
-                text = inner
+            else:
+                # "@release-config.yml": a chat client's file mention; the span may have started after the "@".
+                head = re.search(r"@[\w.-]*$", text[max(0, start - 80) : start])
+                if head and kind in ("path", "module", "identifier"):
+                    start -= len(head.group(0))
+                    inner = text[start + 1 : end]
+                    kind = "path"
+                elif inner.startswith("@") and kind == "path":
+                    inner = inner[1:]
             if kind in ("call", "rust-path"):
                 kind = "identifier"
+            if kind == "module" and _INLINE_PATH.fullmatch(inner) and not inner.endswith("()"):
+                kind = "path"  # "config.yml" found as a dotted name
             if kind in ("path", "module", "identifier", "route"):
-                out.append(Mention(text, kind, span.start, span.end))
+                out.append(Mention(inner, kind, start, end))
         for m in out:
             self._resolve_mention(m)
         return out
@@ -191,162 +298,229 @@ class Resolver:
         cached = self._memo.get(key)
         if cached is None:
             self._resolve_fresh(m)
-            self._memo[key] = (m.paths, m.defined_in, m.suggestions)
+            self._memo[key] = (m.paths, m.defined_in, m.suggestions, m.directory, m.on_disk, m.used_in)
         else:
-            m.paths, m.defined_in, m.suggestions = (list(x) for x in cached)
+            paths, defined, suggestions, m.directory, m.on_disk, used = cached
+            m.paths, m.defined_in, m.suggestions, m.used_in = list(paths), list(defined), list(suggestions), list(used)
 
     def _resolve_fresh(self, m: Mention) -> None:
         if m.kind in ("path", "frame"):
-            m.paths, m.suggestions = self.resolve_path(m.text)
+            m.paths, m.suggestions, m.directory, m.on_disk = self._resolve_path(m.text)
         elif m.kind == "route":
             hits = self.resolve_route(m.text)
             m.paths = list(dict.fromkeys(h[0] for h in hits))
         elif m.kind == "module":
             text = m.text.rstrip("()")
-            as_path = text.replace(".", "/")
-            for candidate in (as_path + ".py", as_path + "/__init__.py"):
-                paths, _ = self.resolve_path(candidate)
-                if paths and (candidate in self.files or any(p.endswith(candidate) for p in paths)):
-                    m.paths = paths
-                    return
-            # `module.Symbol` or `obj.method`: the last part may be a definition.
-            defining, users, close = self.resolve_identifier(text.rsplit(".", 1)[-1])
-            m.defined_in, m.paths = defining, defining or users[:5]
-            m.suggestions = close
+            paths, rest = self.resolve_module(text)
+            if paths and not rest:
+                m.paths = paths
+                return
+            names = [p for p in text.split(".") if p not in _SELF]
+            if paths:
+                # `module.Symbol`: the file of the module, and the symbol if it defines it
+                m.paths = paths
+                defining, _users, _close = self.resolve_identifier(rest[0])
+                m.defined_in = [p for p in defining if p in paths] or []
+                return
+            # `obj.method`, `self._value`, `Model.save`: the last name, where the one before it lives
+            last = names[-1] if names else text
+            defining, users, close = self.resolve_identifier(last)
+            if len(names) >= 2 and defining:
+                owner, _, _ = self.resolve_identifier(names[-2])
+                both = [p for p in defining if p in owner]
+                if both:
+                    defining = both
+            m.defined_in, m.used_in = defining, users
+            m.paths = defining or users[:5]
+            m.suggestions = close if not (defining or users) else []
         else:
             defining, users, close = self.resolve_identifier(m.text)
-            m.defined_in, m.paths, m.suggestions = defining, defining or users[:5], close
+            m.defined_in, m.used_in, m.suggestions = defining, users, close
+            m.paths = defining or users[:5]
+
+    # --- the query --------------------------------------------------------------------------------
+    def query(self, analysis: "Analysis", mentions: list[Mention] | None = None) -> Query:
+        s = self.search
+        pid = s.path_id
+        text = analysis.text
+        mentions = self.mentions(analysis) if mentions is None else mentions
+        q = Query()
+        blocks = [sp for sp in analysis.code_spans if sp.kind in ("fenced", "traceback")]
+        prose = text
+        for sp in blocks:
+            prose = prose[: sp.start] + " " * (sp.end - sp.start) + prose[sp.end :]
+        q.words = text_words(prose)
+        q.code_words = text_words(" ".join(sp.inner for sp in blocks), 1.0)
+        head = next((line for line in prose.split("\n") if line.strip()), "")
+        q.head_words = text_words(head)
+        # prose mentions
+        last_frame_in_block: dict[int, int] = {}
+        for m in mentions:
+            ids = [pid[p] for p in m.paths if p in pid]
+            if m.kind == "frame":
+                for i in ids:
+                    add_max(q.frames, i, 1.0 / len(ids))
+                    q.frame_lines.setdefault(i, m.line or 0)
+                if ids:
+                    block = next((k for k, sp in enumerate(blocks) if sp.start <= m.start < sp.end), -1)
+                    last_frame_in_block[block] = ids[0] if len(ids) == 1 else last_frame_in_block.get(block, ids[0])
+            elif m.kind == "path":
+                if analysis.is_code_block(m.start):
+                    for i in ids:
+                        add_max(q.frames, i, 0.5 / len(ids))
+                else:
+                    for i in ids:
+                        add_max(q.named, i, 1.0 / len(ids))
+                    if m.directory:
+                        q.named_dirs.append(m.directory)
+            elif m.kind == "route":
+                for i in ids:
+                    q.routes.setdefault(i, []).append(m.text)
+                    add_max(q.def_prose, i, 1.0 / len(ids))
+            elif m.kind == "module" and not m.defined_in and m.paths and not m.used_in:
+                for i in ids:
+                    add_max(q.modules, i, 1.0 / len(ids))
+            if m.kind in ("identifier", "module"):
+                name = _display_name(m.text)
+                if m.kind == "module" and m.paths and not m.used_in and not m.defined_in:
+                    pass
+                defining = [pid[p] for p in m.defined_in if p in pid]
+                if m.kind == "module" and m.defined_in and set(m.defined_in) <= set(m.paths) and not m.used_in:
+                    for i in defining:
+                        add_max(q.modules, i, 1.0 / len(defining))
+                if 0 < len(defining) <= _DEF_CANDIDATES:
+                    for i in defining:
+                        add(q.def_prose, i, 1.0 / len(defining))
+                        q.defines.setdefault(i, []).append(name)
+                users = [pid[p] for p in m.used_in if p in pid]
+                if 0 < len(users) <= 200:
+                    for i in users:
+                        add(q.uses, i, 1.0 / math.log2(2 + len(users)))
+                        q.used.setdefault(i, []).append(name)
+        for i in last_frame_in_block.values():
+            q.frame_last[i] = 1.0
+        # pasted code: imports, dotted names and the names it uses
+        self._code_evidence(q, blocks, text)
+        # error messages, wherever they are
+        for m in _ERROR_LINE.finditer(text):
+            q.messages.append(m.group(2))
+        tests_words = {"test", "tests", "spec", "specs", "testing", "unittest", "pytest"}
+        q.mentions_tests = any(w in q.words for w in ("test", "spec", "testing", "unittest", "pytest")) or any(
+            is_test_path(p) for m in mentions if m.kind == "path" for p in m.paths
+        )
+        del tests_words
+        return q
+
+    def _code_evidence(self, q: Query, blocks: list[Any], text: str) -> None:
+        if not blocks:
+            return
+        s = self.search
+        pid = s.path_id
+        assert s.defs_by_name is not None
+        code = "\n".join(sp.inner for sp in blocks)
+        imported_names: set[str] = set()
+        for m in _PY_FROM_IMPORT.finditer(code):
+            paths, _rest = self.resolve_module(m.group(1))
+            for p in paths:
+                add_max(q.code_imports, pid[p], 1.0)
+            for name in re.findall(r"[A-Za-z_]\w*", m.group(2)):
+                imported_names.add(name)
+                if paths:
+                    defining, _u, _c = self.resolve_identifier(name)
+                    inside = [p for p in defining if p in paths]
+                    for p in inside:
+                        add(q.def_code, pid[p], 1.0)
+                        q.defines.setdefault(pid[p], []).append(name)
+        for m in _PY_IMPORT.finditer(code):
+            for mod in re.split(r"\s*,\s*", m.group(1)):
+                paths, _rest = self.resolve_module(mod)
+                for p in paths:
+                    add_max(q.code_imports, pid[p], 0.7)
+        for m in _DOTTED.finditer(code):
+            dotted = m.group(0)
+            if dotted.split(".", 1)[0] in _SELF:
+                continue
+            paths, rest = self.resolve_module(dotted)
+            if paths and len(dotted.split(".")) - len(rest) >= 2:
+                for p in paths:
+                    add_max(q.code_imports, pid[p], 0.7)
+        seen: set[str] = set()
+        for m in _NAME.finditer(code):
+            name = m.group(0)
+            if name in seen or name.lower() in _CODE_KEYWORDS:
+                continue
+            seen.add(name)
+            n_defs = s.defs_by_name.count(name)
+            if not 0 < n_defs:
+                continue
+            ids = sorted(set(s.defs_by_name.path_ids(name)))
+            if len(ids) > _DEF_CANDIDATES:
+                continue
+            for i in ids:
+                add(q.def_code, i, 1.0 / len(ids))
+                q.defines.setdefault(i, []).append(name)
 
     # --- ranking ----------------------------------------------------------------------------------
-    def query_words(self, analysis: "Analysis") -> dict[str, float]:
-        """Content words of the prompt, weighted: words in code-thing noun phrases count double."""
-        lex = lexicon()
-        skip = set(lex["generic-objects"]["words"]) | {"bug", "issue", "problem", "error", "fix", "change", "way", "thing", "code", "file", "function", "method", "class", "work", "new", "add"}
-        verb_tokens = {t.token for t in analysis.task_verbs}
-        in_np = set()
-        for np_ in analysis.noun_phrases:
-            for tok in analysis.doc.char_span(np_.start, np_.end, alignment_mode="expand") or []:
-                in_np.add(tok.i)
-        words: dict[str, float] = defaultdict(float)
-        code = analysis.code_token_ids
-        for tok in analysis.doc:
-            if tok.i in code or tok.i in verb_tokens or not tok.is_alpha or tok.is_stop or len(tok.text) < 3:
-                continue
-            w = singular(tok.lemma_.lower())
-            if w in skip:
-                continue
-            words[w] = max(words[w], 1.0 if tok.i in in_np else 0.6)
-        # Identifiers and paths in code spans add their words too ("`rate_limiter`" -> rate, limiter).
-        for span in analysis.code_spans:
-            if span.kind in ("url", "fenced", "traceback"):
-                continue
-            for w in split_identifier(span.inner):
-                if w not in skip and len(w) > 2:
-                    words[w] = max(words[w], 0.8)
-        return dict(words)
-
     def rank(self, words: dict[str, float], mentions: list[Mention], mentions_tests: bool) -> list[tuple[str, float, dict[str, Any]]]:
-        search = self.search
-        scores: dict[str, float] = defaultdict(float)
-        evidence: dict[str, dict[str, Any]] = defaultdict(lambda: {"words": [], "defines": [], "uses": [], "named": False, "routes": []})
-        syn = synonyms()
-        for word, qweight in words.items():
-            idf = search.idf(word)
-            best: dict[str, tuple[float, str, str]] = {}
-            for path, (weight, fname) in search.postings.get(word, {}).items():
-                best[path] = (idf * qweight * weight, fname, word)
-            for other in syn.get(word, ()):
-                oidf = min(search.idf(other), idf) if idf else search.idf(other)
-                for path, (weight, fname) in search.postings.get(other, {}).items():
-                    value = oidf * qweight * weight * _SYNONYM_DISCOUNT
-                    if value > best.get(path, (0.0, "", ""))[0]:
-                        best[path] = (value, fname, other)
-            for path, (value, fname, matched) in best.items():
-                scores[path] += value
-                evidence[path]["words"].append((value, word, fname, matched))
+        """Rank by words alone (and any mentions): for rules that weigh one noun phrase."""
+        q = Query(words=dict(words), mentions_tests=mentions_tests)
+        pid = self.search.path_id
         for m in mentions:
-            if m.kind in ("path", "frame") and m.paths:
-                for p in m.paths[:3]:
-                    if p in self.files:
-                        scores[p] += 12.0 / len(m.paths[:3])
-                        evidence[p]["named"] = True
-            elif m.kind == "route":
-                for p in m.paths:
-                    scores[p] += 6.0
-                    evidence[p]["routes"].append(m.text)
-            elif m.kind in ("identifier", "module"):
-                rarity = 1.0 / max(1, len(m.defined_in))
-                for p in m.defined_in[:10]:
-                    scores[p] += 6.0 * max(rarity, 0.3)
-                    evidence[p]["defines"].append(m.text.strip("`").rstrip("()"))
-                if not m.defined_in:
-                    users = m.paths[:10]
-                    for p in users:
-                        scores[p] += 1.5 / math.sqrt(len(users))
-                        evidence[p]["uses"].append(m.text)
-        indeg = search.in_degree
-        ranked = []
-        for path, raw in scores.items():
-            if path not in self.files:
-                continue
-            value = raw * (1 + 0.08 * math.log1p(indeg.get(path, 0)))
-            if not evidence[path]["named"]:
-                if is_test_path(path) and not mentions_tests:
-                    value *= _TEST_PENALTY
-                elif is_secondary_path(path):
-                    value *= _SECONDARY_PENALTY
-            ranked.append((path, value, evidence[path]))
-        ranked.sort(key=lambda r: (-r[1], r[0]))
-        return ranked
+            for p in m.paths:
+                if p in pid:
+                    add_max(q.named, pid[p], 1.0 / len(m.paths))
+        return [(r.path, r.score, {"named": r.named, "features": r.features}) for r in self.ranker.rank(q, k=10)]
 
-    def reason(self, path: str, ev: dict[str, Any]) -> tuple[str, str | None, int | None]:
-        """A human reason, and the symbol and line that best show it."""
-        syms = self.search.index.symbols.get(path)
-        parts = []
-        symbol, line = None, None
-        if ev["named"]:
-            parts.append("named in the prompt")
-        if ev["defines"]:
-            names = list(dict.fromkeys(ev["defines"]))[:3]
-            parts.append("defines " + ", ".join(f"`{n}`" for n in names))
-            if syms:
-                for name, _kind, ln in syms.defs:
-                    if name == names[0]:
-                        symbol, line = name, ln
-                        break
-        if ev["routes"]:
-            parts.append("serves " + ", ".join(dict.fromkeys(ev["routes"])))
-        if ev["uses"]:
-            parts.append("uses " + ", ".join(f"`{u}`" for u in list(dict.fromkeys(ev["uses"]))[:3]))
-        words = sorted(ev["words"], reverse=True)
-        if words:
-            # "name 'schema' (for 'table', 'database')": what matched, and which prompt words it stands for.
-            groups: dict[tuple[str, str], list[str]] = {}
-            for _value, query_word, fname, matched in words[:5]:
-                where = {"stem": "name", "dir": "folder", "def": "definitions", "member": "definitions", "route": "routes", "doc": "docs"}[fname]
-                groups.setdefault((where, matched), [])
-                if query_word != matched and query_word not in groups[(where, matched)]:
-                    groups[(where, matched)].append(query_word)
-            shown = [f"{where} '{matched}'" + (" (for " + ", ".join(f"'{q}'" for q in fors) + ")" if fors else "") for (where, matched), fors in list(groups.items())[:3]]
-            parts.append("matches " + ", ".join(shown))
-        if syms and symbol is None and syms.defs:
-            kinds = [d for d in syms.defs if d[1] in ("class", "struct", "interface", "trait", "enum", "type", "function", "constant")]
-            shown = kinds[:3] or syms.defs[:3]
-            symbol, line = shown[0][0], shown[0][2]
-            parts.append("has " + ", ".join(f"`{d[0]}`" for d in shown))
-        return "; ".join(parts) or "related", symbol, line
+    def query_words(self, analysis: "Analysis") -> dict[str, float]:
+        return text_words(analysis.text)
 
     def resolve(self, analysis: "Analysis", limit: int = 10) -> Resolution:
         mentions = self.mentions(analysis)
-        words = self.query_words(analysis)
-        mentions_tests = any(w in ("test", "spec") for w in words) or any(is_test_path(p) for m in mentions for p in m.paths)
-        ranked = self.rank(words, mentions, mentions_tests)
-        res = Resolution(mentions=mentions, query_words=words, mentions_tests=mentions_tests)
-        res.ranked = [(p, v) for p, v, _ in ranked]
-        for path, value, ev in ranked[:limit]:
-            score = 1.0 if ev["named"] else _squash(value)
+        q = self.query(analysis, mentions)
+        res = Resolution(mentions=mentions, query_words=merge_words(q.words, q.head_words), mentions_tests=q.mentions_tests)
+        ranked = self.ranker.rank(q, k=max(limit, 10) + 5)
+        main = [r for r in ranked if q.mentions_tests or r.named or not self.search.is_test[self.search.path_id[r.path]]]
+        res.ranked = [(r.path, r.probability if not r.named else 1.0) for r in main]
+        for r in main[:limit]:
+            score = 1.0 if r.named else r.probability
             if score < MIN_SCORE:
                 break
-            reason, symbol, line = self.reason(path, ev)
-            res.references.append(Reference(path=path, score=score, reason=reason, symbol=symbol, line=line))
+            res.references.append(self._reference(q, r, score))
+        if not q.mentions_tests:
+            for r in [r for r in ranked if r not in main][:3]:
+                if r.probability >= MIN_SCORE / 2:
+                    res.tests.append(self._reference(q, r, r.probability))
         return res
+
+    def _reference(self, q: Query, r: Ranked, score: float) -> Reference:
+        reason = self.ranker.reason(q, r)
+        symbol, line = self._symbol_of(q, r.path)
+        return Reference(path=r.path, score=score, reason=reason, symbol=symbol, line=line)
+
+    def _symbol_of(self, q: Query, path: str) -> tuple[str | None, int | None]:
+        syms = self.search.index.symbols.get(path)
+        i = self.search.path_id.get(path)
+        if i is not None and i in q.frame_lines and q.frame_lines[i]:
+            return None, q.frame_lines[i]
+        if syms is None or not syms.defs:
+            return None, None
+        wanted = q.defines.get(i, []) if i is not None else []
+        for name in wanted:
+            for d_name, _kind, line in syms.defs:
+                if d_name == name:
+                    return d_name, line
+        main = [d for d in syms.defs if d[1] in ("class", "struct", "interface", "trait", "enum", "type", "function", "constant")] or syms.defs
+        return main[0][0], main[0][2]
+
+
+def add(d: dict[int, float], key: int, value: float) -> None:
+    d[key] = d.get(key, 0.0) + value
+
+
+def add_max(d: dict[int, float], key: int, value: float) -> None:
+    if value > d.get(key, 0.0):
+        d[key] = value
+
+
+def _display_name(text: str) -> str:
+    return text.strip("`").rstrip("()").split("::")[-1]

@@ -1,24 +1,80 @@
-"""Derived lookup structures over a RepoIndex: word postings with IDF, definitions, references,
-routes and a cheap import graph. Built once per index and reused for every prompt."""
+"""Search structures over a RepoIndex, built once per index content and reused for every prompt.
+
+Everything a ranking reads is here as flat numpy arrays (one row per file, postings as CSR
+slices), so scoring a prompt is a handful of vector additions over the words it uses:
+
+- lexical fields: ``content`` (BM25 over each file's vocabulary: identifiers split into words,
+  comments and strings), ``path`` (file name and folder words), ``symbol`` (definition names split
+  into words) and ``message`` (word trigrams of message-like string literals, for pasted errors);
+- definitions by name (exact and lower case), references by name, routes, the import graph;
+- per-file classes: test, secondary (docs, examples, migrations), and junk that must never be
+  offered as "most likely" (editor/engine metadata, lock files, tool configs, vendored, generated
+  and minified files), with the reason;
+- a trigram prefilter for did-you-mean lookups.
+
+The structures persist beside the index, keyed by the index's content (see :func:`load_or_build`),
+in a format that holds arrays and strings only (``numpy.load(allow_pickle=False)``): a cache file
+cannot run code.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import os
 import posixpath
 import re
+import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
-from functools import cached_property
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
 
 from .index import RepoIndex
 from .words import split_identifier
 
-# How much a word found in each part of a file counts (the best part wins).
-FIELD_WEIGHTS = {"stem": 1.0, "dir": 0.6, "def": 0.8, "member": 0.5, "route": 0.8, "doc": 0.25}
+SEARCH_VERSION = 1
+# BM25 parameters for file content (the usual defaults; files are long and of mixed length).
+BM25_K1 = 1.2
+BM25_B = 0.75
+# How much a word counts in each part of a path or a definition name (the best part wins).
+PATH_STEM_WEIGHT = 1.0
+PATH_DIR_WEIGHT = 0.6
+SYMBOL_TYPE_WEIGHT = 1.0
+SYMBOL_MEMBER_WEIGHT = 0.5
 _TYPE_KINDS = {"class", "struct", "interface", "trait", "enum", "type", "module", "function", "macro"}
+_KIND_CODES = ["class", "struct", "interface", "trait", "enum", "type", "module", "function", "macro", "method", "constant", "field", "other"]
 _TEST_PATH = re.compile(r"(^|/)(tests?|__tests__|specs?|testing)/|(^|/)test_[^/]*$|_test\.\w+$|\.(test|spec)\.\w+$|(^|/)conftest\.py$")
 # Docs, examples and generated migrations ("app/migrations/0003_auto.py", not a migrations package).
 _SECONDARY_PATH = re.compile(r"(^|/)(docs?|examples?|samples?|fixtures?|benchmarks?|scripts)/|(^|/)migrations/\d{4}_[^/]*$")
+
+# Files nobody edits by hand or asks an agent to: engine and editor metadata, lock files, maps.
+_METADATA_SUFFIXES = (
+    ".uid", ".meta", ".import", ".lock", ".lockb", ".map", ".snap", ".pbxproj", ".xcscheme", ".iml",
+    ".suo", ".user", ".DS_Store", ".min.js", ".min.css", ".bundle.js", ".chunk.js", ".pyc", ".sum",
+)
+_LOCKFILES = {
+    "package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml", "poetry.lock", "pipfile.lock", "cargo.lock",
+    "composer.lock", "gemfile.lock", "go.sum", "uv.lock", "pdm.lock", "flake.lock", "packages.lock.json", "deno.lock",
+}
+# Tool configuration: real files, but a prompt about the code is not about them. They rank only when
+# the prompt names every word of their name ("the nest-cli config"), or names them outright.
+_TOOL_CONFIG = re.compile(
+    r"^(?:nest-cli\.json|tsconfig(?:\.[\w-]+)*\.json|jsconfig\.json|\.?eslintrc(?:\.\w+)?|eslint\.config\.\w+|\.prettierrc(?:\.\w+)?|"
+    r"prettier\.config\.\w+|\.prettierignore|commitlint\.config\.\w+|\.commitlintrc(?:\.\w+)?|lint-staged\.config\.\w+|\.lintstagedrc(?:\.\w+)?|"
+    r"babel\.config\.\w+|\.babelrc|jest\.config\.\w+|vitest\.config\.\w+|karma\.conf\.js|postcss\.config\.\w+|\.postcssrc(?:\.\w+)?|"
+    r"\.editorconfig|\.gitignore|\.gitattributes|\.gitmodules|\.dockerignore|\.npmrc|\.nvmrc|\.node-version|\.python-version|"
+    r"\.tool-versions|renovate\.json5?|\.renovaterc(?:\.json)?|dependabot\.ya?ml|\.pre-commit-config\.yaml|\.pre-commit-hooks\.yaml|"
+    r"\.stylelintrc(?:\.\w+)?|stylelint\.config\.\w+|\.browserslistrc|\.swcrc|turbo\.json|nx\.json|lerna\.json|angular\.json|"
+    r"components\.json|\.coveragerc|codecov\.ya?ml|\.codecov\.ya?ml|\.readthedocs\.ya?ml|\.flake8|\.pylintrc|pylintrc|mypy\.ini|"
+    r"\.mypy\.ini|tox\.ini|pytest\.ini|\.isort\.cfg|\.yamllint(?:\.ya?ml)?|\.markdownlint(?:\.\w+)?|\.vscode/[^/]+|\.idea/[^/]+|"
+    r"project\.godot|export_presets\.cfg|\.csproj|[^/]+\.csproj|[^/]+\.sln|netlify\.toml|vercel\.json|firebase\.json|\.firebaserc)$",
+    re.I,
+)
+_VENDORED_DIR = re.compile(r"(^|/)(vendor|vendors|vendored|_vendor|third[_-]party|3rdparty|extern|bower_components|jspm_packages|node_modules|\.yarn|wwwroot/lib|static/lib|assets/vendor|public/vendor|lib/vendor)/", re.I)
 
 
 def is_test_path(path: str) -> bool:
@@ -27,6 +83,19 @@ def is_test_path(path: str) -> bool:
 
 def is_secondary_path(path: str) -> bool:
     return bool(_SECONDARY_PATH.search(path))
+
+
+def junk_reason(path: str) -> str:
+    """Why a file must never be offered as the one a prompt is about ("" when it may be)."""
+    base = posixpath.basename(path)
+    low = base.lower()
+    if low in _LOCKFILES or low.endswith(_METADATA_SUFFIXES):
+        return "metadata"
+    if _VENDORED_DIR.search(path):
+        return "vendored"
+    if _TOOL_CONFIG.match(low) or _TOOL_CONFIG.match("/".join(path.split("/")[-2:])):
+        return "tool config"
+    return ""
 
 
 def normalize_route(route: str) -> tuple[str, ...]:
@@ -42,79 +111,339 @@ def normalize_route(route: str) -> tuple[str, ...]:
     return tuple(parts)
 
 
+def message_trigrams(text: str) -> list[int]:
+    """Stable ids of the word trigrams of a message (crc32: the same in every process)."""
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    return [zlib.crc32(" ".join(words[i : i + 3]).encode()) for i in range(len(words) - 2)]
+
+
+def name_trigrams(name: str) -> set[str]:
+    padded = f"  {name.lower()} "
+    return {padded[i : i + 3] for i in range(len(padded) - 2)}
+
+
+class Field:
+    """One searchable field: a word's postings are ``docs[a:b]`` with weights ``vals[a:b]``.
+
+    The word -> slice table is built on first use, so a field a prompt never needs (the message
+    trigrams, the did-you-mean grams) costs nothing to load."""
+
+    __slots__ = ("_keys", "_starts", "_ends", "_vocab", "docs", "vals", "n_docs")
+
+    def __init__(self, keys, starts, ends, docs: np.ndarray, vals: np.ndarray, n_docs: int):  # type: ignore[no-untyped-def]
+        self._keys = keys  # a list, or a loader returning one
+        self._starts = starts
+        self._ends = ends
+        self._vocab: dict | None = None
+        self.docs = docs
+        self.vals = vals
+        self.n_docs = max(1, n_docs)
+
+    @classmethod
+    def from_rows(cls, rows: dict, n_docs: int) -> "Field":
+        """rows: word -> {doc: weight}, doc ids in any order."""
+        keys = sorted(rows)
+        docs: list[int] = []
+        vals: list[float] = []
+        starts, ends = [], []
+        for word in keys:
+            posting = rows[word]
+            starts.append(len(docs))
+            for doc in sorted(posting):
+                docs.append(doc)
+                vals.append(posting[doc])
+            ends.append(len(docs))
+        return cls(keys, starts, ends, np.asarray(docs, dtype=np.int32), np.asarray(vals, dtype=np.float32), n_docs)
+
+    @property
+    def vocab(self) -> dict:
+        if self._vocab is None:
+            keys = self._keys() if callable(self._keys) else self._keys
+            starts = self._starts.tolist() if isinstance(self._starts, np.ndarray) else self._starts
+            ends = self._ends.tolist() if isinstance(self._ends, np.ndarray) else self._ends
+            self._vocab = dict(zip(keys, zip(starts, ends)))
+            self._keys = keys
+        return self._vocab
+
+    def keys(self) -> list:
+        self.vocab
+        return self._keys  # type: ignore[no-any-return]
+
+    def df(self, word) -> int:  # type: ignore[no-untyped-def]
+        span = self.vocab.get(word)
+        return span[1] - span[0] if span else 0
+
+    def idf(self, word) -> float:  # type: ignore[no-untyped-def]
+        df = self.df(word)
+        return math.log(1.0 + (self.n_docs - df + 0.5) / (df + 0.5)) if df else 0.0
+
+    def postings(self, word) -> tuple[np.ndarray, np.ndarray] | None:  # type: ignore[no-untyped-def]
+        span = self.vocab.get(word)
+        if span is None:
+            return None
+        return self.docs[span[0] : span[1]], self.vals[span[0] : span[1]]
+
+    def score(self, query: dict, size: int) -> np.ndarray:
+        """Sum over query words of weight x idf x the word's posting weight, for every file."""
+        out = np.zeros(size, dtype=np.float32)
+        vocab = self.vocab
+        for word in sorted(query):
+            span = vocab.get(word)
+            if span is None:
+                continue
+            a, b = span
+            out[self.docs[a:b]] += np.float32(query[word] * self.idf(word)) * self.vals[a:b]
+        return out
+
+    # --- persistence -------------------------------------------------------------------------------
+    def pack(self, name: str, out: dict) -> None:
+        keys = self.keys()
+        if keys and isinstance(keys[0], str):
+            out[f"{name}.keys"] = _pack_strings(keys)
+        else:
+            out[f"{name}.ikeys"] = np.asarray(keys, dtype=np.int64)
+        out[f"{name}.starts"] = np.asarray(self._starts, dtype=np.int64)
+        out[f"{name}.ends"] = np.asarray(self._ends, dtype=np.int64)
+        out[f"{name}.docs"], out[f"{name}.vals"] = self.docs, self.vals
+        out[f"{name}.n"] = np.asarray([self.n_docs], dtype=np.int64)
+
+    @classmethod
+    def unpack(cls, name: str, data) -> "Field":  # type: ignore[no-untyped-def]
+        if f"{name}.keys" in data:
+            blob = data[f"{name}.keys"]
+            keys = lambda: _unpack_strings(blob)  # noqa: E731
+        else:
+            ikeys = data[f"{name}.ikeys"]
+            keys = lambda: ikeys.tolist()  # noqa: E731
+        return cls(keys, data[f"{name}.starts"], data[f"{name}.ends"], data[f"{name}.docs"], data[f"{name}.vals"], int(data[f"{name}.n"][0]))
+
+
+def _pack_strings(items: list[str]) -> np.ndarray:
+    return np.frombuffer("\n".join(items).encode("utf-8", "surrogateescape"), dtype=np.uint8)
+
+
+def _unpack_strings(blob: np.ndarray) -> list[str]:
+    if blob.size == 0:
+        return []
+    return blob.tobytes().decode("utf-8", "surrogateescape").split("\n")
+
+
+class Csr:
+    """Rows of int ids (a file's imports, the files that reference a name), as offsets + values."""
+
+    __slots__ = ("offsets", "values")
+
+    def __init__(self, offsets: np.ndarray, values: np.ndarray):
+        self.offsets = offsets
+        self.values = values
+
+    @classmethod
+    def from_lists(cls, rows: list[list[int]]) -> "Csr":
+        offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+        offsets[1:] = np.cumsum([len(r) for r in rows]) if rows else []
+        values = np.asarray([v for r in rows for v in r], dtype=np.int32)
+        return cls(offsets, values)
+
+    def row(self, i: int) -> np.ndarray:
+        return self.values[self.offsets[i] : self.offsets[i + 1]]
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+
+class RefsByName:
+    """name -> paths of the files that reference it (a read-only mapping; values are tuples)."""
+
+    def __init__(self, names: list[str], csr: Csr, paths: list[str]):
+        self._index = {n: i for i, n in enumerate(names)}
+        self._names = names
+        self._csr = csr
+        self._paths = paths
+
+    def ids(self, name: str) -> np.ndarray:
+        i = self._index.get(name)
+        return self._csr.row(i) if i is not None else np.zeros(0, dtype=np.int32)
+
+    def get(self, name: str, default=()):  # type: ignore[no-untyped-def]
+        i = self._index.get(name)
+        if i is None:
+            return default
+        return tuple(self._paths[j] for j in self._csr.row(i))
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._index
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+
+class DefsByName:
+    """name -> [(path, kind, line)] of its definitions (a read-only mapping, decoded on lookup)."""
+
+    def __init__(self, names: list[str], offsets: list[int], path_ids: list[int], kinds: list[int], lines: list[int], paths: list[str]):
+        self._names = names
+        self._index = {n: i for i, n in enumerate(names)}
+        self._offsets, self._path_ids, self._kinds, self._lines, self._paths = offsets, path_ids, kinds, lines, paths
+
+    @classmethod
+    def from_dict(cls, defs: dict[str, list[tuple[str, str, int]]], path_id: dict[str, int], paths: list[str]) -> "DefsByName":
+        names = sorted(defs)
+        offsets = [0]
+        pids, kinds, lines = [], [], []
+        for n in names:
+            for path, kind, line in defs[n]:
+                pids.append(path_id[path])
+                kinds.append(_KIND_CODES.index(kind) if kind in _KIND_CODES else len(_KIND_CODES) - 1)
+                lines.append(line)
+            offsets.append(len(pids))
+        return cls(names, offsets, pids, kinds, lines, paths)
+
+    def get(self, name: str, default=None):  # type: ignore[no-untyped-def]
+        i = self._index.get(name)
+        if i is None:
+            return default
+        return [(self._paths[self._path_ids[j]], _KIND_CODES[self._kinds[j]], self._lines[j]) for j in range(self._offsets[i], self._offsets[i + 1])]
+
+    def count(self, name: str) -> int:
+        i = self._index.get(name)
+        return 0 if i is None else self._offsets[i + 1] - self._offsets[i]
+
+    def path_ids(self, name: str) -> list[int]:
+        i = self._index.get(name)
+        return [] if i is None else self._path_ids[self._offsets[i] : self._offsets[i + 1]]
+
+    def __getitem__(self, name: str) -> list[tuple[str, str, int]]:
+        got = self.get(name)
+        if got is None:
+            raise KeyError(name)
+        return got  # type: ignore[no-any-return]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._index
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def pack(self, out: dict) -> None:
+        out["def.names"] = _pack_strings(self._names)
+        out["def.offsets"] = np.asarray(self._offsets, dtype=np.int64)
+        out["def.path"] = np.asarray(self._path_ids, dtype=np.int32)
+        out["def.kind"] = np.asarray(self._kinds, dtype=np.int8)
+        out["def.line"] = np.asarray(self._lines, dtype=np.int32)
+
+    @classmethod
+    def unpack(cls, data, paths: list[str]) -> "DefsByName":  # type: ignore[no-untyped-def]
+        return cls(_unpack_strings(data["def.names"]), data["def.offsets"].tolist(), data["def.path"].tolist(), data["def.kind"].tolist(), data["def.line"].tolist(), paths)
+
+
 @dataclass
 class RepoSearch:
     index: RepoIndex
-    postings: dict[str, dict[str, tuple[float, str]]] = field(default_factory=dict)  # word -> path -> (weight, field)
-    defs_by_name: dict[str, list[tuple[str, str, int]]] = field(default_factory=dict)  # name -> (path, kind, line)
-    defs_by_lower: dict[str, list[str]] = field(default_factory=dict)  # lower name -> names
+    paths: list[str] = field(default_factory=list)  # every file of the index, sorted; a file's id is its position
+    path_id: dict[str, int] = field(default_factory=dict)
+    is_test: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    is_secondary: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    junk: list[str] = field(default_factory=list)  # per file: "" or why it is never "most likely"
+    content: Field | None = None
+    path_field: Field | None = None
+    symbol: Field | None = None
+    message: Field | None = None
+    defs_by_name: DefsByName | None = None  # name -> [(path, kind, line)]
+    refs_by_name: RefsByName | None = None
     routes: list[tuple[str, str, tuple[str, ...], str, int]] = field(default_factory=list)  # (path, method, segments, raw, line)
-    basenames: dict[str, list[str]] = field(default_factory=dict)
-    dirs: set[str] = field(default_factory=set)
+    imports: Csr | None = None  # file id -> ids of the repository files it imports
+    imported_by: Csr | None = None
+    in_degree_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
+    _names: list[str] = field(default_factory=list)  # definition names, for did-you-mean
+    _name_grams: Field | None = None  # name trigram -> name ids
+
+    # --- building ----------------------------------------------------------------------------------
+    @classmethod
+    def build(cls, index: RepoIndex, cache: bool = True) -> "RepoSearch":
+        """The search structures of ``index``: loaded from the cache when the index's content is the
+        one they were built for, else built and cached. ``cache=False`` always builds."""
+        return load_or_build(index) if cache else cls.build_fresh(index)
 
     @classmethod
-    def build(cls, index: RepoIndex) -> "RepoSearch":
+    def build_fresh(cls, index: RepoIndex) -> "RepoSearch":
         s = cls(index=index)
-        postings: dict[str, dict[str, tuple[float, str]]] = defaultdict(dict)
-
-        def post(word: str, path: str, weight: float, field_name: str) -> None:
-            current = postings[word].get(path)
-            if current is None or current[0] < weight:
-                postings[word][path] = (weight, field_name)
-
-        for path in index.files:
-            stem_part = posixpath.basename(path)
-            s.basenames.setdefault(stem_part.lower(), []).append(path)
-            directory = posixpath.dirname(path)
-            while directory:
-                s.dirs.add(directory)
-                directory = posixpath.dirname(directory)
-            for w in split_identifier(stem_part.rsplit(".", 1)[0] if "." in stem_part else stem_part):
-                post(w, path, FIELD_WEIGHTS["stem"], "stem")
+        s.paths = sorted(index.files)
+        s.path_id = {p: i for i, p in enumerate(s.paths)}
+        n = len(s.paths)
+        s.is_test = np.fromiter((is_test_path(p) for p in s.paths), dtype=bool, count=n)
+        s.is_secondary = np.fromiter((is_secondary_path(p) for p in s.paths), dtype=bool, count=n)
+        junk = [junk_reason(p) for p in s.paths]
+        path_rows: dict[str, dict[int, float]] = defaultdict(dict)
+        for i, path in enumerate(s.paths):
+            base = posixpath.basename(path)
+            stem = base.rsplit(".", 1)[0] if "." in base.lstrip(".") else base
             for w in split_identifier(posixpath.dirname(path)):
-                post(w, path, FIELD_WEIGHTS["dir"], "dir")
-        for path, syms in index.symbols.items():
+                path_rows[w][i] = PATH_DIR_WEIGHT
+            for w in split_identifier(stem):
+                path_rows[w][i] = PATH_STEM_WEIGHT
+        content_rows: dict[str, dict[int, float]] = defaultdict(dict)
+        symbol_rows: dict[str, dict[int, float]] = defaultdict(dict)
+        message_rows: dict[int, dict[int, float]] = defaultdict(dict)
+        lengths = np.zeros(n, dtype=np.float64)
+        vocabularies: list[tuple[int, list[str], bytes]] = []
+        defs: dict[str, list[tuple[str, str, int]]] = defaultdict(list)
+        refs: dict[str, list[int]] = defaultdict(list)
+        for path in s.paths:
+            syms = index.symbols.get(path)
+            if syms is None:
+                continue
+            i = s.path_id[path]
+            generated = getattr(syms, "generated", "")
+            if generated and not junk[i]:
+                junk[i] = generated
             for name, kind, line in syms.defs:
-                s.defs_by_name.setdefault(name, []).append((path, kind, line))
-                weight = FIELD_WEIGHTS["def"] if kind in _TYPE_KINDS else FIELD_WEIGHTS["member"]
+                defs[name].append((path, kind, line))
+                weight = SYMBOL_TYPE_WEIGHT if kind in _TYPE_KINDS else SYMBOL_MEMBER_WEIGHT
                 for w in split_identifier(name):
-                    post(w, path, weight, "def")
+                    if symbol_rows[w].get(i, 0.0) < weight:
+                        symbol_rows[w][i] = weight
+            for name in syms.refs:
+                refs[name].append(i)
             for method, raw, line in syms.routes:
-                segments = normalize_route(raw)
-                s.routes.append((path, method, segments, raw, line))
-                for seg in segments:
-                    for w in split_identifier(seg):
-                        post(w, path, FIELD_WEIGHTS["route"], "route")
-            if syms.doc:
-                for w in set(split_identifier(syms.doc[:2000])):
-                    post(w, path, FIELD_WEIGHTS["doc"], "doc")
-        for name in s.defs_by_name:
-            s.defs_by_lower.setdefault(name.lower(), []).append(name)
-        s.postings = dict(postings)
+                s.routes.append((path, method, normalize_route(raw), raw, line))
+            words = getattr(syms, "words", "")
+            if words:
+                counts = syms.word_counts
+                vocab = words.split(" ")
+                lengths[i] = float(sum(counts))
+                vocabularies.append((i, vocab, counts))
+            for literal in getattr(syms, "messages", "").split("\n"):
+                for gram in message_trigrams(literal):
+                    message_rows[gram][i] = 1.0
+        # BM25's saturated term frequency, precomputed per posting (the idf comes at query time).
+        with_content = [i for i, _, _ in vocabularies]
+        avg = float(lengths[with_content].mean()) if with_content else 1.0
+        for i, vocab, counts in vocabularies:
+            norm = BM25_K1 * (1 - BM25_B + BM25_B * lengths[i] / avg)
+            for w, tf in zip(vocab, counts):
+                content_rows[w][i] = tf * (BM25_K1 + 1) / (tf + norm)
+        s.content = Field.from_rows(content_rows, len(with_content))
+        s.path_field = Field.from_rows(path_rows, n)
+        s.symbol = Field.from_rows(symbol_rows, max(1, len(index.symbols)))
+        s.message = Field.from_rows(message_rows, max(1, len(index.symbols)))
+        s.junk = junk
+        s.defs_by_name = DefsByName.from_dict(defs, s.path_id, s.paths)
+        ref_names = sorted(refs)
+        s.refs_by_name = RefsByName(ref_names, Csr.from_lists([sorted(set(refs[k])) for k in ref_names]), s.paths)
+        s._build_graph()
+        s._build_name_grams()
         return s
 
-    @cached_property
-    def file_count(self) -> int:
-        return max(1, len(self.index.files))
-
-    def idf(self, word: str) -> float:
-        df = len(self.postings.get(word, ()))
-        return math.log((self.file_count + 1) / (df + 0.5)) if df else 0.0
-
-    @cached_property
-    def refs_by_name(self) -> dict[str, set[str]]:
-        out: dict[str, set[str]] = defaultdict(set)
-        for path, syms in self.index.symbols.items():
-            for name in syms.refs:
-                out[name].add(path)
-        return dict(out)
-
-    @cached_property
-    def in_degree(self) -> dict[str, int]:
-        """How many files import each file: a cheap centrality, as in aider's repo map."""
+    def _build_graph(self) -> None:
         files = self.index.files
         modules: dict[str, str] = {}
-        for path in files:
+        for path in self.paths:
             if path.endswith(".py"):
                 mod = path[:-3].replace("/", ".")
                 if mod.endswith(".__init__"):
@@ -122,32 +451,123 @@ class RepoSearch:
                 modules[mod] = path
                 if mod.startswith("src."):
                     modules[mod[4:]] = path
-        degree: dict[str, int] = defaultdict(int)
-        for path, syms in self.index.symbols.items():
+        self._modules = modules
+        out: list[list[int]] = [[] for _ in self.paths]
+        inbound: list[list[int]] = [[] for _ in self.paths]
+        for path in self.paths:
+            syms = self.index.symbols.get(path)
+            if syms is None:
+                continue
+            i = self.path_id[path]
             targets = set()
             for imp in syms.imports:
                 target = self._resolve_import(path, imp, syms.lang, modules)
-                if target and target != path:
-                    targets.add(target)
-            for t in targets:
-                degree[t] += 1
-        return dict(degree)
+                if target and target != path and target in files:
+                    targets.add(self.path_id[target])
+            out[i] = sorted(targets)
+            for t in out[i]:
+                inbound[t].append(i)
+        self.imports = Csr.from_lists(out)
+        self.imported_by = Csr.from_lists(inbound)
+        self.in_degree_ids = np.asarray([len(r) for r in inbound], dtype=np.int32)
 
-    @cached_property
-    def _suffix_map(self) -> dict[str, str]:
-        """Path suffixes of Java files ("com/x/Foo.java") and of Go package folders ("pkg/db/")."""
-        out: dict[str, str] = {}
-        for path in self.index.files:
-            if path.endswith(".java"):
-                parts = path.split("/")
-                for k in range(1, len(parts) + 1):
-                    out.setdefault("/".join(parts[-k:]), path)
-            elif path.endswith(".go"):
-                parts = posixpath.dirname(path).split("/")
-                for k in (1, 2):
-                    if len(parts) >= k and parts[0]:
-                        out.setdefault("/".join(parts[-k:]) + "/", path)
-        return out
+    def _build_name_grams(self) -> None:
+        assert self.defs_by_name is not None
+        self._names = list(self.defs_by_name)
+        rows: dict[str, dict[int, float]] = defaultdict(dict)
+        for i, name in enumerate(self._names):
+            for g in name_trigrams(name):
+                rows[g][i] = 1.0
+        self._name_grams = Field.from_rows(rows, len(self._names))
+
+    # --- lazily derived lookups ---------------------------------------------------------------------
+    @property
+    def basenames(self) -> dict[str, list[str]]:
+        """lower-case file name -> its paths."""
+        got = self.__dict__.get("_basenames")
+        if got is None:
+            got = {}
+            for path in self.paths:
+                got.setdefault(path.rpartition("/")[2].lower(), []).append(path)
+            self.__dict__["_basenames"] = got
+        return got
+
+    @property
+    def dirs(self) -> set[str]:
+        """Every folder that holds an indexed file, at any depth."""
+        got = self.__dict__.get("_dirs")
+        if got is None:
+            got = set()
+            for path in self.paths:
+                d = path.rpartition("/")[0]
+                while d and d not in got:
+                    got.add(d)
+                    d = d.rpartition("/")[0]
+            self.__dict__["_dirs"] = got
+        return got
+
+    @property
+    def defs_by_lower(self) -> dict[str, list[str]]:
+        got = self.__dict__.get("_defs_by_lower")
+        if got is None:
+            got = {}
+            assert self.defs_by_name is not None
+            for name in self.defs_by_name:
+                got.setdefault(name.lower(), []).append(name)
+            self.__dict__["_defs_by_lower"] = got
+        return got
+
+    # --- queries -----------------------------------------------------------------------------------
+    @property
+    def file_count(self) -> int:
+        return max(1, len(self.paths))
+
+    @property
+    def in_degree(self) -> dict[str, int]:
+        """How many files import each file: a cheap centrality, as in aider's repo map."""
+        return {self.paths[i]: int(d) for i, d in enumerate(self.in_degree_ids) if d}
+
+    def close_names(self, name: str, n: int = 3, cutoff: float = 0.8) -> list[str]:
+        """Definition names close to ``name`` (did-you-mean): difflib's ratio, but only over the
+        names that share the most trigrams with it, so a lookup stays in milliseconds on any repo."""
+        import difflib
+
+        grams = self._name_grams
+        if grams is None or not self._names:
+            return []
+        hits = np.zeros(len(self._names), dtype=np.int32)
+        mine = sorted(name_trigrams(name))
+        for g in mine:
+            span = grams.vocab.get(g)
+            if span is not None:
+                hits[grams.docs[span[0] : span[1]]] += 1
+        # difflib's ratio >= cutoff needs a good share of the trigrams in common
+        need = max(1, int(len(mine) * (cutoff - 0.35)))
+        pool = np.flatnonzero(hits >= need)
+        if pool.size > 200:
+            pool = pool[np.lexsort((pool, -hits[pool]))[:200]]
+        candidates = sorted(self._names[i] for i in pool.tolist())
+        return difflib.get_close_matches(name, candidates, n=n, cutoff=cutoff)
+
+    def close_basenames(self, base: str, n: int = 3, cutoff: float = 0.75) -> list[str]:
+        import difflib
+
+        want = len(base)
+        pool = sorted(b for b in self.basenames if abs(len(b) - want) <= max(2, want // 3))
+        return difflib.get_close_matches(base, pool, n=n, cutoff=cutoff)
+
+    def files_under(self, directory: str) -> list[str]:
+        prefix = directory.rstrip("/") + "/"
+        return [p for p in self.paths if p.startswith(prefix)]
+
+    def neighbours(self, i: int) -> np.ndarray:
+        """Files that ``i`` imports and files that import ``i``."""
+        assert self.imports is not None and self.imported_by is not None
+        return np.union1d(self.imports.row(i), self.imported_by.row(i))
+
+    @property
+    def modules(self) -> dict[str, str]:
+        return self._modules
 
     def _resolve_import(self, path: str, imp: str, lang: str, modules: dict[str, str]) -> str | None:
         files = self.index.files
@@ -191,10 +611,9 @@ class RepoSearch:
             if imp.startswith("crate::"):
                 parts = re.split(r"::", imp[len("crate::") :])
                 parts = [p for p in parts if re.fullmatch(r"\w+", p)]
-                src = "src"
                 for k in range(len(parts), 0, -1):
                     stem = "/".join(parts[:k])
-                    for candidate in (f"{src}/{stem}.rs", f"{src}/{stem}/mod.rs"):
+                    for candidate in (f"src/{stem}.rs", f"src/{stem}/mod.rs"):
                         if candidate in files:
                             return candidate
             return None
@@ -204,3 +623,120 @@ class RepoSearch:
             parts = imp.strip('"').split("/")
             return self._suffix_map.get("/".join(parts[-2:]) + "/") or self._suffix_map.get(parts[-1] + "/")
         return None
+
+    @property
+    def _suffix_map(self) -> dict[str, str]:
+        """Path suffixes of Java files ("com/x/Foo.java") and of Go package folders ("pkg/db/")."""
+        cached = self.__dict__.get("_suffix_cache")
+        if cached is not None:
+            return cached
+        out: dict[str, str] = {}
+        for path in self.paths:
+            if path.endswith(".java"):
+                parts = path.split("/")
+                for k in range(1, len(parts) + 1):
+                    out.setdefault("/".join(parts[-k:]), path)
+            elif path.endswith(".go"):
+                parts = posixpath.dirname(path).split("/")
+                for k in (1, 2):
+                    if len(parts) >= k and parts[0]:
+                        out.setdefault("/".join(parts[-k:]) + "/", path)
+        self.__dict__["_suffix_cache"] = out
+        return out
+
+    # --- persistence -------------------------------------------------------------------------------
+    def pack(self) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        out["paths"] = _pack_strings(self.paths)
+        out["is_test"], out["is_secondary"] = self.is_test, self.is_secondary
+        out["junk"] = _pack_strings(self.junk)
+        for name, f in (("content", self.content), ("path", self.path_field), ("symbol", self.symbol), ("message", self.message), ("grams", self._name_grams)):
+            assert f is not None
+            f.pack(name, out)
+        assert self.defs_by_name is not None
+        self.defs_by_name.pack(out)
+        assert self.refs_by_name is not None and self.imports is not None and self.imported_by is not None
+        out["refs.names"] = _pack_strings(list(self.refs_by_name))
+        out["refs.offsets"], out["refs.values"] = self.refs_by_name._csr.offsets, self.refs_by_name._csr.values
+        out["imports.offsets"], out["imports.values"] = self.imports.offsets, self.imports.values
+        out["importedby.offsets"], out["importedby.values"] = self.imported_by.offsets, self.imported_by.values
+        out["routes"] = np.frombuffer(json.dumps([[p, m, list(seg), raw, line] for p, m, seg, raw, line in self.routes]).encode(), dtype=np.uint8)
+        out["modules"] = np.frombuffer(json.dumps(sorted(self._modules.items())).encode(), dtype=np.uint8)
+        return out
+
+    @classmethod
+    def unpack(cls, index: RepoIndex, data) -> "RepoSearch":  # type: ignore[no-untyped-def]
+        s = cls(index=index)
+        s.paths = _unpack_strings(data["paths"])
+        s.path_id = {p: i for i, p in enumerate(s.paths)}
+        s.is_test, s.is_secondary = data["is_test"], data["is_secondary"]
+        s.junk = _unpack_strings(data["junk"]) if len(s.paths) else []
+        if len(s.junk) != len(s.paths):
+            s.junk = [""] * len(s.paths)
+        s.content, s.path_field, s.symbol, s.message, s._name_grams = (Field.unpack(n, data) for n in ("content", "path", "symbol", "message", "grams"))
+        s.defs_by_name = DefsByName.unpack(data, s.paths)
+        s._names = s.defs_by_name._names
+        s.refs_by_name = RefsByName(_unpack_strings(data["refs.names"]), Csr(data["refs.offsets"], data["refs.values"]), s.paths)
+        s.imports = Csr(data["imports.offsets"], data["imports.values"])
+        s.imported_by = Csr(data["importedby.offsets"], data["importedby.values"])
+        s.in_degree_ids = np.diff(s.imported_by.offsets).astype(np.int32)
+        s.routes = [(p, m, tuple(seg), raw, line) for p, m, seg, raw, line in json.loads(data["routes"].tobytes() or b"[]")]
+        s._modules = dict(json.loads(data["modules"].tobytes() or b"[]"))
+        return s
+
+
+def content_digest(index: RepoIndex) -> str:
+    """What the search structures depend on: the files, their content keys, what was parsed."""
+    h = hashlib.sha1(f"search-v{SEARCH_VERSION}\0".encode())
+    for path in sorted(index.files):
+        f = index.files[path]
+        key = f.blob or f"{f.size}:{f.mtime_ns}"
+        h.update(f"{path}\0{key}\0{int(path in index.symbols)}\n".encode("utf-8", "surrogateescape"))
+    return h.hexdigest()
+
+
+def _cache_path(index: RepoIndex) -> Path:
+    from .index import cache_file
+
+    return cache_file(index.root).with_suffix(".search.npz")
+
+
+def load_or_build(index: RepoIndex) -> RepoSearch:
+    """The one place RepoSearch persistence lives: load the structures cached for this exact index
+    content, or build them and write them (atomically) for the next process."""
+    digest = content_digest(index)
+    path = _cache_path(index)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if _unpack_strings(data["digest"]) == [digest]:
+                return RepoSearch.unpack(index, data)
+    except (OSError, KeyError, ValueError, UnicodeDecodeError, json.JSONDecodeError, IndexError, EOFError):
+        pass  # missing, stale, foreign or corrupt: rebuild
+    search = RepoSearch.build_fresh(index)
+    try:
+        _save(path, {"digest": _pack_strings([digest]), **search.pack()})
+    except OSError:
+        pass  # a read-only cache costs speed next time, never correctness
+    return search
+
+
+def _save(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def iter_words(texts: Iterable[str]) -> Iterator[str]:
+    for text in texts:
+        yield from split_identifier(text)

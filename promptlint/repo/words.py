@@ -20,16 +20,26 @@ def singular(word: str) -> str:
     return word
 
 
+_CHUNK = re.compile(r"[A-Za-z0-9]+")
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def split_chunk(chunk: str) -> tuple[str, ...]:
+    """The words of one alphanumeric run (memoized: a repository repeats its identifiers)."""
+    out = []
+    for part in _CAMEL.findall(chunk):
+        w = singular(part.lower())
+        if len(w) > 1 and not w.isdigit():
+            out.append(w)
+    return tuple(out)
+
+
 def split_identifier(name: str) -> list[str]:
     """`getUserByID` -> get, user, by, id; `rate_limiter` -> rate, limiter; paths split on / . - _."""
-    words = []
-    for chunk in re.split(r"[^A-Za-z0-9]+", name):
-        for part in _CAMEL.findall(chunk):
-            w = singular(part.lower())
-            if len(w) > 1 and not w.isdigit():
-                words.append(w)
+    words: list[str] = []
+    for chunk in _CHUNK.findall(name):
+        words.extend(split_chunk(chunk))
     return words
-
 
 
 @functools.lru_cache(maxsize=1)

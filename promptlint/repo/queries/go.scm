@@ -7,6 +7,7 @@
 ; References
 (call_expression function: (identifier) @name.reference.call)
 (call_expression function: (selector_expression field: (field_identifier) @name.reference.call))
+(selector_expression field: (field_identifier) @name.reference.field)
 (type_identifier) @name.reference.type
 ; Imports
 (import_spec path: (interpreted_string_literal) @import)

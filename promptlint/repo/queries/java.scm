@@ -7,6 +7,7 @@
 (method_declaration name: (identifier) @name.definition.method)
 ; References
 (method_invocation name: (identifier) @name.reference.call)
+(field_access field: (identifier) @name.reference.field)
 (object_creation_expression type: (type_identifier) @name.reference.class)
 (type_identifier) @name.reference.type
 ; Imports

@@ -3,6 +3,7 @@
 (generator_function_declaration name: (identifier) @name.definition.function)
 (class_declaration name: (identifier) @name.definition.class)
 (method_definition name: (property_identifier) @name.definition.method)
+(field_definition property: (property_identifier) @name.definition.field)
 (program (lexical_declaration (variable_declarator name: (identifier) @name.definition.constant)))
 (program (variable_declaration (variable_declarator name: (identifier) @name.definition.constant)))
 (program (export_statement (lexical_declaration (variable_declarator name: (identifier) @name.definition.constant))))
@@ -12,6 +13,7 @@
 (new_expression constructor: (identifier) @name.reference.class)
 (arguments (identifier) @name.reference.name)
 (member_expression object: (identifier) @name.reference.name)
+(member_expression property: (property_identifier) @name.reference.property)
 (import_specifier name: (identifier) @name.reference.import)
 ; Imports
 (import_statement source: (string) @import)

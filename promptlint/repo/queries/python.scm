@@ -2,6 +2,7 @@
 (class_definition name: (identifier) @name.definition.class)
 (function_definition name: (identifier) @name.definition.function)
 (module (expression_statement (assignment left: (identifier) @name.definition.constant)))
+(class_definition body: (block (expression_statement (assignment left: (identifier) @name.definition.field))))
 ; Docstrings (module, class, function)
 (module . (expression_statement (string) @doc))
 (class_definition body: (block . (expression_statement (string) @doc)))
@@ -11,6 +12,7 @@
 (call function: (attribute attribute: (identifier) @name.reference.call))
 (argument_list (identifier) @name.reference.name)
 (attribute object: (identifier) @name.reference.name)
+(attribute attribute: (identifier) @name.reference.attribute)
 (class_definition superclasses: (argument_list [(identifier) (attribute)] @name.reference.class))
 ; Imports
 (import_statement name: (dotted_name) @import)

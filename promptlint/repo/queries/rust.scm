@@ -16,6 +16,7 @@
 (impl_item type: (type_identifier) @name.reference.impl)
 (call_expression function: (identifier) @name.reference.call)
 (call_expression function: (field_expression field: (field_identifier) @name.reference.call))
+(field_expression field: (field_identifier) @name.reference.field)
 (call_expression function: (scoped_identifier name: (identifier) @name.reference.call))
 (scoped_identifier path: (identifier) @name.reference.name)
 (type_identifier) @name.reference.type

@@ -8,6 +8,7 @@
 (type_alias_declaration name: (type_identifier) @name.definition.type)
 (enum_declaration name: (identifier) @name.definition.enum)
 (method_definition name: (property_identifier) @name.definition.method)
+(public_field_definition name: (property_identifier) @name.definition.field)
 (method_signature name: (property_identifier) @name.definition.method)
 (abstract_method_signature name: (property_identifier) @name.definition.method)
 (internal_module name: (identifier) @name.definition.module)
@@ -20,6 +21,7 @@
 (type_annotation (type_identifier) @name.reference.type)
 (arguments (identifier) @name.reference.name)
 (member_expression object: (identifier) @name.reference.name)
+(member_expression property: (property_identifier) @name.reference.property)
 (import_specifier name: (identifier) @name.reference.import)
 ; Imports
 (import_statement source: (string) @import)

@@ -1,0 +1,167 @@
+"""Fit the file ranker's weights (rules/_ranking.toml) on the "fit" half of the SWE-bench dev tasks.
+
+    python bench/bench_localization.py --data ../shared/eval-data/swebench-dev.jsonl --dump /tmp/loc.pkl --no-ablation
+    python bench/fit_ranking.py /tmp/loc.pkl --write rules/_ranking.toml
+
+The model is a conditional logit over each task's candidates: P(file) = softmax(X w), fitted by
+maximum likelihood of the gold files with an L2 penalty (damped Newton; numpy only). The penalty is
+chosen by 5-fold cross-validation inside the fit half; the held half is never looked at here except
+to print, after the choice, how the chosen weights do on it. Test files are left out of the
+candidates as the live ranker leaves them out of the main list (unless the prompt is about tests).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import pickle
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from promptlint.repo.rank import FEATURES  # noqa: E402
+
+# Features whose sign is known: a fit on a few hundred tasks must not flip them by chance.
+NONNEGATIVE = {"named", "frame", "frame_last", "module", "code_import", "def_prose", "def_code", "message", "content", "content_code", "content_head", "path", "symbol"}
+
+
+def load(path: Path) -> list[dict]:
+    rows = pickle.loads(path.read_bytes())
+    out = []
+    for r in rows:
+        keep = [k for k, t in enumerate(r["is_test"]) if r["mentions_tests"] or not t or r["X"][k, FEATURES.index("named")] > 0]
+        cands = [r["cands"][k] for k in keep]
+        X = np.asarray(r["X"], dtype=np.float64)[keep]
+        gold = np.asarray([c in r["gold"] for c in cands], dtype=bool)
+        out.append({**r, "cands": cands, "X": X, "y": gold})
+    return out
+
+
+def objective(w: np.ndarray, tasks: list[dict], lam: float) -> tuple[float, np.ndarray, np.ndarray]:
+    f = len(w)
+    value, grad, hess = -lam * float(w @ w), -2 * lam * w, -2 * lam * np.eye(f)
+    for t in tasks:
+        X, y = t["X"], t["y"]
+        if not y.any() or len(y) < 2:
+            continue
+        s = X @ w
+        s -= s.max()
+        e = np.exp(s)
+        p = e / e.sum()
+        eg = e * y
+        r = eg / eg.sum()
+        value += float(np.log(eg.sum()) - np.log(e.sum()))
+        mp, mr = p @ X, r @ X
+        grad += mr - mp
+        cov_p = (X * p[:, None]).T @ X - np.outer(mp, mp)
+        cov_r = (X * r[:, None]).T @ X - np.outer(mr, mr)
+        hess += cov_r - cov_p
+    return value, grad, hess
+
+
+def project(w: np.ndarray) -> np.ndarray:
+    for k, name in enumerate(FEATURES):
+        if name in NONNEGATIVE and w[k] < 0:
+            w[k] = 0.0
+    return w
+
+
+def fit(tasks: list[dict], lam: float, iters: int = 60) -> np.ndarray:
+    w = np.zeros(len(FEATURES))
+    value, grad, hess = objective(w, tasks, lam)
+    for _ in range(iters):
+        try:
+            step = np.linalg.solve(hess - 1e-6 * np.eye(len(w)), -grad)
+        except np.linalg.LinAlgError:
+            step = grad
+        if step @ grad <= 0:  # not an ascent direction (the multi-gold term is not concave)
+            step = grad
+        t = 1.0
+        while t > 1e-6:
+            cand = project(w + t * step)
+            cv, cg, ch = objective(cand, tasks, lam)
+            if cv >= value - 1e-12:
+                break
+            t /= 2
+        if abs(cv - value) < 1e-7:
+            w, value = cand, cv
+            break
+        w, value, grad, hess = cand, cv, cg, ch
+    return w
+
+
+def evaluate(w: np.ndarray, tasks: list[dict]) -> dict[str, float]:
+    hits = {1: 0, 5: 0, 10: 0}
+    loglik = 0.0
+    for t in tasks:
+        s = t["X"] @ w
+        order = sorted(range(len(s)), key=lambda j: (-s[j], t["cands"][j]))
+        ranked = [t["cands"][j] for j in order]
+        for k in hits:
+            hits[k] += any(g in ranked[:k] for g in t["gold"])
+        if t["y"].any():
+            z = s - s.max()
+            loglik += float(np.log((np.exp(z) * t["y"]).sum()) - np.log(np.exp(z).sum()))
+        else:
+            loglik += -10.0
+    n = max(1, len(tasks))
+    return {"Hit@1": hits[1] / n, "Hit@5": hits[5] / n, "Hit@10": hits[10] / n, "loglik": loglik / n}
+
+
+def fold_of(instance_id: str, k: int) -> int:
+    return int(hashlib.sha1(("fold:" + instance_id).encode()).hexdigest(), 16) % k
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("dump", type=Path)
+    parser.add_argument("--write", type=Path, help="write the fitted weights here (rules/_ranking.toml)")
+    parser.add_argument("--folds", type=int, default=5)
+    args = parser.parse_args()
+    tasks = load(args.dump)
+    fit_half = [t for t in tasks if t["half"] == "fit"]
+    held_half = [t for t in tasks if t["half"] == "held"]
+    print(f"{len(tasks)} tasks: fit {len(fit_half)}, held {len(held_half)}; gold among candidates: "
+          f"fit {sum(t['y'].any() for t in fit_half)}, held {sum(t['y'].any() for t in held_half)}")
+    best = None
+    for lam in (0.01, 0.03, 0.1, 0.3, 1.0, 3.0):
+        scores = []
+        for k in range(args.folds):
+            train = [t for t in fit_half if fold_of(t["id"], args.folds) != k]
+            test = [t for t in fit_half if fold_of(t["id"], args.folds) == k]
+            w = fit(train, lam)
+            scores.append(evaluate(w, test))
+        mean = {key: float(np.mean([s[key] for s in scores])) for key in scores[0]}
+        print(f"lambda {lam:<5} cross-validated on the fit half: " + " ".join(f"{k} {v:.3f}" for k, v in mean.items()))
+        key = mean["Hit@1"] + mean["Hit@5"] + 0.1 * mean["loglik"]
+        if best is None or key > best[0]:
+            best = (key, lam)
+    assert best is not None
+    lam = best[1]
+    w = fit(fit_half, lam)
+    print(f"\nchosen lambda {lam}; fitted on all {len(fit_half)} fit-half tasks")
+    for name, v in zip(FEATURES, w):
+        print(f"  {name:<14} {v:+.3f}")
+    print("fit half:  " + " ".join(f"{k} {v:.3f}" for k, v in evaluate(w, fit_half).items()))
+    print("held half: " + " ".join(f"{k} {v:.3f}" for k, v in evaluate(w, held_half).items()) + "   (candidates re-ranked offline)")
+    if args.write:
+        lines = [
+            "# Weights of the file ranker (promptlint/repo/rank.py): score = sum of weight x feature, and",
+            "# softmax(score) over the candidates is the chance that each is the file to change.",
+            f"# Fitted by bench/fit_ranking.py (conditional logit, L2 lambda {lam} chosen by {args.folds}-fold",
+            f"# cross-validation) on the {len(fit_half)} 'fit'-half SWE-bench dev tasks (sha1(instance_id) even);",
+            "# the 'held' half is for measuring only. Regenerate, never edit by hand.",
+            "",
+            "[weights]",
+        ]
+        lines += [f"{name} = {v:.4f}" for name, v in zip(FEATURES, w)]
+        args.write.write_text("\n".join(lines) + "\n")
+        print(f"wrote {args.write}")
+
+
+if __name__ == "__main__":
+    main()

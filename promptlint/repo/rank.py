@@ -1,0 +1,393 @@
+"""Rank the files a prompt is about by fusing the evidence the index holds.
+
+Each kind of evidence is one feature, computed for a few hundred candidate files (every file with
+explicit evidence, plus the best lexical matches), and the score is a weighted sum whose weights
+are data (``rules/_ranking.toml``, fitted by ``bench/fit_ranking.py`` on one half of the SWE-bench
+dev tasks and checked on the other). The weights are a conditional logit: ``softmax(score)`` over
+the candidates estimates the chance that each one is the file to change.
+
+Evidence (feature groups, each measured on its own by ``bench/bench_localization.py``):
+
+- paths: files the prompt names, traceback frames (the deepest frame in the repository apart);
+- modules: dotted modules in the prose, and modules the prompt's code imports;
+- definitions: identifiers and dotted names resolved to the files that define them (rarer names
+  count more), and, weaker, to the files that use them;
+- messages: an error message pasted in the prompt found among a file's string literals;
+- content: BM25 of the prompt's words (identifiers split) against each file's vocabulary, for the
+  prose, the pasted code and the first line apart;
+- path words and symbol words: the prompt's words (and synonyms) in file names, folders and
+  definition names;
+- graph: files that import, or are imported by, the files with explicit evidence;
+- priors: import in-degree, and test, secondary (docs, examples, migrations), package-init and
+  non-code files.
+
+Junk (metadata, lock files, vendored, generated and minified files) is never a candidate unless the
+prompt names it; a tool config only when the prompt names every word of its file name.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..resources import builtin_rules_dir, load_toml
+from .search import RepoSearch, message_trigrams
+from .words import split_identifier, synonyms
+
+FEATURES = (
+    "named", "frame", "frame_last", "in_named_dir",
+    "module", "code_import",
+    "def_prose", "def_code", "uses",
+    "message",
+    "content", "content_code", "content_head", "content_top",
+    "path", "symbol",
+    "graph",
+    "indegree", "test", "secondary", "init", "noncode",
+)
+GROUPS = {
+    "paths": ("named", "frame", "frame_last", "in_named_dir"),
+    "modules": ("module", "code_import"),
+    "definitions": ("def_prose", "def_code", "uses"),
+    "messages": ("message",),
+    "content": ("content", "content_code", "content_head", "content_top"),
+    "path words": ("path",),
+    "symbol words": ("symbol",),
+    "graph": ("graph",),
+    "priors": ("indegree", "test", "secondary", "init", "noncode"),
+}
+LEXICAL_POOL = 120  # best lexical matches that join the explicit candidates
+_SYNONYM_DISCOUNT = 0.6
+
+# Function words and the filler of chat prompts: they say nothing about where the code is.
+STOPWORDS = frozenset(
+    """a about above after again against all also am an and any are aren as at be because been before being below
+    between both but by can cannot could did do doe does doing don down during each few for from further had has
+    have having he her here hers herself him himself his how if in into is isn it its itself just let me more most
+    my myself no nor not now of off on once only or other our ours ourselves out over own same she should so some
+    such than that the their theirs them themselves then there these they this those through to too under until up
+    very was we were what when where which while who whom why will with would you your yours yourself yourselves
+    please thank thanks hi hello hey ok okay yes yeah want wanted need needed like would could should might must
+    shall may make made sure also really actually basically currently still already maybe perhaps etc eg ie via
+    get got use used using way thing something anything everything someone one two see seem seems think know
+    try tried trying able instead rather however though although since even well much many lot lots bit""".split()
+)
+
+
+@functools.lru_cache(maxsize=1)
+def default_weights() -> dict[str, float]:
+    data = load_toml(builtin_rules_dir() / "_ranking.toml")
+    weights = {name: float(value) for name, value in data.get("weights", {}).items()}
+    unknown = set(weights) - set(FEATURES)
+    if unknown:
+        raise ValueError(f"_ranking.toml: unknown features {sorted(unknown)}")
+    return {name: weights.get(name, 0.0) for name in FEATURES}
+
+
+@dataclass
+class Query:
+    """What a prompt gives the ranker, resolved against the index (see resolve.Resolver.query)."""
+
+    words: dict[str, float] = field(default_factory=dict)  # prose and inline code words
+    code_words: dict[str, float] = field(default_factory=dict)  # pasted code, logs, tracebacks
+    head_words: dict[str, float] = field(default_factory=dict)  # the first line (an issue's title)
+    named: dict[int, float] = field(default_factory=dict)  # file id -> share of a path mention
+    named_dirs: list[str] = field(default_factory=list)
+    frames: dict[int, float] = field(default_factory=dict)
+    frame_last: dict[int, float] = field(default_factory=dict)
+    modules: dict[int, float] = field(default_factory=dict)
+    code_imports: dict[int, float] = field(default_factory=dict)
+    def_prose: dict[int, float] = field(default_factory=dict)
+    def_code: dict[int, float] = field(default_factory=dict)
+    uses: dict[int, float] = field(default_factory=dict)
+    routes: dict[int, list[str]] = field(default_factory=dict)
+    messages: list[str] = field(default_factory=list)
+    mentions_tests: bool = False
+    # for reasons: file id -> names it defines / uses, as the prompt wrote them
+    defines: dict[int, list[str]] = field(default_factory=dict)
+    used: dict[int, list[str]] = field(default_factory=dict)
+    frame_lines: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def explicit(self) -> set[int]:
+        out: set[int] = set()
+        for d in (self.named, self.frames, self.modules, self.code_imports, self.def_prose, self.def_code, self.routes):
+            out.update(d)
+        return out
+
+
+@dataclass
+class Ranked:
+    path: str
+    score: float  # the model's raw score
+    probability: float  # softmax over the candidates
+    features: dict[str, float]
+    named: bool
+
+
+def add(d: dict[int, float], key: int, value: float) -> None:
+    d[key] = d.get(key, 0.0) + value
+
+
+class Ranker:
+    def __init__(self, search: RepoSearch, weights: dict[str, float] | None = None):
+        self.search = search
+        self.weights = dict(weights or default_weights())
+        n = len(search.paths)
+        self._n = n
+        has_symbols = np.zeros(n, dtype=bool)
+        init = np.zeros(n, dtype=bool)
+        for i, p in enumerate(search.paths):
+            has_symbols[i] = p in search.index.symbols
+            init[i] = p.endswith(("__init__.py", "/index.ts", "/index.js", "/mod.rs")) or p in ("index.ts", "index.js")
+        self._noncode = ~has_symbols
+        self._init = init
+        self._indegree = np.log1p(search.in_degree_ids.astype(np.float32)) if n else np.zeros(0, dtype=np.float32)
+        self._junk = np.asarray([bool(j) for j in search.junk], dtype=bool) if n else np.zeros(0, dtype=bool)
+        self._config = np.asarray([j == "tool config" for j in search.junk], dtype=bool) if n else np.zeros(0, dtype=bool)
+
+    # --- lexical ----------------------------------------------------------------------------------
+    def _expanded(self, words: dict[str, float]) -> dict[str, float]:
+        syn = synonyms()
+        out = dict(words)
+        for w, q in sorted(words.items()):
+            for other in sorted(syn.get(w, ())):
+                out[other] = max(out.get(other, 0.0), q * _SYNONYM_DISCOUNT)
+        return out
+
+    @staticmethod
+    def _normalized(scores: np.ndarray) -> np.ndarray:
+        top = float(scores.max()) if scores.size else 0.0
+        return scores / top if top > 0 else scores
+
+    # --- features ---------------------------------------------------------------------------------
+    def features(self, q: Query) -> tuple[np.ndarray, np.ndarray]:
+        """(candidate file ids, feature matrix with one column per FEATURES entry)."""
+        s = self.search
+        n = self._n
+        if n == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, len(FEATURES)), dtype=np.float32)
+        assert s.content is not None and s.path_field is not None and s.symbol is not None and s.message is not None
+        content = self._normalized(s.content.score(q.words, n)) if q.words else np.zeros(n, dtype=np.float32)
+        content_code = self._normalized(s.content.score(q.code_words, n)) if q.code_words else np.zeros(n, dtype=np.float32)
+        content_head = self._normalized(s.content.score(q.head_words, n)) if q.head_words else np.zeros(n, dtype=np.float32)
+        expanded = self._expanded(q.words) if q.words else {}
+        path = self._normalized(s.path_field.score(expanded, n)) if expanded else np.zeros(n, dtype=np.float32)
+        symbol = self._normalized(s.symbol.score(expanded, n)) if expanded else np.zeros(n, dtype=np.float32)
+        message = np.zeros(n, dtype=np.float32)
+        for text in q.messages:
+            grams = sorted(set(message_trigrams(text)))
+            if len(grams) < 2:
+                continue
+            hits = np.zeros(n, dtype=np.float32)
+            for g in grams:
+                post = s.message.postings(g)
+                if post is not None and post[0].size < max(50, n // 20):  # a trigram in every file says nothing
+                    hits[post[0]] += 1.0
+            np.maximum(message, hits / len(grams), out=message)
+        lexical = content + 0.5 * content_code + 0.5 * content_head + path + symbol + message
+        # Candidates: explicit evidence, plus the best lexical matches (never junk).
+        explicit = q.explicit
+        allowed = ~self._junk
+        if self._config.any():
+            words = set(q.words) | set(q.head_words)
+            for i in np.flatnonzero(self._config).tolist():
+                stem = [w for w in split_identifier(s.paths[i].rsplit("/", 1)[-1]) if w not in ("json", "js", "ts", "yml", "yaml", "cjs", "mjs", "config", "rc")]
+                if stem and all(w in words for w in stem):
+                    allowed[i] = True
+        pool = np.flatnonzero((lexical > 0) & allowed)
+        if pool.size > LEXICAL_POOL:
+            pool = pool[np.lexsort((pool, -lexical[pool]))[:LEXICAL_POOL]]
+        named_dir_ids: set[int] = set()
+        for d in q.named_dirs:
+            prefix = d.rstrip("/") + "/"
+            named_dir_ids.update(i for i, p in enumerate(s.paths) if p.startswith(prefix))
+        keep_explicit = [i for i in explicit if allowed[i] or i in q.named or i in q.frames]
+        cands = np.asarray(sorted(set(pool.tolist()) | set(keep_explicit)), dtype=np.int64)
+        if cands.size == 0:
+            return cands, np.zeros((0, len(FEATURES)), dtype=np.float32)
+        # Graph: files one import away from the ones the prompt points at explicitly.
+        strong: dict[int, float] = {}
+        for d, w in ((q.named, 1.0), (q.frames, 1.0), (q.modules, 1.0), (q.def_prose, 0.7), (q.code_imports, 0.5)):
+            for i, v in d.items():
+                strong[i] = max(strong.get(i, 0.0), min(1.0, v) * w)
+        graph: dict[int, float] = {}
+        for i, v in sorted(strong.items(), key=lambda kv: (-kv[1], kv[0]))[:12]:
+            for j in s.neighbours(i).tolist():
+                if j != i:
+                    graph[j] = max(graph.get(j, 0.0), v)
+        # A tiny matrix: the explicit dicts are sparse, the lexical vectors are dense.
+        cl = cands.tolist()
+        top_content = int(np.argmax(content)) if q.words and content.size else -1
+        tests = s.is_test if not q.mentions_tests else np.zeros(n, dtype=bool)
+        cols = {
+            "named": [min(1.0, q.named.get(i, 0.0)) for i in cl],
+            "frame": [min(1.0, q.frames.get(i, 0.0)) for i in cl],
+            "frame_last": [min(1.0, q.frame_last.get(i, 0.0)) for i in cl],
+            "in_named_dir": [1.0 if i in named_dir_ids else 0.0 for i in cl],
+            "module": [min(1.0, q.modules.get(i, 0.0)) for i in cl],
+            "code_import": [min(1.0, q.code_imports.get(i, 0.0)) for i in cl],
+            "def_prose": [math.log1p(q.def_prose.get(i, 0.0)) for i in cl],
+            "def_code": [math.log1p(q.def_code.get(i, 0.0)) for i in cl],
+            "uses": [math.log1p(q.uses.get(i, 0.0)) for i in cl],
+            "message": message[cands],
+            "content": content[cands],
+            "content_code": content_code[cands],
+            "content_head": content_head[cands],
+            "content_top": [1.0 if i == top_content else 0.0 for i in cl],
+            "path": path[cands],
+            "symbol": symbol[cands],
+            "graph": [graph.get(i, 0.0) for i in cl],
+            "indegree": self._indegree[cands],
+            "test": tests[cands].astype(np.float32),
+            "secondary": s.is_secondary[cands].astype(np.float32),
+            "init": self._init[cands].astype(np.float32),
+            "noncode": self._noncode[cands].astype(np.float32),
+        }
+        X = np.empty((cands.size, len(FEATURES)), dtype=np.float32)
+        for j, name in enumerate(FEATURES):
+            X[:, j] = np.asarray(cols[name], dtype=np.float32)
+        return cands, X
+
+    def rank(self, q: Query, k: int = 10, weights: dict[str, float] | None = None) -> list[Ranked]:
+        """The best ``k`` files, best first; ties broken by path so the order never depends on
+        hashing or on the order evidence was found in."""
+        cands, X = self.features(q)
+        if cands.size == 0:
+            return []
+        w = weights or self.weights
+        wv = np.asarray([w.get(name, 0.0) for name in FEATURES], dtype=np.float64)
+        scores = X.astype(np.float64) @ wv
+        z = scores - scores.max()
+        probs = np.exp(z)
+        probs /= probs.sum()
+        paths = self.search.paths
+        if cands.size > k:
+            # top-k selection: only the winners are sorted and explained
+            part = np.argpartition(-scores, k - 1)[:k]
+            cut = scores[part].min()
+            part = np.flatnonzero(scores >= cut)
+        else:
+            part = np.arange(cands.size)
+        order = sorted(part.tolist(), key=lambda j: (-scores[j], paths[cands[j]]))[:k]
+        out = []
+        for j in order:
+            i = int(cands[j])
+            out.append(Ranked(paths[i], float(scores[j]), float(probs[j]), {name: float(X[j, c]) for c, name in enumerate(FEATURES) if X[j, c]}, i in q.named or i in q.frames))
+        return out
+
+    def reason(self, q: Query, r: Ranked) -> str:
+        """Why this file: the evidence that carried its score, strongest first, in words."""
+        s = self.search
+        i = s.path_id[r.path]
+        w = self.weights
+        f = r.features
+        parts: list[tuple[float, str]] = []
+
+        def weight(*names: str) -> float:
+            return sum(w.get(n, 0.0) * f.get(n, 0.0) for n in names)
+
+        if i in q.named:
+            parts.append((weight("named") + 100, "named in the prompt"))
+        if i in q.frames:
+            line = q.frame_lines.get(i)
+            parts.append((weight("frame", "frame_last") + 50, "in the traceback" + (f" (line {line})" if line else "")))
+        if i in q.modules:
+            parts.append((weight("module") + 40, "the module the prompt names"))
+        if i in q.code_imports:
+            parts.append((weight("code_import"), "imported by the prompt's code"))
+        if q.defines.get(i):
+            names = list(dict.fromkeys(q.defines[i]))[:3]
+            parts.append((weight("def_prose", "def_code"), "defines " + ", ".join(f"`{n}`" for n in names)))
+        if i in q.routes:
+            parts.append((30.0, "serves " + ", ".join(dict.fromkeys(q.routes[i]))))
+        if f.get("message"):
+            parts.append((weight("message"), "has the error message's text"))
+        if q.used.get(i) and not q.defines.get(i):
+            names = list(dict.fromkeys(q.used[i]))[:3]
+            parts.append((weight("uses"), "uses " + ", ".join(f"`{n}`" for n in names)))
+        lexical = weight("content", "content_code", "content_head", "content_top")
+        if lexical > 0 and (f.get("content") or f.get("content_head")):
+            words = self._matched_words(i, {**q.words, **q.head_words}, s.content)
+            if words:
+                parts.append((lexical, "its code mentions " + ", ".join(f"'{x}'" for x in words)))
+        naming = weight("path", "symbol")
+        if naming > 0 and (f.get("path") or f.get("symbol")):
+            expanded = self._expanded(q.words)
+            shown = self._matched_words(i, expanded, s.path_field, direct=q.words)
+            if shown:
+                parts.append((naming, "its path matches " + ", ".join(shown)))
+            else:
+                shown = self._matched_words(i, expanded, s.symbol, direct=q.words)
+                if shown:
+                    parts.append((naming, "its definitions match " + ", ".join(shown)))
+        if f.get("graph"):
+            parts.append((weight("graph"), "imports or is imported by a file the prompt points at"))
+        parts.sort(key=lambda p: -p[0])
+        return "; ".join(text for _, text in parts[:3]) or "related"
+
+    def _matched_words(self, i: int, words: dict[str, float], fld, direct: dict[str, float] | None = None) -> list[str]:  # type: ignore[no-untyped-def]
+        scored = []
+        syn = synonyms()
+        for word in sorted(words):
+            post = fld.postings(word)
+            if post is None:
+                continue
+            docs, vals = post
+            k = int(np.searchsorted(docs, i))
+            if k < docs.size and docs[k] == i:
+                scored.append((-float(vals[k]) * fld.idf(word) * words[word], word))
+        scored.sort()
+        out = []
+        for _, word in scored[:3]:
+            if direct is not None and word not in direct:
+                fors = sorted(w for w in direct if word in syn.get(w, ()))[:2]
+                out.append(f"'{word}'" + (" (for " + ", ".join(f"'{x}'" for x in fors) + ")" if fors else ""))
+            else:
+                out.append(word if direct is None else f"'{word}'")
+        return out
+
+
+def weights_vector(weights: dict[str, float]) -> np.ndarray:
+    return np.asarray([weights.get(name, 0.0) for name in FEATURES], dtype=np.float64)
+
+
+def ablated(weights: dict[str, float], drop: tuple[str, ...] = (), only: tuple[str, ...] = ()) -> dict[str, float]:
+    """Weights with some features switched off (``drop``) or all but some (``only``)."""
+    out = dict(weights)
+    for name in FEATURES:
+        if name in drop or (only and name not in only):
+            out[name] = 0.0
+    return out
+
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+
+def text_words(text: str, weight: float = 1.0) -> dict[str, float]:
+    """The words of a text for lexical search: identifiers split, singular, no stopwords; a word
+    repeated counts a little more (1 + log of its count)."""
+    counts: dict[str, int] = {}
+    for token in _WORD.findall(text):
+        for w in split_identifier(token):
+            if len(w) > 2 and w not in STOPWORDS:
+                counts[w] = counts.get(w, 0) + 1
+    return {w: weight * (1.0 + math.log(c)) for w, c in counts.items()}
+
+
+def merge_words(*parts: dict[str, float]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for d in parts:
+        for w, v in d.items():
+            out[w] = max(out.get(w, 0.0), v)
+    return out
+
+
+def feature_table(ranker: Ranker, q: Query) -> tuple[list[str], Any]:
+    """(candidate paths, feature matrix): what the bench dumps for fitting the weights."""
+    cands, X = ranker.features(q)
+    return [ranker.search.paths[i] for i in cands.tolist()], X
