@@ -225,6 +225,8 @@ def main() -> None:
             code_files = [f for f in index.files if f.endswith(CODE_EXT)]
             base = BM25Baseline(root, code_files).rank(task.prompt)
             baseline_cache[key] = base
+            if args.baseline_cache and n % 10 == 0:
+                args.baseline_cache.write_text(json.dumps(baseline_cache))
         rows.append((task, ours, base, abl))
         hit = "hit" if any(g in ours[:5] for g in task.gold) else "miss"
         bhit = "hit" if any(g in base[:5] for g in task.gold) else "miss"

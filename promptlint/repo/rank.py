@@ -60,6 +60,9 @@ GROUPS = {
     "graph": ("graph",),
     "priors": ("indegree", "test", "secondary", "init", "noncode"),
 }
+# The score of "none of these files": the probabilities are softmax over the candidates and this
+# option, so one weak candidate does not get probability 1 (fitted for calibration, see fit_ranking).
+NONE = "none"
 LEXICAL_POOL = 120  # best lexical matches that join the explicit candidates
 _SYNONYM_DISCOUNT = 0.6
 
@@ -82,10 +85,10 @@ STOPWORDS = frozenset(
 def default_weights() -> dict[str, float]:
     data = load_toml(builtin_rules_dir() / "_ranking.toml")
     weights = {name: float(value) for name, value in data.get("weights", {}).items()}
-    unknown = set(weights) - set(FEATURES)
+    unknown = set(weights) - set(FEATURES) - {NONE}
     if unknown:
         raise ValueError(f"_ranking.toml: unknown features {sorted(unknown)}")
-    return {name: weights.get(name, 0.0) for name in FEATURES}
+    return {name: weights.get(name, 0.0) for name in (*FEATURES, NONE)}
 
 
 @dataclass
@@ -262,9 +265,10 @@ class Ranker:
         w = weights or self.weights
         wv = np.asarray([w.get(name, 0.0) for name in FEATURES], dtype=np.float64)
         scores = X.astype(np.float64) @ wv
-        z = scores - scores.max()
-        probs = np.exp(z)
-        probs /= probs.sum()
+        none = float(w.get(NONE, 0.0))
+        top = max(float(scores.max()), none)
+        probs = np.exp(scores - top)
+        probs /= probs.sum() + math.exp(none - top)
         paths = self.search.paths
         if cands.size > k:
             # top-k selection: only the winners are sorted and explained
@@ -279,6 +283,19 @@ class Ranker:
             i = int(cands[j])
             out.append(Ranked(paths[i], float(scores[j]), float(probs[j]), {name: float(X[j, c]) for c, name in enumerate(FEATURES) if X[j, c]}, i in q.named or i in q.frames))
         return out
+
+    def evidence_kinds(self, r: Ranked) -> tuple[str, ...]:
+        """The kinds of evidence that carry at least a tenth of the file's positive score."""
+        kinds = {"named": "named", "frame": "frame", "frame_last": "frame", "module": "module", "code_import": "module",
+                 "def_prose": "definition", "def_code": "definition", "uses": "use", "message": "message", "content": "content",
+                 "content_code": "content", "content_head": "content", "content_top": "content", "path": "path", "symbol": "symbol",
+                 "graph": "graph", "in_named_dir": "named"}
+        parts: dict[str, float] = {}
+        for name, value in r.features.items():
+            if name in kinds:
+                parts[kinds[name]] = parts.get(kinds[name], 0.0) + self.weights.get(name, 0.0) * value
+        total = sum(v for v in parts.values() if v > 0)
+        return tuple(sorted(k for k, v in parts.items() if v > 0 and v >= 0.1 * total))
 
     def reason(self, q: Query, r: Ranked) -> str:
         """Why this file: the evidence that carried its score, strongest first, in words."""

@@ -8,6 +8,7 @@ Every path this module returns is a key of the index: it exists. Nothing is ever
 from __future__ import annotations
 
 import difflib
+import functools
 import math
 import os
 import posixpath
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from .rank import Query, Ranked, Ranker, merge_words, text_words
 from .search import RepoSearch, is_secondary_path, is_test_path, normalize_route
+from .words import object_kinds, singular, split_identifier, synonyms
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..text.analysis import Analysis
@@ -38,6 +40,8 @@ _CODE_KEYWORDS = frozenset(
     "min max sum abs any all iter next id hash vars dir exec eval input format round var let const function new this "
     "null undefined typeof instanceof export default".split()
 )
+_OBJECT_STOP = {"to", "for", "in", "on", "of", "with", "from", "into", "at", "by", "that", "which", "so", "and", "or", "when", "where", "using", "via", "inside", "under", "within", "who", "whose", "if", "than", "as", "like"}
+_DETERMINERS = {"a", "an", "the", "some", "new", "another", "our", "my", "your", "its", "their", "this", "that", "one", "simple", "basic", "small", "proper"}
 MIN_SCORE = 0.05  # below this chance a file is not worth listing
 _DEF_CANDIDATES = 25  # a name defined in more files than this says little about any of them
 
@@ -49,6 +53,9 @@ class Reference:
     reason: str
     symbol: str | None = None
     line: int | None = None
+    # which evidence carried it (named, frame, module, definition, message, content, path, symbol,
+    # graph): rules read it, the JSON output does not carry it
+    evidence: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {"path": self.path, "symbol": self.symbol, "line": self.line, "score": round(self.score, 3), "reason": self.reason}
@@ -139,7 +146,8 @@ class Resolver:
             if k == 1:
                 hits = list(named)
             else:
-                hits = [f for f in named if f == suffix or f.endswith("/" + suffix)]
+                low = suffix.lower()
+                hits = [f for f in named if f.lower() == low or f.lower().endswith("/" + low)]
                 if not hits and suffix in search.dirs:
                     return [], [], suffix, False
             if hits:
@@ -168,17 +176,22 @@ class Resolver:
         return True
 
     def _did_you_mean_path(self, p: str) -> list[str]:
+        """Existing files close to a path that is not there: a near file name, or the same name in
+        another folder. difflib only ever compares a few dozen candidates, picked by shared folders."""
         search = self.search
         base = posixpath.basename(p).lower()
+        parts = set(p.lower().split("/")[:-1])
+
+        def nearest(paths: list[str], n: int) -> list[str]:
+            return sorted(paths, key=lambda f: (-len(parts & set(f.lower().split("/")[:-1])), len(f), f))[:n]
+
         names = search.close_basenames(base, n=3, cutoff=0.75)
-        out = [f for n in names for f in search.basenames[n]]
-        # Same file name in another folder, or a near folder: compare whole paths among those.
-        directory = posixpath.dirname(p)
-        near = [f for f in out]
-        if directory:
-            near += [f for f in search.basenames.get(base, [])]
-        ranked = sorted(dict.fromkeys(near), key=lambda f: (-difflib.SequenceMatcher(None, p, f).ratio(), f))
-        return [f for f in ranked if difflib.SequenceMatcher(None, p, f).ratio() >= 0.6 or posixpath.basename(f).lower() in names][:3]
+        pool = [f for name in names for f in nearest(search.basenames[name], 10)]
+        if posixpath.dirname(p):
+            pool += nearest(search.basenames.get(base, []), 10)
+        pool = list(dict.fromkeys(pool))
+        scored = sorted(pool, key=lambda f: (-difflib.SequenceMatcher(None, p, f).ratio(), f))
+        return [f for f in scored if difflib.SequenceMatcher(None, p, f).ratio() >= 0.6 or posixpath.basename(f).lower() in names][:3]
 
     def resolve_identifier(self, name: str) -> tuple[list[str], list[str], list[str]]:
         """(defining files, referencing files, did-you-mean names)."""
@@ -353,6 +366,17 @@ class Resolver:
         q.code_words = text_words(" ".join(sp.inner for sp in blocks), 1.0)
         head = next((line for line in prose.split("\n") if line.strip()), "")
         q.head_words = text_words(head)
+        # Words for the whole program ("the app", "the code") and the task's own verbs ("add",
+        # "create", "fix") say little about where.
+        for w in _generic_words():
+            for words in (q.words, q.head_words):
+                if w in words:
+                    words[w] *= 0.3
+        for verb in analysis.task_verbs:
+            for w in {*split_identifier(verb.lemma), *split_identifier(text[verb.start : verb.end])}:
+                for words in (q.words, q.head_words):
+                    if w in words:
+                        words[w] *= 0.2
         # prose mentions
         last_frame_in_block: dict[int, int] = {}
         for m in mentions:
@@ -479,23 +503,121 @@ class Resolver:
         q = self.query(analysis, mentions)
         res = Resolution(mentions=mentions, query_words=merge_words(q.words, q.head_words), mentions_tests=q.mentions_tests)
         ranked = self.ranker.rank(q, k=max(limit, 10) + 5)
+        res.new_file = self.new_file_task(analysis, mentions, q)
         main = [r for r in ranked if q.mentions_tests or r.named or not self.search.is_test[self.search.path_id[r.path]]]
         res.ranked = [(r.path, r.probability if not r.named else 1.0) for r in main]
         for r in main[:limit]:
             score = 1.0 if r.named else r.probability
             if score < MIN_SCORE:
                 break
-            res.references.append(self._reference(q, r, score))
+            ref = self._reference(q, r, score)
+            if res.new_file is not None and not r.named:
+                # The thing to write does not exist yet: these files are patterns and context, not targets.
+                what = res.new_file.what
+                if r.path == res.new_file.pattern:
+                    ref.reason = f"closest existing pattern for the new {what} (a new file): {ref.reason}"
+                else:
+                    ref.reason = f"related code, not the file to change (the {what} is new): {ref.reason}"
+            res.references.append(ref)
+        if res.new_file is not None and res.new_file.pattern and all(r.path != res.new_file.pattern for r in res.references):
+            pattern = res.new_file.pattern
+            chance = next((r.probability for r in ranked if r.path == pattern), MIN_SCORE)
+            symbol, line = self._symbol_of(q, pattern)
+            if len(res.references) >= limit:
+                del res.references[limit - 1 :]
+            res.references.append(Reference(pattern, max(chance, MIN_SCORE), f"closest existing pattern for the new {res.new_file.what} (a new file)", symbol, line))
         if not q.mentions_tests:
             for r in [r for r in ranked if r not in main][:3]:
                 if r.probability >= MIN_SCORE / 2:
                     res.tests.append(self._reference(q, r, r.probability))
         return res
 
+    def new_file_task(self, analysis: "Analysis", mentions: list[Mention], q: Query) -> NewFile | None:
+        """A create task whose object lives in a file of its own ("add a rate limiter", "create a
+        guard"), when the prompt names no existing file or symbol to put it in."""
+        if any(m.paths or m.defined_in for m in mentions if m.kind != "route"):
+            return None
+        kinds = object_kinds()
+        doc = analysis.doc
+        for verb in analysis.task_verbs:
+            if verb.kind != "create":
+                continue
+            words = []
+            for tok in doc[verb.token + 1 : verb.token + 12]:
+                if tok.is_space and "\n" not in tok.text:
+                    continue
+                if tok.is_punct or tok.is_space or tok.lower_ in _OBJECT_STOP:
+                    break
+                words.append(tok)
+            for k in range(len(words) - 1, -1, -1):
+                kind = kinds.get(singular(words[k].lower_)) or kinds.get(singular(words[k].lemma_.lower()))
+                if kind == "container":
+                    break
+                if kind == "new-file":
+                    what = " ".join(t.text for t in words[: k + 1] if t.lower_ not in _DETERMINERS)
+                    pattern = self._pattern_for(singular(words[k].lower_), what, q)
+                    folder = posixpath.dirname(pattern) if pattern else (q.named_dirs[0] if q.named_dirs else None)
+                    return NewFile(what=what, folder=folder or None, pattern=pattern)
+        return None
+
+    def _pattern_for(self, kind_word: str, what: str, q: Query) -> str | None:
+        """The closest existing file of the same kind: its name or its definitions say the kind
+        (or a synonym of it), and it matches the rest of the prompt best among those."""
+        s = self.search
+        assert s.path_field is not None and s.symbol is not None
+        kind_words = {kind_word, *synonyms().get(kind_word, ())}
+        same_kind: set[int] = set()
+        for w in sorted(kind_words):
+            for fld in (s.path_field, s.symbol):
+                post = fld.postings(w)
+                if post is not None:
+                    same_kind.update(post[0].tolist())
+        same_kind = {i for i in same_kind if not s.junk[i] and not s.is_test[i] and s.paths[i] in s.index.symbols}
+        if not same_kind:
+            return None
+        words = dict(q.words)
+        for w in split_identifier(what):
+            words[w] = words.get(w, 0.0) + 2.0
+        for w in kind_words:
+            words[w] = max(words.get(w, 0.0), 1.5)
+        ranked = [r for r in self.ranker.rank(Query(words=words), k=50) if s.path_id[r.path] in same_kind]
+        if not ranked:
+            return min((s.paths[i] for i in same_kind), key=lambda p: (p.count("/"), p))
+        # Among near-equals, the one with a test shows the whole pattern (code and its test).
+        close = [r for r in ranked if r.score >= ranked[0].score - 0.25]
+        return next((r.path for r in close if self.sibling_test(r.path)), ranked[0].path)
+
+    def naming_words(self, path: str) -> set[str]:
+        """The words of a file's path and of its definitions' names."""
+        words = set(split_identifier(path.rsplit(".", 1)[0] if "." in path.rsplit("/", 1)[-1] else path))
+        syms = self.search.index.symbols.get(path)
+        if syms is not None:
+            for name, _kind, _line in syms.defs[:400]:
+                words.update(split_identifier(name))
+        return words
+
+    def sibling_test(self, path: str) -> str | None:
+        """The test file named after ``path`` (users.ts -> tests/users.test.ts, query.py -> test_query.py)."""
+        stem = posixpath.basename(path).split(".")[0].lower()
+        if not stem:
+            return None
+        s = self.search
+        tests = self.__dict__.get("_tests_by_stem")
+        if tests is None:
+            tests = {}
+            for p in s.paths:
+                if is_test_path(p):
+                    base = posixpath.basename(p).lower().split(".")[0]
+                    for key in {base, re.sub(r"^test_|_test$|_spec$", "", base)}:
+                        tests.setdefault(key, []).append(p)
+            self.__dict__["_tests_by_stem"] = tests
+        found = tests.get(stem)
+        return min(found, key=lambda p: (p.count("/"), p)) if found else None
+
     def _reference(self, q: Query, r: Ranked, score: float) -> Reference:
         reason = self.ranker.reason(q, r)
         symbol, line = self._symbol_of(q, r.path)
-        return Reference(path=r.path, score=score, reason=reason, symbol=symbol, line=line)
+        return Reference(path=r.path, score=score, reason=reason, symbol=symbol, line=line, evidence=self.ranker.evidence_kinds(r))
 
     def _symbol_of(self, q: Query, path: str) -> tuple[str | None, int | None]:
         syms = self.search.index.symbols.get(path)
@@ -515,6 +637,14 @@ class Resolver:
 
 def add(d: dict[int, float], key: int, value: float) -> None:
     d[key] = d.get(key, 0.0) + value
+
+
+@functools.lru_cache(maxsize=1)
+def _generic_words() -> frozenset[str]:
+    from ..resources import lexicon
+
+    words = set(lexicon()["generic-objects"]["words"]) | {"file", "function", "method", "class", "module", "crate", "package", "repo", "repository", "program", "script", "feature"}
+    return frozenset(singular(w) for w in words)
 
 
 def add_max(d: dict[int, float], key: int, value: float) -> None:

@@ -19,6 +19,8 @@ cannot run code.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import json
 import math
@@ -36,7 +38,7 @@ import numpy as np
 from .index import RepoIndex
 from .words import split_identifier
 
-SEARCH_VERSION = 1
+SEARCH_VERSION = 2
 # BM25 parameters for file content (the usual defaults; files are long and of mixed length).
 BM25_K1 = 1.2
 BM25_B = 0.75
@@ -122,6 +124,41 @@ def name_trigrams(name: str) -> set[str]:
     return {padded[i : i + 3] for i in range(len(padded) - 2)}
 
 
+@contextlib.contextmanager
+def no_gc() -> Iterator[None]:
+    """Bulk building allocates many small containers; with a large index in memory every
+    collection walks all of it. Pause the collector meanwhile (and restore its state)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+class _LowerNames:
+    """lower-case name -> the definition names that lower to it (strings only, cheap to build)."""
+
+    def __init__(self, names: list[str]):
+        with no_gc():
+            first: dict[str, str] = {}
+            more: dict[str, list[str]] = {}
+            for n in names:
+                low = n.lower()
+                if low in first:
+                    more.setdefault(low, [first[low]]).append(n)
+                else:
+                    first[low] = n
+        self._first, self._more = first, more
+
+    def get(self, lower: str, default=()):  # type: ignore[no-untyped-def]
+        if lower in self._more:
+            return list(self._more[lower])
+        name = self._first.get(lower)
+        return [name] if name is not None else default
+
+
 class Field:
     """One searchable field: a word's postings are ``docs[a:b]`` with weights ``vals[a:b]``.
 
@@ -157,42 +194,51 @@ class Field:
 
     @property
     def vocab(self) -> dict:
+        """word -> its row (ints only: nothing here for the garbage collector to walk)."""
         if self._vocab is None:
-            keys = self._keys() if callable(self._keys) else self._keys
-            starts = self._starts.tolist() if isinstance(self._starts, np.ndarray) else self._starts
-            ends = self._ends.tolist() if isinstance(self._ends, np.ndarray) else self._ends
-            self._vocab = dict(zip(keys, zip(starts, ends)))
-            self._keys = keys
+            with no_gc():
+                keys = self._keys() if callable(self._keys) else self._keys
+                self._starts = self._starts.tolist() if isinstance(self._starts, np.ndarray) else self._starts
+                self._ends = self._ends.tolist() if isinstance(self._ends, np.ndarray) else self._ends
+                self._vocab = dict(zip(keys, range(len(keys))))
+                self._keys = keys
         return self._vocab
+
+    def span(self, word) -> tuple[int, int] | None:  # type: ignore[no-untyped-def]
+        k = self.vocab.get(word)
+        return None if k is None else (self._starts[k], self._ends[k])
 
     def keys(self) -> list:
         self.vocab
         return self._keys  # type: ignore[no-any-return]
 
     def df(self, word) -> int:  # type: ignore[no-untyped-def]
-        span = self.vocab.get(word)
-        return span[1] - span[0] if span else 0
+        k = self.vocab.get(word)
+        return 0 if k is None else self._ends[k] - self._starts[k]
 
     def idf(self, word) -> float:  # type: ignore[no-untyped-def]
         df = self.df(word)
         return math.log(1.0 + (self.n_docs - df + 0.5) / (df + 0.5)) if df else 0.0
 
     def postings(self, word) -> tuple[np.ndarray, np.ndarray] | None:  # type: ignore[no-untyped-def]
-        span = self.vocab.get(word)
-        if span is None:
+        k = self.vocab.get(word)
+        if k is None:
             return None
-        return self.docs[span[0] : span[1]], self.vals[span[0] : span[1]]
+        a, b = self._starts[k], self._ends[k]
+        return self.docs[a:b], self.vals[a:b]
 
     def score(self, query: dict, size: int) -> np.ndarray:
         """Sum over query words of weight x idf x the word's posting weight, for every file."""
         out = np.zeros(size, dtype=np.float32)
         vocab = self.vocab
+        n = self.n_docs
         for word in sorted(query):
-            span = vocab.get(word)
-            if span is None:
+            k = vocab.get(word)
+            if k is None:
                 continue
-            a, b = span
-            out[self.docs[a:b]] += np.float32(query[word] * self.idf(word)) * self.vals[a:b]
+            a, b = self._starts[k], self._ends[k]
+            idf = math.log(1.0 + (n - (b - a) + 0.5) / ((b - a) + 0.5))
+            out[self.docs[a:b]] += np.float32(query[word] * idf) * self.vals[a:b]
         return out
 
     # --- persistence -------------------------------------------------------------------------------
@@ -368,7 +414,10 @@ class RepoSearch:
     def build(cls, index: RepoIndex, cache: bool = True) -> "RepoSearch":
         """The search structures of ``index``: loaded from the cache when the index's content is the
         one they were built for, else built and cached. ``cache=False`` always builds."""
-        return load_or_build(index) if cache else cls.build_fresh(index)
+        if cache:
+            return load_or_build(index)
+        with no_gc():
+            return cls.build_fresh(index)
 
     @classmethod
     def build_fresh(cls, index: RepoIndex) -> "RepoSearch":
@@ -438,6 +487,7 @@ class RepoSearch:
         s.refs_by_name = RefsByName(ref_names, Csr.from_lists([sorted(set(refs[k])) for k in ref_names]), s.paths)
         s._build_graph()
         s._build_name_grams()
+        s.close_basenames("")  # builds the file-name trigrams, so they persist with the rest
         return s
 
     def _build_graph(self) -> None:
@@ -486,10 +536,14 @@ class RepoSearch:
         """lower-case file name -> its paths."""
         got = self.__dict__.get("_basenames")
         if got is None:
+            gc_was = gc.isenabled()
+            gc.disable()
             got = {}
             for path in self.paths:
                 got.setdefault(path.rpartition("/")[2].lower(), []).append(path)
             self.__dict__["_basenames"] = got
+            if gc_was:
+                gc.enable()
         return got
 
     @property
@@ -507,13 +561,11 @@ class RepoSearch:
         return got
 
     @property
-    def defs_by_lower(self) -> dict[str, list[str]]:
+    def defs_by_lower(self) -> "_LowerNames":
         got = self.__dict__.get("_defs_by_lower")
         if got is None:
-            got = {}
             assert self.defs_by_name is not None
-            for name in self.defs_by_name:
-                got.setdefault(name.lower(), []).append(name)
+            got = _LowerNames(list(self.defs_by_name))
             self.__dict__["_defs_by_lower"] = got
         return got
 
@@ -530,31 +582,21 @@ class RepoSearch:
     def close_names(self, name: str, n: int = 3, cutoff: float = 0.8) -> list[str]:
         """Definition names close to ``name`` (did-you-mean): difflib's ratio, but only over the
         names that share the most trigrams with it, so a lookup stays in milliseconds on any repo."""
-        import difflib
-
-        grams = self._name_grams
-        if grams is None or not self._names:
-            return []
-        hits = np.zeros(len(self._names), dtype=np.int32)
-        mine = sorted(name_trigrams(name))
-        for g in mine:
-            span = grams.vocab.get(g)
-            if span is not None:
-                hits[grams.docs[span[0] : span[1]]] += 1
-        # difflib's ratio >= cutoff needs a good share of the trigrams in common
-        need = max(1, int(len(mine) * (cutoff - 0.35)))
-        pool = np.flatnonzero(hits >= need)
-        if pool.size > 200:
-            pool = pool[np.lexsort((pool, -hits[pool]))[:200]]
-        candidates = sorted(self._names[i] for i in pool.tolist())
-        return difflib.get_close_matches(name, candidates, n=n, cutoff=cutoff)
+        return _close(name, self._names, self._name_grams, n, cutoff)
 
     def close_basenames(self, base: str, n: int = 3, cutoff: float = 0.75) -> list[str]:
-        import difflib
-
-        want = len(base)
-        pool = sorted(b for b in self.basenames if abs(len(b) - want) <= max(2, want // 3))
-        return difflib.get_close_matches(base, pool, n=n, cutoff=cutoff)
+        """File names (lower case) close to ``base``, prefiltered the same way."""
+        got = self.__dict__.get("_basename_grams")
+        if got is None:
+            names = sorted(self.basenames)
+            with no_gc():
+                rows: dict[str, dict[int, float]] = defaultdict(dict)
+                for i, b in enumerate(names):
+                    for g in name_trigrams(b):
+                        rows[g][i] = 1.0
+                got = (names, Field.from_rows(rows, len(names)))
+            self.__dict__["_basename_grams"] = got
+        return _close(base, got[0], got[1], n, cutoff)
 
     def files_under(self, directory: str) -> list[str]:
         prefix = directory.rstrip("/") + "/"
@@ -662,6 +704,9 @@ class RepoSearch:
         out["importedby.offsets"], out["importedby.values"] = self.imported_by.offsets, self.imported_by.values
         out["routes"] = np.frombuffer(json.dumps([[p, m, list(seg), raw, line] for p, m, seg, raw, line in self.routes]).encode(), dtype=np.uint8)
         out["modules"] = np.frombuffer(json.dumps(sorted(self._modules.items())).encode(), dtype=np.uint8)
+        names, grams = self.__dict__["_basename_grams"]
+        out["basenames"] = _pack_strings(names)
+        grams.pack("bgrams", out)
         return out
 
     @classmethod
@@ -682,7 +727,28 @@ class RepoSearch:
         s.in_degree_ids = np.diff(s.imported_by.offsets).astype(np.int32)
         s.routes = [(p, m, tuple(seg), raw, line) for p, m, seg, raw, line in json.loads(data["routes"].tobytes() or b"[]")]
         s._modules = dict(json.loads(data["modules"].tobytes() or b"[]"))
+        s.__dict__["_basename_grams"] = (_unpack_strings(data["basenames"]), Field.unpack("bgrams", data))
         return s
+
+
+def _close(name: str, names: list[str], grams: Field | None, n: int, cutoff: float) -> list[str]:
+    import difflib
+
+    if grams is None or not names:
+        return []
+    hits = np.zeros(len(names), dtype=np.int32)
+    mine = sorted(name_trigrams(name))
+    for g in mine:
+        span = grams.span(g)
+        if span is not None:
+            hits[grams.docs[span[0] : span[1]]] += 1
+    # difflib's ratio >= cutoff needs a good share of the trigrams in common
+    need = max(1, int(len(mine) * (cutoff - 0.35)))
+    pool = np.flatnonzero(hits >= need)
+    if pool.size > 120:
+        pool = pool[np.lexsort((pool, -hits[pool]))[:120]]
+    candidates = sorted(names[i] for i in pool.tolist())
+    return difflib.get_close_matches(name, candidates, n=n, cutoff=cutoff)
 
 
 def content_digest(index: RepoIndex) -> str:
@@ -707,12 +773,13 @@ def load_or_build(index: RepoIndex) -> RepoSearch:
     digest = content_digest(index)
     path = _cache_path(index)
     try:
-        with np.load(path, allow_pickle=False) as data:
+        with np.load(path, allow_pickle=False) as data, no_gc():
             if _unpack_strings(data["digest"]) == [digest]:
                 return RepoSearch.unpack(index, data)
     except (OSError, KeyError, ValueError, UnicodeDecodeError, json.JSONDecodeError, IndexError, EOFError):
         pass  # missing, stale, foreign or corrupt: rebuild
-    search = RepoSearch.build_fresh(index)
+    with no_gc():
+        search = RepoSearch.build_fresh(index)
     try:
         _save(path, {"digest": _pack_strings([digest]), **search.pack()})
     except OSError:

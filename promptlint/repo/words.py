@@ -46,8 +46,22 @@ def split_identifier(name: str) -> list[str]:
 def synonyms() -> dict[str, frozenset[str]]:
     """word -> the other words of every group it belongs to."""
     table: dict[str, set[str]] = {}
-    for group in load_toml(builtin_rules_dir() / "synonyms.toml")["groups"]:
+    for group in _synonym_data()["groups"]:
         words = {singular(w.lower()) for w in group}
         for w in words:
             table.setdefault(w, set()).update(words - {w})
     return {k: frozenset(v) for k, v in table.items()}
+
+
+@functools.lru_cache(maxsize=1)
+def _synonym_data() -> dict:
+    return load_toml(builtin_rules_dir() / "synonyms.toml")
+
+
+@functools.lru_cache(maxsize=1)
+def object_kinds() -> dict[str, str]:
+    """word -> "new-file" or "container": what a create task makes (see synonyms.toml [objects])."""
+    objects = _synonym_data().get("objects", {})
+    out = {singular(w.lower()): "container" for w in objects.get("container", [])}
+    out.update({singular(w.lower()): "new-file" for w in objects.get("new-file", [])})
+    return out

@@ -28,19 +28,53 @@ def _describe(refs: list["Reference"], n: int) -> str:
 
 
 def check_missing_reference(rule: "Rule", analysis: "Analysis", ctx: Context) -> list[Hit]:
-    """The task targets code but names no file or symbol: suggest the best candidates."""
+    """The task targets code but names no file or symbol: suggest the best candidates, when they
+    are likely enough to be worth a warning (a weak guess is noise, and a new file has no target)."""
     res: Resolution | None = ctx.resolution
     if res is None or res.mentions:
-        return []
+        return []  # it names something (if that does not exist, REF002 says so)
+    if getattr(res, "new_file", None) is not None:
+        return []  # "add a rate limiter": nothing exists to name yet; REF004 points at the pattern
     verb = _trigger(rule, analysis)
     if verb is None:
         return []
     minimum = float(rule.check.get("min-score", 0.35))
-    refs = [r for r in res.references if r.score >= minimum]
-    if not refs:
+    specific = set(rule.check.get("specific-evidence", ["named", "frame", "module", "definition", "message", "path", "symbol"]))
+    # Worth a warning only when likely and specific: a file whose name or definitions match, not
+    # one that merely uses the prompt's words somewhere in its code.
+    task_words = _task_object_words(analysis, rule)
+    refs = [
+        r for r in res.references
+        if r.score >= minimum and specific & set(r.evidence) and (set(r.evidence) & {"named", "frame", "module", "definition", "message"} or task_words & ctx.resolver.naming_words(r.path))
+    ]
+    if not refs or any(_named_in_words(analysis, r.path) for r in res.references[:3]):
         return []
     n = int(rule.check.get("max-suggestions", 3))
-    return [Hit(verb.start, verb.end, {"match": analysis.text[verb.start : verb.end], "top": refs[0].path, "candidates": _describe(refs, n)})]
+    shown = refs[:1] + [r for r in res.references[1:] if r.score >= float(rule.check.get("min-score-others", minimum / 2))]
+    return [Hit(verb.start, verb.end, {"match": analysis.text[verb.start : verb.end], "top": refs[0].path, "candidates": _describe(shown, n)})]
+
+
+_GLOB = re.compile(r"[*?\[\]{}<>$%]")
+_DOMAIN = re.compile(r"^(?:www\.)?[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|io|dev|ai|app|co|edu|gov|me|sh|so|xyz|info|cloud|tech|us|uk|de)(?:/|$)", re.I)
+# "Chart.js CDN", "Node.js 20": a product named after its file, not a file of this repository.
+_PRODUCT_AFTER = re.compile(r"^\W{0,2}(?:cdn|library|libraries|lib|framework|package|module|plugin|sdk|api|v?\d+(?:\.\d+)*\b|version|docs|documentation|website|site|style|charts?|graphs?)\b", re.I)
+
+
+def looks_like_path(text: str, after: str = "", near_miss: bool = False) -> bool:
+    """Whether a mention that did not resolve really names a path of this repository: not a glob or
+    a placeholder, not a URL without its scheme, not a product named like a file ("Chart.js CDN")."""
+    p = text.strip().strip("`'\"").lstrip("@").replace("\\", "/")
+    if not p or _GLOB.search(p):
+        return False
+    if _DOMAIN.match(p) or "://" in p:
+        return False
+    if "/" not in p.rstrip("/"):
+        stem, _, ext = p.rpartition(".")
+        if ext.lower() in ("js", "ts") and stem and (stem[0].isupper() or _PRODUCT_AFTER.match(after)) and not near_miss:
+            return False
+        if _PRODUCT_AFTER.match(after) and not near_miss and ext.lower() in ("js", "ts", "io", "py"):
+            return False
+    return True
 
 
 def check_unknown_reference(rule: "Rule", analysis: "Analysis", ctx: Context) -> list[Hit]:
@@ -50,20 +84,54 @@ def check_unknown_reference(rule: "Rule", analysis: "Analysis", ctx: Context) ->
         return []
     creation_verbs = set(rule.check.get("creation-verbs", ["add", "create", "write", "implement", "introduce", "generate", "scaffold", "build", "define", "extract", "split", "move", "rename", "copy"]))
     hits = []
+    text = analysis.text
     for m in res.mentions:
         if m.exists or analysis.is_code_block(m.start):
             continue
         if _created(analysis, m.start, creation_verbs):
             continue  # "Add tests/orders.test.ts": a new file is expected not to exist yet
         if m.kind in ("path", "frame"):
-            if m.text.startswith(("/", "~")) and not m.suggestions:
+            if not looks_like_path(m.text, text[m.end : m.end + 30], near_miss=bool(m.suggestions)):
+                continue
+            if m.text.lstrip("@").startswith(("/", "~")) and not m.suggestions:
                 continue  # an absolute path outside the repo (a traceback from site-packages)
         elif not m.suggestions:
             continue  # an unknown identifier may be a library's; only near-misses are reported
-        what = "file" if m.kind in ("path", "frame") else "symbol"
+        what = ("folder" if m.text.rstrip("`").endswith("/") else "file") if m.kind in ("path", "frame") else "symbol"
         suggestion = ", ".join(m.suggestions) if m.suggestions else ""
         hits.append(Hit(m.start, m.end, {"match": m.text, "what": what, "did_you_mean": suggestion or "no similar name", "kind": m.kind}))
     return hits
+
+
+def _task_object_words(analysis: "Analysis", rule: "Rule") -> set[str]:
+    """The words of what the tasks act on: from each task verb to the end of its clause, with
+    their synonyms ("make the checkout better" -> checkout; "add a table" -> table, schema, db...)."""
+    kinds = set(rule.check.get("trigger-task-kinds", ["create", "change", "fix", "remove", "handle"]))
+    verbs = sorted((t for t in analysis.task_verbs if t.kind in kinds), key=lambda t: t.start)
+    text = analysis.text
+    out: set[str] = set()
+    for k, verb in enumerate(verbs):
+        sent = analysis.sentence_of(verb.start)
+        end = sent.end if sent is not None else len(text)
+        if k + 1 < len(verbs) and verbs[k + 1].start < end:
+            end = verbs[k + 1].start
+        clause = re.split(r"[;:!?]|\.(?:\s|$)", text[verb.end : end], maxsplit=1)[0]
+        out.update(w for w in split_identifier(clause) if len(w) > 2)
+    syn = synonyms()
+    return out | {s for w in out for s in syn.get(w, ())}
+
+
+_STRUCTURE_NOUNS = r"(?:module|file|crate|package|class|component|script|service|controller|model|page|struct|trait)"
+
+
+def _named_in_words(analysis: "Analysis", path: str) -> bool:
+    """"the transaction module" names src/transaction.rs in words: the prompt did say where."""
+    stem = path.rsplit("/", 1)[-1].split(".")[0]
+    words = split_identifier(stem)
+    if not words:
+        return False
+    pattern = r"\b" + r"[\s_-]*".join(re.escape(w) for w in words) + r"s?\s+" + _STRUCTURE_NOUNS + r"\b"
+    return re.search(pattern, analysis.text, re.I) is not None
 
 
 def _created(analysis: "Analysis", offset: int, verbs: set[str]) -> bool:
@@ -80,6 +148,13 @@ def _rank_words(ctx: Context, words: dict[str, float]) -> list[tuple[str, float]
     return [(p, v) for p, v, _ in ranked]
 
 
+def _rank_names(ctx: Context, words: dict[str, float]) -> list[tuple[str, float]]:
+    """Files by how well their name or their definitions match the words (1.0 = best possible)."""
+    ranked = ctx.resolver.rank(words, [], mentions_tests=False)
+    scored = [(p, max(ev["features"].get("path", 0.0), ev["features"].get("symbol", 0.0))) for p, _v, ev in ranked]
+    return sorted(scored, key=lambda pv: (-pv[1], pv[0]))
+
+
 def check_ambiguous_reference(rule: "Rule", analysis: "Analysis", ctx: Context) -> list[Hit]:
     """A noun phrase ("the config") matches several files about equally well: list them."""
     res: Resolution | None = ctx.resolution
@@ -92,7 +167,7 @@ def check_ambiguous_reference(rule: "Rule", analysis: "Analysis", ctx: Context) 
         words = {w: 1.0 for w in split_identifier(np_.text) if w not in ("the", "this", "that", "our", "my")}
         if not words:
             continue
-        ranked = _rank_words(ctx, words)
+        ranked = _rank_names(ctx, words)
         if len(ranked) < 2 or ranked[0][1] < minimum:
             continue
         close = [p for p, v in ranked if v >= ranked[0][1] * ratio][:4]
@@ -107,6 +182,24 @@ def check_no_pattern(rule: "Rule", analysis: "Analysis", ctx: Context) -> list[H
     res: Resolution | None = ctx.resolution
     if res is None or ctx.resolver is None or res.named_existing:
         return []
+    new_file = getattr(res, "new_file", None)
+    if new_file is not None and new_file.pattern:
+        verb = next((t for t in analysis.task_verbs if t.kind == "create"), None)
+        if verb is not None:
+            index = ctx.resolver.search.index
+            syms = index.symbols.get(new_file.pattern)
+            example = ""
+            if syms is not None:
+                example = ", ".join(f"{m} {r}" for m, r, _ in syms.routes[:3]) if len(syms.routes) >= 2 else ", ".join(f"`{d[0]}`" for d in syms.defs[:3])
+            test = ctx.resolver.sibling_test(new_file.pattern)
+            pattern = new_file.pattern + (f" ({example})" if example else "") + (f" and its test {test}" if test else "")
+            end = verb.end
+            found = analysis.text.find(new_file.what.split()[-1], verb.end) if new_file.what else -1
+            if 0 <= found < verb.end + 80:
+                end = found + len(new_file.what.split()[-1])
+            return [Hit(verb.start, end, {"match": analysis.text[verb.start : end], "object": new_file.what, "pattern": pattern, "top": new_file.pattern})]
+    if new_file is not None:
+        return []  # a new kind of thing with nothing like it in the repository: no pattern to point to
     objects = {singular(k): v for k, v in rule.check.get("objects", {}).items()}
     for verb in analysis.task_verbs:
         if verb.kind != "create":
