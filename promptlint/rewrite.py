@@ -95,6 +95,9 @@ def _context_lines(resolution: "Resolution | None", findings: list[Finding], rep
             closest = re.search(r"did you mean: (.+)\)$", f.message)
             hint = f"; the closest are: {closest.group(1)}" if closest and closest.group(1) != "no similar name" else ""
             lines.append(f"{f.message.split(':', 1)[0]} does not exist in this repository{hint}.")
+    new_file = getattr(resolution, "new_file", None)
+    if new_file is not None and not [r for r in resolution.references if r.score >= 1.0]:
+        return lines + _new_file_lines(resolution, new_file, repo)
     pattern = next((f for f in findings if f.code == "REF004"), None)
     if pattern is not None and pattern.suggestion:
         match = re.search(r"follow the existing pattern in (.+?)\"?\.?$", pattern.suggestion)
@@ -114,6 +117,26 @@ def _context_lines(resolution: "Resolution | None", findings: list[Finding], rep
     for r in likely:
         holds = _holds(repo, r.path)
         lines.append(f"Probably relevant: {r.path}" + (f" ({holds})." if holds else "."))
+    return lines
+
+
+def _new_file_lines(resolution: "Resolution", new_file, repo: "RepoContext | None") -> list[str]:  # type: ignore[no-untyped-def]
+    """A task that creates something new: say so, point at the closest pattern and its folder,
+    and list other files only as code to read, never as the file to change."""
+    what = new_file.what or "new code"
+    if new_file.pattern:
+        holds = _holds(repo, new_file.pattern)
+        test = repo.resolver.sibling_test(new_file.pattern) if repo is not None else None
+        where = f" in {new_file.folder}/" if new_file.folder else ""
+        line = f"The {what} is new: create it in a new file{where}, following the pattern of {new_file.pattern}" + (f" ({holds})" if holds else "")
+        line += (f", with a test like {test}." if test else ".")
+    else:
+        line = f"The {what} is new and nothing like it exists in the repository yet: create it in a new file in <the folder it belongs in>."
+    lines = [line]
+    related = [r for r in resolution.references if r.path != new_file.pattern and 0.3 <= r.score < 1.0][:2]
+    for r in related:
+        holds = _holds(repo, r.path)
+        lines.append(f"Related existing code (to read or wire it into, not to replace): {r.path}" + (f" ({holds})." if holds else "."))
     return lines
 
 

@@ -128,3 +128,98 @@ def test_a_repository_that_cannot_be_indexed_degrades_to_text_only(monkeypatch):
     assert "VAG001" in {f.code for f in report.findings}
     assert report.references == []
     assert any("could not be indexed (OSError: disk on fire)" in n for n in report.notes)
+
+
+@pytest.fixture(scope="module")
+def chat_repo(tmp_path_factory):
+    """A small repository with what real chat prompts name: a build folder the index skips, a config
+    named with an @ mention, attribute access, and a vendored, minified and metadata file."""
+    root = tmp_path_factory.mktemp("chat") / "app"
+    (root / "src" / "sheet").mkdir(parents=True)
+    (root / "dist" / "assets").mkdir(parents=True)
+    (root / "dist" / "assets" / "index.js").write_text("console.log(1)\n")
+    (root / "src" / "sheet" / "cell.py").write_text(
+        "class Cell:\n    def __init__(self, value):\n        self._value = value\n\n    def get(self):\n        return self._value\n"
+    )
+    (root / "src" / "sheet" / "formula.py").write_text("from .cell import Cell\n\n\ndef evaluate(cell):\n    return cell.get()\n")
+    (root / "release-config.yml").write_text("channels: [stable]\n")
+    (root / "static" / "lib").mkdir(parents=True)
+    (root / "static" / "lib" / "sheetviewer.js").write_text("function sheet(){return 1}\n")
+    (root / "static" / "viewer.js").write_text("var sheet=" + "[" + ",".join(str(i) for i in range(3000)) + "];" * 3 + "\n")
+    (root / "scenes").mkdir()
+    (root / "scenes" / "Sheet.cs.uid").write_text("uid://sheet\n")
+    return root
+
+
+def unknown(report):
+    return {report.text[f.start_offset : f.end_offset]: f.message for f in report.findings if f.code == "REF002"}
+
+
+def test_ref002_folders_on_disk_and_attribute_access_exist(linter, chat_repo):
+    report = linter.lint("Scan all files under dist/ and check how self._value is set in cell.py.", repo=chat_repo)
+    assert unknown(report) == {}
+    missing = linter.lint("Scan all files under build/ and fix `self._valeu` in cell.py.", repo=chat_repo)
+    found = unknown(missing)
+    assert "no such folder" in found["build/"]
+    assert "did you mean: _value" in found["`self._valeu`"]
+
+
+def test_ref002_at_mentions_lose_the_at(linter, chat_repo):
+    assert unknown(linter.lint("Add the beta channel to @release-config.yml.", repo=chat_repo)) == {}
+    found = unknown(linter.lint("Update @release-conf.yml with the beta channel.", repo=chat_repo))
+    (message,) = found.values()
+    assert '"release-conf.yml"' in message and "did you mean: release-config.yml" in message
+
+
+def test_ref002_product_names_and_urls_are_not_paths(linter, chat_repo):
+    text = "Rewrite the formula view using Chart.js CDN and Font Awesome, like github.com/acme/sheets does; see Node.js docs."
+    assert unknown(linter.lint(text, repo=chat_repo)) == {}
+
+
+def test_junk_never_ranks_as_most_likely(linter, chat_repo):
+    """Vendored, minified and engine metadata files match the prompt's words but are never offered."""
+    refs = [r["path"] for r in linter.lint("Make the sheet viewer evaluate formulas faster.", repo=chat_repo).references]
+    assert refs and refs[0] == "src/sheet/formula.py"
+    assert not {"static/lib/sheetviewer.js", "static/viewer.js", "scenes/Sheet.cs.uid"} & set(refs)
+    named = linter.lint("Fix the sheet function in static/lib/sheetviewer.js.", repo=chat_repo).references
+    assert named[0]["path"] == "static/lib/sheetviewer.js"  # named outright, it is what the prompt is about
+
+
+def test_new_file_task_points_at_a_pattern_never_at_a_target(linter):
+    report = linter.lint("Create a rate limiter middleware for the API.", repo=TS)
+    assert "REF001" not in {f.code for f in report.findings}
+    (pattern,) = [f for f in report.findings if f.code == "REF004"]
+    assert "src/middleware/requireAuth.ts" in pattern.suggestion
+    for ref in report.references:
+        assert ref["reason"].startswith(("closest existing pattern", "related code, not the file to change"))
+    assert "is new: create it in a new file in src/middleware/, following the pattern of src/middleware/requireAuth.ts" in report.rewrite
+    assert "Use the existing code in" not in report.rewrite and "is in scope" not in report.rewrite
+
+
+def test_new_file_task_without_a_pattern_says_so(linter):
+    report = linter.lint("Create a cron job that emails a weekly report.", repo=TS)
+    assert not {"REF001", "REF004"} & {f.code for f in report.findings}
+    assert "nothing like it exists in the repository yet" in (report.rewrite or "")
+
+
+def test_ref001_stays_silent_when_its_suggestions_are_weak(linter):
+    for text in ("Update the docs as needed.", "Refactor the entire codebase to use async/await.", "The app is slow, fix it"):
+        assert "REF001" not in {f.code for f in linter.lint(text, repo=TS).findings}, text
+
+
+def test_traceback_frame_deepest_in_repo_ranks_first(linter, chat_repo):
+    text = (
+        "```\nTraceback (most recent call last):\n  File \"/home/u/app/src/sheet/formula.py\", line 5, in evaluate\n"
+        "    return cell.get()\n  File \"/home/u/app/src/sheet/cell.py\", line 6, in get\n    return self._value\n"
+        "AttributeError: 'Cell' object has no attribute '_value'\n```\nwhy?"
+    )
+    refs = linter.lint(text, repo=chat_repo).references
+    assert [r["path"] for r in refs[:2]] == ["src/sheet/cell.py", "src/sheet/formula.py"]
+    assert refs[0]["line"] == 6
+
+
+def test_did_you_mean_is_prefiltered_and_exact(linter):
+    resolver = linter.repo_context(TS).resolver
+    assert resolver.search.close_names("verifyTokn") == ["verifyToken"]
+    assert resolver.search.close_names("completelyUnrelatedName") == []
+    assert resolver.resolve_path("src/lib/auht.ts") == ([], ["src/lib/auth.ts"])

@@ -38,7 +38,7 @@ import numpy as np
 from .index import RepoIndex
 from .words import split_identifier
 
-SEARCH_VERSION = 2
+SEARCH_VERSION = 3
 # BM25 parameters for file content (the usual defaults; files are long and of mixed length).
 BM25_K1 = 1.2
 BM25_B = 0.75
@@ -522,8 +522,9 @@ class RepoSearch:
         self.in_degree_ids = np.asarray([len(r) for r in inbound], dtype=np.int32)
 
     def _build_name_grams(self) -> None:
-        assert self.defs_by_name is not None
-        self._names = list(self.defs_by_name)
+        assert self.defs_by_name is not None and self.refs_by_name is not None
+        # defined names and used ones ("self._value" is an attribute no definition names)
+        self._names = sorted(set(self.defs_by_name) | set(self.refs_by_name))
         rows: dict[str, dict[int, float]] = defaultdict(dict)
         for i, name in enumerate(self._names):
             for g in name_trigrams(name):
@@ -704,6 +705,7 @@ class RepoSearch:
         out["importedby.offsets"], out["importedby.values"] = self.imported_by.offsets, self.imported_by.values
         out["routes"] = np.frombuffer(json.dumps([[p, m, list(seg), raw, line] for p, m, seg, raw, line in self.routes]).encode(), dtype=np.uint8)
         out["modules"] = np.frombuffer(json.dumps(sorted(self._modules.items())).encode(), dtype=np.uint8)
+        out["names"] = _pack_strings(self._names)
         names, grams = self.__dict__["_basename_grams"]
         out["basenames"] = _pack_strings(names)
         grams.pack("bgrams", out)
@@ -720,7 +722,7 @@ class RepoSearch:
             s.junk = [""] * len(s.paths)
         s.content, s.path_field, s.symbol, s.message, s._name_grams = (Field.unpack(n, data) for n in ("content", "path", "symbol", "message", "grams"))
         s.defs_by_name = DefsByName.unpack(data, s.paths)
-        s._names = s.defs_by_name._names
+        s._names = _unpack_strings(data["names"])
         s.refs_by_name = RefsByName(_unpack_strings(data["refs.names"]), Csr(data["refs.offsets"], data["refs.values"]), s.paths)
         s.imports = Csr(data["imports.offsets"], data["imports.values"])
         s.imported_by = Csr(data["importedby.offsets"], data["importedby.values"])
