@@ -223,3 +223,17 @@ def test_did_you_mean_is_prefiltered_and_exact(linter):
     assert resolver.search.close_names("verifyTokn") == ["verifyToken"]
     assert resolver.search.close_names("completelyUnrelatedName") == []
     assert resolver.resolve_path("src/lib/auht.ts") == ([], ["src/lib/auth.ts"])
+
+
+def test_ref002_spares_examples_placeholders_and_word_lists(linter, chat_repo):
+    texts = [
+        "Should files be named post_likes (e.g. post_likes.controller.ts, post_lies.module.ts) or postLikes?",
+        r"I will define the jobs at src\cron\name.service.ts; where should the logic go?",
+        "Use the usual module/controller/service split, and validate email/password/name on signup.",
+    ]
+    for text in texts:
+        assert unknown(linter.lint(text, repo=chat_repo)) == {}, text
+    assert unknown(linter.lint("Move the parser into src/sheet/parsr.py.", repo=chat_repo)) == {}  # a move creates it
+    assert list(unknown(linter.lint("Fix the rounding in src/sheet/formulas.py.", repo=chat_repo)).values()) == [
+        '"src/sheet/formulas.py": no such file in this repository (did you mean: src/sheet/formula.py)'
+    ]

@@ -60,14 +60,29 @@ _DOMAIN = re.compile(r"^(?:www\.)?[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|io|dev|ai|
 _PRODUCT_AFTER = re.compile(r"^\W{0,2}(?:cdn|library|libraries|lib|framework|package|module|plugin|sdk|api|v?\d+(?:\.\d+)*\b|version|docs|documentation|website|site|style|charts?|graphs?)\b", re.I)
 
 
-def looks_like_path(text: str, after: str = "", near_miss: bool = False) -> bool:
+_PLACEHOLDER_STEMS = {"name", "foo", "bar", "baz", "qux", "example", "sample", "xxx", "yyy", "something", "whatever", "filename", "file", "my", "your", "new", "some", "thing", "x", "y"}
+_HYPOTHETICAL = re.compile(r"(?:\be\.?g\.?|\bfor example|\bfor instance|\bsuch as)[\s,:(]*(?:[\w./`'\"-]+[\s,]+(?:or|and)?\s*)*$", re.I)
+
+
+def looks_like_path(text: str, after: str = "", near_miss: bool = False, before: str = "", dirs: "set[str] | None" = None) -> bool:
     """Whether a mention that did not resolve really names a path of this repository: not a glob or
-    a placeholder, not a URL without its scheme, not a product named like a file ("Chart.js CDN")."""
+    a placeholder ("name.service.ts"), not a hypothetical example ("e.g. post_likes.controller.ts"),
+    not a list of words ("module/controller/service"), not a URL without its scheme, not a product
+    named like a file ("Chart.js CDN")."""
     p = text.strip().strip("`'\"").lstrip("@").replace("\\", "/")
     if not p or _GLOB.search(p):
         return False
     if _DOMAIN.match(p) or "://" in p:
         return False
+    if _HYPOTHETICAL.search(before[-60:]):
+        return False
+    base = p.rstrip("/").rsplit("/", 1)[-1]
+    if base.split(".")[0].lower() in _PLACEHOLDER_STEMS:
+        return False
+    segments = [s for s in p.rstrip("/").split("/") if s]
+    if len(segments) >= 2 and "." not in base and not p.endswith("/") and (dirs is None or segments[0] not in dirs):
+        if all(re.fullmatch(r"[A-Za-z][a-z]*", s) for s in segments):
+            return False  # "email/password/name", "module/controller/service": words, not a path
     if "/" not in p.rstrip("/"):
         stem, _, ext = p.rpartition(".")
         if ext.lower() in ("js", "ts") and stem and (stem[0].isupper() or _PRODUCT_AFTER.match(after)) and not near_miss:
@@ -91,7 +106,8 @@ def check_unknown_reference(rule: "Rule", analysis: "Analysis", ctx: Context) ->
         if _created(analysis, m.start, creation_verbs):
             continue  # "Add tests/orders.test.ts": a new file is expected not to exist yet
         if m.kind in ("path", "frame"):
-            if not looks_like_path(m.text, text[m.end : m.end + 30], near_miss=bool(m.suggestions)):
+            dirs = ctx.resolver.search.dirs if ctx.resolver is not None else None
+            if not looks_like_path(m.text, text[m.end : m.end + 30], near_miss=bool(m.suggestions), before=text[max(0, m.start - 80) : m.start], dirs=dirs):
                 continue
             if m.text.lstrip("@").startswith(("/", "~")) and not m.suggestions:
                 continue  # an absolute path outside the repo (a traceback from site-packages)
