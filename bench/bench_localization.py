@@ -192,6 +192,8 @@ def main() -> None:
         index = build_index(root)
         search = RepoSearch.build(index)
         resolver = Resolver(search)
+        # a process that has served one prompt already: lazily built lookups are in place
+        resolver.resolve(analyze(PromptSource("Fix the failing test in the parser module, see `main`."), pipeline))
         index_times.append(time.perf_counter() - started)
         prompt = task.prompt[:50_000]
         started = time.perf_counter()  # per-prompt time on a warm index: analysis, then resolution + ranking

@@ -112,6 +112,43 @@ def evaluate(w: np.ndarray, tasks: list[dict]) -> dict[str, float]:
     return {"Hit@1": hits[1] / n, "Hit@5": hits[5] / n, "Hit@10": hits[10] / n, "loglik": loglik / n}
 
 
+def _top(w: np.ndarray, none: float, t: dict) -> tuple[float, bool]:
+    s = t["X"] @ w
+    j = min(range(len(s)), key=lambda k: (-s[k], t["cands"][k]))
+    top = max(float(s.max()), none)
+    p = float(np.exp(s[j] - top) / (np.exp(s - top).sum() + np.exp(none - top)))
+    return p, bool(t["y"][j])
+
+
+def fit_none(w: np.ndarray, tasks: list[dict]) -> float:
+    """The score of "none of these" that makes P(top file) calibrated (max Bernoulli likelihood)."""
+    usable = [t for t in tasks if len(t["cands"])]
+    best = (-np.inf, 0.0)
+    for none in np.arange(-6.0, 16.0, 0.1):
+        ll = 0.0
+        for t in usable:
+            p, right = _top(w, float(none), t)
+            p = min(max(p, 1e-6), 1 - 1e-6)
+            ll += np.log(p) if right else np.log(1 - p)
+        if ll > best[0]:
+            best = (ll, float(none))
+    return round(best[1], 2)
+
+
+def calibration(w: np.ndarray, none: float, tasks: list[dict]) -> str:
+    bins = [(0.0, 0.2), (0.2, 0.4), (0.4, 0.6), (0.6, 0.8), (0.8, 1.01)]
+    rows = {b: [0, 0] for b in bins}
+    for t in tasks:
+        if not len(t["cands"]):
+            continue
+        p, right = _top(w, none, t)
+        for b in bins:
+            if b[0] <= p < b[1]:
+                rows[b][0] += 1
+                rows[b][1] += right
+    return ", ".join(f"P {lo:.1f}-{min(hi, 1):.1f}: {r}/{n}" for (lo, hi), (n, r) in rows.items() if n)
+
+
 def fold_of(instance_id: str, k: int) -> int:
     return int(hashlib.sha1(("fold:" + instance_id).encode()).hexdigest(), 16) % k
 
@@ -146,6 +183,10 @@ def main() -> None:
     print(f"\nchosen lambda {lam}; fitted on all {len(fit_half)} fit-half tasks")
     for name, v in zip(FEATURES, w):
         print(f"  {name:<14} {v:+.3f}")
+    none = fit_none(w, fit_half)
+    print(f"  {'none':<14} {none:+.3f}   (score of 'none of these': calibrates the top file's probability)")
+    for label, part in (("fit", fit_half), ("held", held_half)):
+        print(f"  calibration, {label} half: " + calibration(w, none, part))
     print("fit half:  " + " ".join(f"{k} {v:.3f}" for k, v in evaluate(w, fit_half).items()))
     print("held half: " + " ".join(f"{k} {v:.3f}" for k, v in evaluate(w, held_half).items()) + "   (candidates re-ranked offline)")
     if args.write:
@@ -159,6 +200,7 @@ def main() -> None:
             "[weights]",
         ]
         lines += [f"{name} = {v:.4f}" for name, v in zip(FEATURES, w)]
+        lines += [f"none = {none:.4f}"]
         args.write.write_text("\n".join(lines) + "\n")
         print(f"wrote {args.write}")
 

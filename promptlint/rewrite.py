@@ -133,7 +133,11 @@ def _new_file_lines(resolution: "Resolution", new_file, repo: "RepoContext | Non
     else:
         line = f"The {what} is new and nothing like it exists in the repository yet: create it in a new file in <the folder it belongs in>."
     lines = [line]
-    related = [r for r in resolution.references if r.path != new_file.pattern and 0.3 <= r.score < 1.0][:2]
+    if new_file.wiring:
+        like = f", as {new_file.pattern} is" if new_file.pattern else ""
+        lines.append(f"Register it in {new_file.wiring}{like}.")
+    said = {new_file.pattern, new_file.wiring}
+    related = [r for r in resolution.references if r.path not in said and 0.3 <= r.score < 1.0 and "content" != ",".join(r.evidence)][:2]
     for r in related:
         holds = _holds(repo, r.path)
         lines.append(f"Related existing code (to read or wire it into, not to replace): {r.path}" + (f" ({holds})." if holds else "."))

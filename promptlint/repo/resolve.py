@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from .rank import Query, Ranked, Ranker, merge_words, text_words
 from .search import RepoSearch, is_secondary_path, is_test_path, normalize_route
 from .words import object_kinds, singular, split_identifier, synonyms
@@ -87,6 +89,7 @@ class NewFile:
     what: str  # the thing, as the prompt says it
     folder: str | None  # an existing folder it belongs in
     pattern: str | None  # the closest existing file to follow
+    wiring: str | None = None  # where such things are registered (imports the pattern, or the composition root)
 
 
 @dataclass
@@ -526,6 +529,14 @@ class Resolver:
             if len(res.references) >= limit:
                 del res.references[limit - 1 :]
             res.references.append(Reference(pattern, max(chance, MIN_SCORE), f"closest existing pattern for the new {res.new_file.what} (a new file)", symbol, line))
+        wiring = res.new_file.wiring if res.new_file is not None else None
+        if wiring and all(r.path != wiring for r in res.references):
+            chance = next((r.probability for r in ranked if r.path == wiring), MIN_SCORE)
+            why = f"where {res.new_file.pattern} is registered" if res.new_file.pattern else "imports the most modules: where new code gets registered"
+            if len(res.references) >= limit:
+                del res.references[limit - 1 :]
+            symbol, line = self._symbol_of(q, wiring)
+            res.references.append(Reference(wiring, max(chance, MIN_SCORE), f"to wire the new {res.new_file.what} into, not to replace: {why}", symbol, line, ("graph",)))
         if not q.mentions_tests:
             for r in [r for r in ranked if r not in main][:3]:
                 if r.probability >= MIN_SCORE / 2:
@@ -557,7 +568,7 @@ class Resolver:
                     what = " ".join(t.text for t in words[: k + 1] if t.lower_ not in _DETERMINERS)
                     pattern = self._pattern_for(singular(words[k].lower_), what, q)
                     folder = posixpath.dirname(pattern) if pattern else (q.named_dirs[0] if q.named_dirs else None)
-                    return NewFile(what=what, folder=folder or None, pattern=pattern)
+                    return NewFile(what=what, folder=folder or None, pattern=pattern, wiring=self._wiring_for(pattern))
         return None
 
     def _pattern_for(self, kind_word: str, what: str, q: Query) -> str | None:
@@ -586,6 +597,21 @@ class Resolver:
         # Among near-equals, the one with a test shows the whole pattern (code and its test).
         close = [r for r in ranked if r.score >= ranked[0].score - 0.25]
         return next((r.path for r in close if self.sibling_test(r.path)), ranked[0].path)
+
+    def _wiring_for(self, pattern: str | None) -> str | None:
+        """Where a new file of this kind gets registered: the file that imports the pattern and the
+        most else; with no pattern, the module that imports the most files (a composition root)."""
+        s = self.search
+        assert s.imports is not None and s.imported_by is not None
+        out_degree = np.diff(s.imports.offsets)
+        if pattern is not None:
+            pool = [i for i in s.imported_by.row(s.path_id[pattern]).tolist() if not s.is_test[i] and not s.junk[i]]
+        else:
+            pool = [i for i in np.flatnonzero(out_degree >= 3).tolist() if not s.is_test[i] and not s.junk[i] and not s.is_secondary[i]]
+        if not pool:
+            return None
+        best = max(pool, key=lambda i: (int(out_degree[i]), -len(s.paths[i]), s.paths[i]))
+        return s.paths[best] if out_degree[best] >= (2 if pattern else 3) else None
 
     def naming_words(self, path: str) -> set[str]:
         """The words of a file's path and of its definitions' names."""

@@ -51,7 +51,7 @@ _TYPE_KINDS = {"class", "struct", "interface", "trait", "enum", "type", "module"
 _KIND_CODES = ["class", "struct", "interface", "trait", "enum", "type", "module", "function", "macro", "method", "constant", "field", "other"]
 _TEST_PATH = re.compile(r"(^|/)(tests?|__tests__|specs?|testing)/|(^|/)test_[^/]*$|_test\.\w+$|\.(test|spec)\.\w+$|(^|/)conftest\.py$")
 # Docs, examples and generated migrations ("app/migrations/0003_auto.py", not a migrations package).
-_SECONDARY_PATH = re.compile(r"(^|/)(docs?|examples?|samples?|fixtures?|benchmarks?|scripts)/|(^|/)migrations/\d{4}_[^/]*$")
+_SECONDARY_PATH = re.compile(r"(^|/)(docs?|examples?|samples?|fixtures?|benchmarks?|scripts)/|(^|/)migrations?/\d[^/]*$")
 
 # Files nobody edits by hand or asks an agent to: engine and editor metadata, lock files, maps.
 _METADATA_SUFFIXES = (
