@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..fsutil import read_regular
 from .rank import Query, Ranked, Ranker, merge_words, text_words
 from .search import RepoSearch, is_secondary_path, is_test_path, normalize_route
 from .words import object_kinds, singular, split_identifier, synonyms
@@ -353,6 +354,13 @@ class Resolver:
             defining, users, close = self.resolve_identifier(m.text)
             m.defined_in, m.used_in, m.suggestions = defining, users, close
             m.paths = defining or users[:5]
+        if m.kind in ("identifier", "module") and not m.exists and m.suggestions:
+            # before calling it a near miss, look for the exact name in the files that hold its words
+            # (an object key or a string the symbol index does not list)
+            name = _display_name(m.text).rsplit(".", 1)[-1]
+            found = self.files_containing(name)
+            if found:
+                m.on_disk, m.suggestions, m.used_in = True, [], found[:5]
 
     # --- the query --------------------------------------------------------------------------------
     def query(self, analysis: "Analysis", mentions: list[Mention] | None = None) -> Query:
@@ -612,6 +620,32 @@ class Resolver:
             return None
         best = max(pool, key=lambda i: (int(out_degree[i]), -len(s.paths[i]), s.paths[i]))
         return s.paths[best] if out_degree[best] >= (2 if pattern else 3) else None
+
+    def files_containing(self, name: str, limit: int = 40) -> list[str]:
+        """Files whose text has ``name`` as a whole word: read only among the files whose vocabulary
+        holds every word of the name (few), at most ``limit`` of them, each at most 1 MB."""
+        s = self.search
+        words = sorted(set(split_identifier(name)))
+        if not words or s.content is None or not re.fullmatch(r"[A-Za-z_$][\w$]*", name):
+            return []
+        pool: set[int] | None = None
+        for w in words:
+            post = s.content.postings(w)
+            ids = set(post[0].tolist()) if post is not None else set()
+            pool = ids if pool is None else pool & ids
+            if not pool:
+                return []
+        pattern = re.compile(rb"(?<![\w$])" + re.escape(name.encode()) + rb"(?![\w$])")
+        found = []
+        root = self.search.index.root
+        for i in sorted(pool or ())[:limit]:
+            try:
+                data = read_regular(root / s.paths[i], 1_000_000, root=root, follow_symlinks=False)
+            except OSError:
+                continue  # gone, grown past the cap, or no longer a regular file: not evidence
+            if pattern.search(data):
+                found.append(s.paths[i])
+        return found
 
     def naming_words(self, path: str) -> set[str]:
         """The words of a file's path and of its definitions' names."""
