@@ -545,6 +545,8 @@ class Resolver:
                 del res.references[limit - 1 :]
             symbol, line = self._symbol_of(q, wiring)
             res.references.append(Reference(wiring, max(chance, MIN_SCORE), f"to wire the new {res.new_file.what} into, not to replace: {why}", symbol, line, ("graph",)))
+        # what the prompt names is in scope whatever else ranks higher: it is listed first
+        res.references.sort(key=lambda ref: ref.score < 1.0)
         if not q.mentions_tests:
             for r in [r for r in ranked if r not in main][:3]:
                 if r.probability >= MIN_SCORE / 2:
