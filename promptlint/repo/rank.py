@@ -281,7 +281,7 @@ class Ranker:
         out = []
         for j in order:
             i = int(cands[j])
-            out.append(Ranked(paths[i], float(scores[j]), float(probs[j]), {name: float(X[j, c]) for c, name in enumerate(FEATURES) if X[j, c]}, i in q.named or i in q.frames))
+            out.append(Ranked(paths[i], float(scores[j]), float(probs[j]), {name: float(X[j, c]) for c, name in enumerate(FEATURES) if X[j, c]}, q.named.get(i, 0.0) >= 0.5 or q.frames.get(i, 0.0) >= 0.5))
         return out
 
     def evidence_kinds(self, r: Ranked) -> tuple[str, ...]:

@@ -293,7 +293,12 @@ class Resolver:
             else:
                 # "@release-config.yml": a chat client's file mention; the span may have started after the "@".
                 head = re.search(r"@[\w.-]*$", text[max(0, start - 80) : start])
-                if head and kind in ("path", "module", "identifier"):
+                windows = re.search(r"(?<![\w\\/.-])[\w.-]+(?:\\[\w.-]+)*\\$", text[max(0, start - 200) : start])
+                if windows and kind == "path":
+                    # "packages\config\eslint\src\index.ts": a Windows path the span caught only the end of
+                    start -= len(windows.group(0))
+                    inner = text[start:end]
+                elif head and kind in ("path", "module", "identifier"):
                     start -= len(head.group(0))
                     inner = text[start + 1 : end]
                     kind = "path"
@@ -517,10 +522,14 @@ class Resolver:
         res.new_file = self.new_file_task(analysis, mentions, q)
         main = [r for r in ranked if q.mentions_tests or r.named or not self.search.is_test[self.search.path_id[r.path]]]
         res.ranked = [(r.path, r.probability if not r.named else 1.0) for r in main]
-        for r in main[:limit]:
+        listed = {r.path for r in main[:limit]}
+        pid = self.search.path_id
+        # what the prompt names is in scope whatever else ranks higher
+        named_rest = [Ranked(self.search.paths[i], 0.0, 0.0, {"named": 1.0}, True) for i in sorted(set(q.named) | set(q.frames)) if max(q.named.get(i, 0.0), q.frames.get(i, 0.0)) >= 0.5 and self.search.paths[i] not in listed]
+        for r in [*main[:limit], *named_rest]:
             score = 1.0 if r.named else r.probability
             if score < MIN_SCORE:
-                break
+                continue
             ref = self._reference(q, r, score)
             if res.new_file is not None and not r.named:
                 # The thing to write does not exist yet: these files are patterns and context, not targets.
@@ -648,6 +657,27 @@ class Resolver:
             if pattern.search(data):
                 found.append(s.paths[i])
         return found
+
+    @property
+    def project_words(self) -> frozenset[str]:
+        """The words of the project's own name (package.json, Cargo.toml, pyproject.toml, the folder):
+        "make the ledger more robust" in ledger-core is about the whole crate, not one file."""
+        got = self.__dict__.get("_project_words")
+        if got is None:
+            root = self.search.index.root
+            words = set(split_identifier(root.name))
+            for manifest, pattern in (("package.json", rb'"name"\s*:\s*"([^"]+)"'), ("Cargo.toml", rb'(?m)^name\s*=\s*"([^"]+)"'), ("pyproject.toml", rb'(?m)^name\s*=\s*"([^"]+)"')):
+                if manifest not in self.files:
+                    continue
+                try:
+                    found = re.search(pattern, read_regular(root / manifest, 200_000, root=root, follow_symlinks=False))
+                except OSError:
+                    continue
+                if found:
+                    words.update(split_identifier(found.group(1).decode("utf-8", "replace").rsplit("/", 1)[-1]))
+            got = frozenset(words)
+            self.__dict__["_project_words"] = got
+        return got
 
     def naming_words(self, path: str) -> set[str]:
         """The words of a file's path and of its definitions' names."""

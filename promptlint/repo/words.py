@@ -65,3 +65,9 @@ def object_kinds() -> dict[str, str]:
     out = {singular(w.lower()): "container" for w in objects.get("container", [])}
     out.update({singular(w.lower()): "new-file" for w in objects.get("new-file", [])})
     return out
+
+
+@functools.lru_cache(maxsize=1)
+def concern_words() -> frozenset[str]:
+    """Cross-cutting concerns a task adds everywhere (synonyms.toml [objects] concern)."""
+    return frozenset(singular(w.lower()) for w in _synonym_data().get("objects", {}).get("concern", []))

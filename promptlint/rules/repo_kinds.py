@@ -7,7 +7,7 @@ import re
 from typing import TYPE_CHECKING
 
 from ..repo.search import is_test_path
-from ..repo.words import singular, split_identifier, synonyms
+from ..repo.words import concern_words, singular, split_identifier, synonyms
 from .kinds import Context, Hit
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -39,10 +39,12 @@ def check_missing_reference(rule: "Rule", analysis: "Analysis", ctx: Context) ->
     if verb is None:
         return []
     minimum = float(rule.check.get("min-score", 0.35))
-    specific = set(rule.check.get("specific-evidence", ["named", "frame", "module", "definition", "message", "path", "symbol"]))
+    specific = {"named", "frame", "module", "definition", "message", "path", "symbol"}
     # Worth a warning only when likely and specific: a file whose name or definitions match, not
     # one that merely uses the prompt's words somewhere in its code.
-    task_words = _task_object_words(analysis, rule)
+    # a concern ("add error handling", "tests") or the project's own name ("the ledger") is not a file
+    ignore = set(concern_words()) | set(ctx.resolver.project_words)
+    task_words = _task_object_words(analysis, rule) - ignore
     refs = [
         r for r in res.references
         if r.score >= minimum and specific & set(r.evidence) and (set(r.evidence) & {"named", "frame", "module", "definition", "message"} or task_words & ctx.resolver.naming_words(r.path))
@@ -50,7 +52,7 @@ def check_missing_reference(rule: "Rule", analysis: "Analysis", ctx: Context) ->
     if not refs or any(_named_in_words(analysis, r.path) for r in res.references[:3]):
         return []
     n = int(rule.check.get("max-suggestions", 3))
-    shown = refs[:1] + [r for r in res.references[1:] if r.score >= float(rule.check.get("min-score-others", minimum / 2))]
+    shown = refs[:1] + [r for r in res.references if r is not refs[0] and r.score >= minimum / 2]
     return [Hit(verb.start, verb.end, {"match": analysis.text[verb.start : verb.end], "top": refs[0].path, "candidates": _describe(shown, n)})]
 
 
@@ -129,9 +131,12 @@ def _task_object_words(analysis: "Analysis", rule: "Rule") -> set[str]:
     for k, verb in enumerate(verbs):
         sent = analysis.sentence_of(verb.start)
         end = sent.end if sent is not None else len(text)
+        while sent is not None and re.search(r"\b(?:etc|e\.g|i\.e|vs|cf)\.\s*$", text[sent.start : sent.end]):
+            sent = analysis.sentence_of(sent.end + 1)  # "phone etc. in the signup route": one clause
+            end = sent.end if sent is not None else end
         if k + 1 < len(verbs) and verbs[k + 1].start < end:
             end = verbs[k + 1].start
-        clause = re.split(r"[;:!?]|\.(?:\s|$)", text[verb.end : end], maxsplit=1)[0]
+        clause = re.split(r"[;:!?]", text[verb.end : end], maxsplit=1)[0]
         out.update(w for w in split_identifier(clause) if len(w) > 2)
     syn = synonyms()
     return out | {s for w in out for s in syn.get(w, ())}
