@@ -152,6 +152,12 @@ class Ranker:
         self._indegree = np.log1p(search.in_degree_ids.astype(np.float32)) if n else np.zeros(0, dtype=np.float32)
         self._junk = np.asarray([bool(j) for j in search.junk], dtype=bool) if n else np.zeros(0, dtype=bool)
         self._config = np.asarray([j == "tool config" for j in search.junk], dtype=bool) if n else np.zeros(0, dtype=bool)
+        # a tool config ranks when the prompt names every word of its file name ("the nest-cli config")
+        self._config_stems = []
+        for i in np.flatnonzero(self._config).tolist():
+            stem = [w for w in split_identifier(search.paths[i].rsplit("/", 1)[-1]) if w not in ("json", "js", "ts", "yml", "yaml", "cjs", "mjs", "config", "rc")]
+            if stem:
+                self._config_stems.append((i, stem))
 
     # --- lexical ----------------------------------------------------------------------------------
     def _expanded(self, words: dict[str, float]) -> dict[str, float]:
@@ -196,11 +202,10 @@ class Ranker:
         # Candidates: explicit evidence, plus the best lexical matches (never junk).
         explicit = q.explicit
         allowed = ~self._junk
-        if self._config.any():
+        if self._config_stems:
             words = set(q.words) | set(q.head_words)
-            for i in np.flatnonzero(self._config).tolist():
-                stem = [w for w in split_identifier(s.paths[i].rsplit("/", 1)[-1]) if w not in ("json", "js", "ts", "yml", "yaml", "cjs", "mjs", "config", "rc")]
-                if stem and all(w in words for w in stem):
+            for i, stem in self._config_stems:
+                if all(w in words for w in stem):
                     allowed[i] = True
         pool = np.flatnonzero((lexical > 0) & allowed)
         if pool.size > LEXICAL_POOL:
@@ -228,12 +233,12 @@ class Ranker:
         top_content = int(np.argmax(content)) if q.words and content.size else -1
         tests = s.is_test if not q.mentions_tests else np.zeros(n, dtype=bool)
         cols = {
-            "named": [min(1.0, q.named.get(i, 0.0)) for i in cl],
-            "frame": [min(1.0, q.frames.get(i, 0.0)) for i in cl],
-            "frame_last": [min(1.0, q.frame_last.get(i, 0.0)) for i in cl],
+            "named": np.minimum(1.0, [q.named.get(i, 0.0) for i in cl]),
+            "frame": np.minimum(1.0, [q.frames.get(i, 0.0) for i in cl]),
+            "frame_last": np.minimum(1.0, [q.frame_last.get(i, 0.0) for i in cl]),
             "in_named_dir": [1.0 if i in named_dir_ids else 0.0 for i in cl],
-            "module": [min(1.0, q.modules.get(i, 0.0)) for i in cl],
-            "code_import": [min(1.0, q.code_imports.get(i, 0.0)) for i in cl],
+            "module": np.minimum(1.0, [q.modules.get(i, 0.0) for i in cl]),
+            "code_import": np.minimum(1.0, [q.code_imports.get(i, 0.0) for i in cl]),
             "def_prose": [math.log1p(q.def_prose.get(i, 0.0)) for i in cl],
             "def_code": [math.log1p(q.def_code.get(i, 0.0)) for i in cl],
             "uses": [math.log1p(q.uses.get(i, 0.0)) for i in cl],
@@ -350,6 +355,8 @@ class Ranker:
     def _matched_words(self, i: int, words: dict[str, float], fld, direct: dict[str, float] | None = None) -> list[str]:  # type: ignore[no-untyped-def]
         scored = []
         syn = synonyms()
+        if len(words) > 40:  # a long prompt: only its strongest words can be the ones shown
+            words = dict(sorted(words.items(), key=lambda wv: (-wv[1] * fld.idf(wv[0]), wv[0]))[:40])
         for word in sorted(words):
             post = fld.postings(word)
             if post is None:

@@ -632,7 +632,7 @@ class Resolver:
         best = max(pool, key=lambda i: (int(out_degree[i]), -len(s.paths[i]), s.paths[i]))
         return s.paths[best] if out_degree[best] >= (2 if pattern else 3) else None
 
-    def files_containing(self, name: str, limit: int = 40) -> list[str]:
+    def files_containing(self, name: str, limit: int = 12) -> list[str]:
         """Files whose text has ``name`` as a whole word: read only among the files whose vocabulary
         holds every word of the name (few), at most ``limit`` of them, each at most 1 MB."""
         s = self.search
@@ -654,7 +654,7 @@ class Resolver:
                 data = read_regular(root / s.paths[i], 1_000_000, root=root, follow_symlinks=False)
             except OSError:
                 continue  # gone, grown past the cap, or no longer a regular file: not evidence
-            if pattern.search(data):
+            if name.encode() in data and pattern.search(data):
                 found.append(s.paths[i])
         return found
 
