@@ -155,13 +155,56 @@ def fold_of(instance_id: str, k: int) -> int:
     return int(hashlib.sha1(("fold:" + instance_id).encode()).hexdigest(), 16) % k
 
 
+def report(tasks: list[dict], weights_file: Path) -> None:
+    """Per repository and per half with the weights in ``weights_file``, and an ablation (each
+    evidence group's weights set to zero, and each group alone with the priors), re-ranking the
+    dumped candidates: the live ranker's score on the same candidate pool."""
+    from promptlint.repo.rank import GROUPS
+    from promptlint.resources import load_toml
+
+    data = load_toml(weights_file)["weights"]
+    w = np.asarray([float(data.get(name, 0.0)) for name in FEATURES])
+
+    def line(title: str, part: list[dict], wv: np.ndarray) -> str:
+        e = evaluate(wv, part)
+        all5 = sum(all(g in [t["cands"][j] for j in sorted(range(len(t["cands"])), key=lambda j: (-(t["X"][j] @ wv), t["cands"][j]))[:5]] for g in t["gold"]) for t in part) / max(1, len(part))
+        return f"{title:<34} {len(part):>4}  {e['Hit@1']:.3f}  {e['Hit@5']:.3f}  {e['Hit@10']:.3f}  {all5:.3f}"
+
+    print(f"{'':<34} {'n':>4}  Hit@1  Hit@5  Hit@10 All@5")
+    for repo in sorted({t["repo"] for t in tasks}):
+        print(line(repo, [t for t in tasks if t["repo"] == repo], w))
+    for half in ("fit", "held"):
+        print(line(f"{half} half", [t for t in tasks if t["half"] == half], w))
+    print(line("all", tasks, w))
+    held = [t for t in tasks if t["half"] == "held"]
+    print("\nablation (held half | all)")
+    for group, names in GROUPS.items():
+        wv = np.asarray([0.0 if n in names else v for n, v in zip(FEATURES, w)])
+        print(line(f"without {group}", held, wv) + "  |" + line("", tasks, wv)[34:])
+    for group, names in GROUPS.items():
+        if group == "priors":
+            continue
+        keep = set(names) | set(GROUPS["priors"])
+        wv = np.asarray([v if n in keep else 0.0 for n, v in zip(FEATURES, w)])
+        print(line(f"{group} (+priors) alone", held, wv) + "  |" + line("", tasks, wv)[34:])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("dump", type=Path)
     parser.add_argument("--write", type=Path, help="write the fitted weights here (rules/_ranking.toml)")
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--drop", default="", help="comma-separated features to leave out (feature selection by CV on the fit half)")
+    parser.add_argument("--report", type=Path, help="only print metrics and the ablation with this weights file")
     args = parser.parse_args()
     tasks = load(args.dump)
+    if args.report:
+        report(tasks, args.report)
+        return
+    for name in filter(None, args.drop.split(",")):
+        k = FEATURES.index(name)
+        for t in tasks:
+            t["X"][:, k] = 0.0
     fit_half = [t for t in tasks if t["half"] == "fit"]
     held_half = [t for t in tasks if t["half"] == "held"]
     print(f"{len(tasks)} tasks: fit {len(fit_half)}, held {len(held_half)}; gold among candidates: "
