@@ -391,8 +391,7 @@ class Resolver:
         for verb in analysis.task_verbs:
             for w in {*split_identifier(verb.lemma), *split_identifier(text[verb.start : verb.end])}:
                 for words in (q.words, q.head_words):
-                    if w in words:
-                        words[w] *= 0.2
+                    words.pop(w, None)
         # prose mentions
         last_frame_in_block: dict[int, int] = {}
         for m in mentions:

@@ -44,7 +44,7 @@ def check_missing_reference(rule: "Rule", analysis: "Analysis", ctx: Context) ->
     # one that merely uses the prompt's words somewhere in its code.
     # a concern ("add error handling", "tests") or the project's own name ("the ledger") is not a file
     ignore = set(concern_words()) | set(ctx.resolver.project_words)
-    task_words = _task_object_words(analysis, rule) - ignore
+    task_words = _task_object_words(analysis, rule, ignore)
     refs = [
         r for r in res.references
         if r.score >= minimum and specific & set(r.evidence) and (set(r.evidence) & {"named", "frame", "module", "definition", "message"} or task_words & ctx.resolver.naming_words(r.path))
@@ -121,7 +121,7 @@ def check_unknown_reference(rule: "Rule", analysis: "Analysis", ctx: Context) ->
     return hits
 
 
-def _task_object_words(analysis: "Analysis", rule: "Rule") -> set[str]:
+def _task_object_words(analysis: "Analysis", rule: "Rule", ignore: set[str] = frozenset()) -> set[str]:  # type: ignore[assignment]
     """The words of what the tasks act on: from each task verb to the end of its clause, with
     their synonyms ("make the checkout better" -> checkout; "add a table" -> table, schema, db...)."""
     kinds = set(rule.check.get("trigger-task-kinds", ["create", "change", "fix", "remove", "handle"]))
@@ -139,6 +139,7 @@ def _task_object_words(analysis: "Analysis", rule: "Rule") -> set[str]:
         clause = re.split(r"[;:!?]", text[verb.end : end], maxsplit=1)[0]
         out.update(w for w in split_identifier(clause) if len(w) > 2)
     syn = synonyms()
+    out -= ignore  # a concern's synonyms are the same concern ("docs" -> readme)
     return out | {s for w in out for s in syn.get(w, ())}
 
 
