@@ -51,6 +51,8 @@ def check_missing_reference(rule: "Rule", analysis: "Analysis", ctx: Context) ->
     ]
     if not refs or any(_named_in_words(analysis, r.path) for r in res.references[:3]):
         return []
+    if sum(1 for r in res.references if r.score >= 0.9 * refs[0].score) >= 3:
+        return []  # three or more copies of the same match: a guess among equals is not a suggestion
     n = int(rule.check.get("max-suggestions", 3))
     shown = refs[:1] + [r for r in res.references if r is not refs[0] and r.score >= minimum / 2]
     return [Hit(verb.start, verb.end, {"match": analysis.text[verb.start : verb.end], "top": refs[0].path, "candidates": _describe(shown, n)})]
