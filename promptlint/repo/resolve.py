@@ -522,7 +522,6 @@ class Resolver:
         main = [r for r in ranked if q.mentions_tests or r.named or not self.search.is_test[self.search.path_id[r.path]]]
         res.ranked = [(r.path, r.probability if not r.named else 1.0) for r in main]
         listed = {r.path for r in main[:limit]}
-        pid = self.search.path_id
         # what the prompt names is in scope whatever else ranks higher
         named_rest = [Ranked(self.search.paths[i], 0.0, 0.0, {"named": 1.0}, True) for i in sorted(set(q.named) | set(q.frames)) if max(q.named.get(i, 0.0), q.frames.get(i, 0.0)) >= 0.5 and self.search.paths[i] not in listed]
         for r in [*main[:limit], *named_rest]:

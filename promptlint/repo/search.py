@@ -21,16 +21,14 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import hashlib
+import io
 import json
 import math
-import os
 import posixpath
 import re
 import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Iterable, Iterator
 
 import numpy as np
@@ -753,57 +751,26 @@ def _close(name: str, names: list[str], grams: Field | None, n: int, cutoff: flo
     return difflib.get_close_matches(name, candidates, n=n, cutoff=cutoff)
 
 
-def content_digest(index: RepoIndex) -> str:
-    """What the search structures depend on: the files, their content keys, what was parsed."""
-    h = hashlib.sha1(f"search-v{SEARCH_VERSION}\0".encode())
-    for path in sorted(index.files):
-        f = index.files[path]
-        key = f.blob or f"{f.size}:{f.mtime_ns}"
-        h.update(f"{path}\0{key}\0{int(path in index.symbols)}\n".encode("utf-8", "surrogateescape"))
-    return h.hexdigest()
-
-
-def _cache_path(index: RepoIndex) -> Path:
-    from .index import cache_file
-
-    return cache_file(index.root).with_suffix(".search.npz")
+_DERIVED_NAME = f"search-v{SEARCH_VERSION}"
 
 
 def load_or_build(index: RepoIndex) -> RepoSearch:
-    """The one place RepoSearch persistence lives: load the structures cached for this exact index
-    content, or build them and write them (atomically) for the next process."""
-    digest = content_digest(index)
-    path = _cache_path(index)
-    try:
-        with np.load(path, allow_pickle=False) as data, no_gc():
-            if _unpack_strings(data["digest"]) == [digest]:
+    """The one place RepoSearch persistence lives: the structures saved beside the index for this
+    exact content digest (repo/index.py's derived-structure store), else built and saved. The bytes
+    are an .npz of plain arrays, read with ``allow_pickle=False``: loading runs no code."""
+    blob = index.load_derived(_DERIVED_NAME)
+    if blob is not None:
+        try:
+            with np.load(io.BytesIO(blob), allow_pickle=False) as data, no_gc():
                 return RepoSearch.unpack(index, data)
-    except (OSError, KeyError, ValueError, UnicodeDecodeError, json.JSONDecodeError, IndexError, EOFError):
-        pass  # missing, stale, foreign or corrupt: rebuild
+        except (OSError, KeyError, ValueError, UnicodeDecodeError, json.JSONDecodeError, IndexError, EOFError, TypeError):
+            pass  # garbled or from another layout: rebuild
     with no_gc():
         search = RepoSearch.build_fresh(index)
-    try:
-        _save(path, {"digest": _pack_strings([digest]), **search.pack()})
-    except OSError:
-        pass  # a read-only cache costs speed next time, never correctness
+    buffer = io.BytesIO()
+    np.savez(buffer, **search.pack())
+    index.save_derived(_DERIVED_NAME, buffer.getvalue())  # a read-only or untrusted cache: not saved, still correct
     return search
-
-
-def _save(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def iter_words(texts: Iterable[str]) -> Iterator[str]:
