@@ -25,6 +25,36 @@ _PATH_ROOTS = (
 # Dotted or slashed words that are prose, not code.
 _NOT_CODE = {"e.g", "i.e", "a.k.a", "and/or", "w/o", "n/a", "i/o", "node.js", "vue.js", "next.js", "nuxt.js"}
 
+# One line of pasted tool output: a stack frame, a compiler or linter diagnostic, a log record, a
+# code frame ("> 575 |"), an exception line. A run of them (with their indented continuations) is
+# a pasted log, reported as a "traceback" span so every rule treats it as output, not prose.
+_LOG_LINE = re.compile(
+    r"""^[ \t]*["'`]?(?:
+        at\s+\S.*(?:\(|\s)\S*:\d+(?::\d+)?\)?\s*$                      # JS / Java stack frame
+      | (?:[\w.~-]*[/\\])*[\w.-]+\.[A-Za-z]{1,5}:\d+(?::\d+)?\b.*         # file.ts:12:3 ...
+      | \d{4}-\d\d-\d\d[ T]\d\d:\d\d(?::\d\d)?\S*\s.*                  # 2025-12-26 08:06:32 ...
+      | \[(?:ERROR|WARN|WARNING|INFO|DEBUG|TRACE|FATAL|error|warn|warning|info|debug)\].*
+      | (?:ERROR|WARN|WARNING|INFO|DEBUG|TRACE|FATAL)\b[:\s]\s*\S.*
+      | (?:error|warn|warning|info|debug):\s.*
+      | (?:npm|yarn|pnpm|bun)\s+(?:ERR!|WARN|warn|error)\b.*
+      | >?\s*\d{1,6}\s*\|.*                                               # code frame
+      | \s*\^[\^~-]*\s*                                                     # caret marker
+      | (?:[A-Z][\w.]*)?(?:Error|Exception|Warning)(?:\s*\[\w+\])?:\s.*    # TypeError: ..., Error: ...
+      | (?:error|warning)(?:\[\w+\]|\s+TS\d+)?:\s.*                        # rustc / tsc diagnostics
+      | Caused\ by:.* | \.\.\.\s\d+\s(?:more|common\ frames\ omitted).*
+      | (?:FAIL|PASS|ERR|ERROR|FAILED)\s+\S.*
+      | Exception\ in\ thread.*
+      | \[[\w./:-]{2,}\]\s+\S.*                                               # [build] ..., [vite] ...
+      | \S+\(\d+,\d+\)\s*:\s*(?:error|warning|fatal)\b.*                       # MSVC: file.h(46,25): error
+      | (?:fatal|hint|remote|error|warning):\s.*                                 # git
+      | (?:[*|\\/ ]+\s)?[0-9a-f]{7,40}\s+\S.*                                   # git log --oneline
+      | (?:Uncaught\ )?(?:Type|Syntax|Reference|Runtime|Build|Compile|Fatal|Internal|Unhandled)\ ?[Ee]rror\b.*
+      | (?:Failed\ to\ compile|Module\ not\ found|Cannot\ find\ module|Segmentation\ fault|panicked\ at|Import\ trace\ for|Build\ Error|Compiled\ with)\b.*
+      | \.{0,2}/?[\w@.\[\]!?=-]+(?:/[\w@.\[\]!?=-]+){2,}\S*\s*                   # a bare path line
+    )$""",
+    re.X,
+)
+
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("fenced", re.compile(r"^[ \t]*(```|~~~)[^\n]*\n.*?(?:^[ \t]*\1[ \t]*$|\Z)", re.S | re.M)),
     (
@@ -35,8 +65,16 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         ),
     ),
     ("frame", re.compile(r'File "[^"\n]+", line \d+(?:, in [\w<>.]+)?')),
+    # Placeholders filled in when a command or prompt file runs: $ARGUMENTS, ${input:bug}, {{name}}.
+    ("template", re.compile(r"\$ARGUMENTS(?:\[\d+\])?|\$\{[A-Za-z_][\w.:-]*(?::[^}\n]*)?\}|\{\{\s*[\w.-]+\s*\}\}|\$[1-9]\b|\$[A-Z][A-Z0-9_]{2,}\b")),
+    # What a chat client attached: "[Image #1]", "[Pasted text #2 +40 lines]".
+    ("attachment", re.compile(r"\[(?:Image|Pasted text|Pasted image|File|Screenshot)[^\]\n]{0,40}\]", re.I)),
     ("backtick", re.compile(r"`[^`\n]+`")),
     ("url", re.compile(r"\bhttps?://[^\s<>()\"'`]+[^\s<>()\"'`.,;:!?]")),
+    # A mention of a file (Cursor "@src/app.ts", Copilot "#file:app.ts"): the path without its marker.
+    ("path", re.compile(r"(?:(?<=[\s(,\"'])|^)(?:@|#file:)(?P<inner>[\w.~-]*[/\\]?[\w.~/\\-]*\.[A-Za-z0-9]{1,8}|[\w.~-]+[/\\][\w.~/\\-]*)(?=[\s,.;:)?!]|$)", re.M)),
+    # An @-mention of an agent, a person or a tool ("@critic", "@agent-web-search").
+    ("mention", re.compile(r"(?:(?<=[\s(,])|^)@[A-Za-z][\w-]*(?![\w-]|://)", re.M)),
     (
         "route",
         re.compile(
@@ -64,7 +102,10 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 class CodeSpan:
     start: int
     end: int
-    kind: str  # fenced | traceback | frame | backtick | url | path | route | module | call | rust-path | identifier
+    # fenced | traceback (a Python traceback or any pasted log) | frame | template | attachment |
+    # backtick | url | marker (the "@" or "#file:" before a mentioned path) | path | mention | route |
+    # module | call | rust-path | identifier
+    kind: str
     text: str
 
     @property
@@ -113,6 +154,55 @@ def _accept(kind: str, text: str) -> bool:
     return True
 
 
+_LIST_START = re.compile(r"[ \t]*(?:[-*+\u2022]|\d{1,3}[.)])[ \t]")
+
+
+def _symbolic(line: str) -> bool:
+    """More punctuation than words: a line of tool output, not of prose."""
+    stripped = line.strip()
+    if len(stripped) < 8:
+        return False
+    words = re.findall(r"[A-Za-z]{2,}", stripped)
+    marks = len(re.findall(r"[:@()\[\]{}=<>|\\/;$#]|---|\.{3,}", stripped))
+    return marks >= 3 and marks * 2 >= len(words)
+
+
+def _log_blocks(text: str) -> list[tuple[int, int]]:
+    """Pasted output: runs of log lines (see _LOG_LINE) with their indented continuation lines, and
+    Markdown indented code blocks (four spaces or a tab after a blank line, not a list item)."""
+    blocks: list[tuple[int, int]] = []
+    lines = text.split("\n")
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line) + 1)
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        indented = bool(re.match(r"(?: {4}|\t)\S", line)) and not _LIST_START.match(line)
+        after_blank = i == 0 or not lines[i - 1].strip()
+        starts_log = _LOG_LINE.match(line) and len(line.strip()) > 2
+        # A symbolic line ("maven-plugin:3.3.1:resources (default) @ common ---") just before a log.
+        starts_log = starts_log or (_symbolic(line) and i + 1 < len(lines) and bool(_LOG_LINE.match(lines[i + 1])))
+        if starts_log or (indented and after_blank):
+            j = i + 1
+            while j < len(lines):
+                nxt = lines[j]
+                if _LOG_LINE.match(nxt) or _symbolic(nxt) or (nxt[:1] in (" ", "\t") and nxt.strip() and not _LIST_START.match(nxt)):
+                    j += 1
+                elif not nxt.strip() and j + 1 < len(lines) and (_LOG_LINE.match(lines[j + 1]) or re.match(r"(?: {2,}|\t)\S", lines[j + 1])):
+                    j += 1  # a blank line inside the output
+                else:
+                    break
+            start = offsets[i] + (len(line) - len(line.lstrip()))
+            end = offsets[j] - 1
+            if text[start:end].strip():
+                blocks.append((start, end))
+            i = j
+        else:
+            i += 1
+    return blocks
+
+
 def find_code_spans(text: str) -> list[CodeSpan]:
     """Non-overlapping code-like spans, earlier kinds in _PATTERNS taking precedence."""
     taken_starts: list[int] = []  # sorted, non-overlapping intervals
@@ -123,9 +213,23 @@ def find_code_spans(text: str) -> list[CodeSpan]:
         k = bisect.bisect_left(taken_starts, end)  # intervals starting before ``end``
         return k > 0 and taken_ends[k - 1] > start
 
+    def take(kind: str, start: int, end: int) -> None:
+        k = bisect.bisect_left(taken_starts, start)
+        taken_starts.insert(k, start)
+        taken_ends.insert(k, end)
+        spans.append(CodeSpan(start, end, kind, text[start:end]))
+
     for kind, pattern in _PATTERNS:
+        if kind == "frame":
+            # Pasted logs go right after fenced blocks and Python tracebacks.
+            for start, end in _log_blocks(text):
+                if not overlaps(start, end):
+                    take("traceback", start, end)
         for m in pattern.finditer(text):
-            start, end = m.start(), m.end()
+            start, end = (m.start("inner"), m.end("inner")) if "inner" in pattern.groupindex else (m.start(), m.end())
+            if start > m.start() and not overlaps(m.start(), end) and _accept(kind, text[start:end]):
+                # The mention's marker ("@", "#file:") is not prose either, but not part of the path.
+                take("marker", m.start(), start)
             if kind == "fenced" or kind == "traceback":
                 # Leading indentation belongs to the block, trailing newline does not.
                 while end > start and text[end - 1] in "\r\n":
@@ -133,9 +237,6 @@ def find_code_spans(text: str) -> list[CodeSpan]:
             chunk = text[start:end]
             if not chunk.strip() or not _accept(kind, chunk) or overlaps(start, end):
                 continue
-            k = bisect.bisect_left(taken_starts, start)
-            taken_starts.insert(k, start)
-            taken_ends.insert(k, end)
-            spans.append(CodeSpan(start, end, kind, chunk))
+            take(kind, start, end)
     spans.sort(key=lambda s: s.start)
     return spans
