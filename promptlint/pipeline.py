@@ -118,8 +118,10 @@ class Linter:
     def lint(self, text: str, path: str = "<prompt>", repo: Path | None = None, *, deadline: float | None = None,
              previous_turn: str | None = None) -> FileReport:
         """Lint one prompt. ``deadline`` (time.monotonic()) makes a late lint raise LintTimeout
-        between stages instead of finishing work nobody waits for; ``previous_turn`` is the agent's
-        last message in a conversation (the hook reads it from the transcript)."""
+        between stages instead of finishing work nobody waits for. ``previous_turn`` is the agent's
+        last message when the prompt is a turn of a conversation (the hook reads it from the
+        transcript): "" for the first turn of a session, None when unknown. A pronoun whose
+        antecedent is in it is resolved, not flagged."""
         from .text.analysis import analyze
 
         text = scrub_surrogates(text)  # lone surrogates (from JSON or an editor) make spaCy raise
@@ -149,7 +151,7 @@ class Linter:
             raise LintTimeout("the linter was busy until the deadline")
         try:
             _check(deadline)
-            analysis = analyze(source, self.pipeline)
+            analysis = analyze(source, self.pipeline, previous_turn)
             _check(deadline)
             resolution = repo_ctx.resolver.resolve(analysis) if repo_ctx is not None else None
             _check(deadline)

@@ -68,15 +68,106 @@ def test_code_spans_become_single_tokens():
     assert len(a.code_token_ids) == 2
 
 
+def standalone(text, previous_turn=""):
+    return analyze(PromptSource(text), get_pipeline("blank"), previous_turn)
+
+
 def test_pronouns_without_antecedent():
-    a = run("Fix it.")
+    a = standalone("Fix it.")
     assert [a.text[s:e] for s, e in a.unresolved_pronouns] == ["it"]
-    assert run("The login page crashes on submit. Fix it.").unresolved_pronouns == []
-    assert run("Update `foo()` and make it async.").unresolved_pronouns == []
+    assert standalone("The login page crashes on submit. Fix it.").unresolved_pronouns == []
+    assert standalone("Update `foo()` and make it async.").unresolved_pronouns == []
     # "this function" is a determiner, not a pronoun
-    assert run("Fix this function.").unresolved_pronouns == []
-    b = run("This is broken, can you fix it?")
+    assert standalone("Fix this function.").unresolved_pronouns == []
+    b = standalone("This is broken, can you fix it?")
     assert [b.text[s:e] for s, e in b.unresolved_pronouns] == ["This", "it"]
+    # with no previous turn known, a prompt is read on its own
+    assert run("Fix it.").unresolved_pronouns != []
+
+
+def test_pronouns_that_are_not_references():
+    assert standalone("Make it so that the sidebar remembers its state.").unresolved_pronouns == []
+    assert standalone("This is a NestJS project. Add a health route.").unresolved_pronouns == []
+    assert standalone('Review this "@https://github.com/acme/app/issues/9" issue.').unresolved_pronouns == []
+    assert standalone("It's possible that the cache is stale; clear the `users` cache on logout.").unresolved_pronouns == []
+
+
+def test_previous_turn_resolves_pronouns():
+    previous = "I moved the retry logic into `src/net/retry.ts` and added a backoff of 200 ms."
+    assert standalone("it needs to stop after five attempts", previous).unresolved_pronouns == []
+    assert standalone("it needs to stop after five attempts", "").unresolved_pronouns != []
+    # unknown previous turn: a message that says it continues a conversation gets the benefit of the doubt
+    a = run("ok, it needs to stop after five attempts")
+    assert a.follow_up and a.unresolved_pronouns == []
+    assert run("it needs to stop after five attempts").unresolved_pronouns != []
+
+
+def test_follow_up_cues():
+    assert run("ok great, now add a dark mode toggle to the settings page").follow_up
+    assert run("also fix the footer links").follow_up
+    assert run("That didn't work, same error as before").follow_up
+    assert run("the layout is still broken on mobile").follow_up
+    assert not run("Add a dark mode toggle to the settings page.").follow_up
+    assert not run("Fix the crash in `parse_date` when the input is empty.").follow_up
+
+
+def kind(text, path="<prompt>"):
+    return analyze(PromptSource(text, path), get_pipeline("blank")).message_kind
+
+
+def test_message_kinds():
+    assert kind("Add pagination to GET /orders.") == "change-request"
+    assert kind("can you make the box-shadow look more modern") == "change-request"
+    assert kind("i want a popup window to appear when i press space") == "change-request"
+    assert kind("the card needs a background colour") == "change-request"
+    assert kind("give me the commit title for these changes") == "non-code-request"
+    assert kind("write a README for this script") == "non-code-request"
+    assert kind("commit all changes and push to origin") == "non-code-request"
+    assert kind("Review docs/TECH_SPEC.md for drift from the PRD.") == "non-code-request"
+    assert kind("How can I calculate the speed in km/h from what I have?") == "question"
+    assert kind("Why does the parser hang on empty input?") == "question"
+    assert kind("field of view is too narrow") == "problem-report"
+    assert kind("Getting this:\n\nTypeError: def.split is not a function\n    at lint (cli.js:12:3)") == "log"
+    assert kind("continue on the next task") == "follow-up"
+    assert kind("I added some feedback in spec_feedback.md") == "statement"
+    assert kind("---\ndescription: Commit and push\n---\nCommit the staged changes.") == "command-file"
+    assert kind("Fix the bug", ".claude/commands/fix.md") == "command-file"
+    assert kind("Fix this bug: ${input:bug}") == "command-file"
+    assert kind("# Rules\n- Use pnpm.", "AGENTS.md") == "instructions-file"
+    assert kind("# CLAUDE.md\n\nThis file provides guidance to Claude Code.") == "instructions-file"
+
+
+def test_noun_or_verb_by_the_shape_of_the_sentence():
+    assert verbs("ok, change in plan ?") == []
+    assert verbs("### 3. Fix") == []
+    assert verbs("3. **Fix**: Make the minimal change needed.") == [("make", "create", "imperative")]
+    assert verbs("Build fails on CI.") == []
+    assert [v[0] for v in verbs("do not modify any text, only add headings")] == ["add"]
+
+
+def test_verb_classes_beyond_the_word_list():
+    assert verbs("alter the auth guard so it checks the key") == [("alter", "change", "imperative")]
+    assert verbs("sync the settings with the server") == [("sync", "create", "imperative")]
+    assert verbs("construct a parser for the config format") == [("construct", "create", "imperative")]
+    # derived verbs keep their base's class: "re" + verb, -ize/-ify
+    assert verbs("rewire the router to the new handlers")[0][:2] == ("rewire", "create")
+    assert verbs("modularize the billing code")[0][:2] == ("modularize", "change")
+    # chat style: no capitals, no punctuation, "can u", run-ons
+    assert verbs("can u add a retry to the fetch")[0][:2] == ("add", "create")
+    assert [v[0] for v in verbs("read the backend code update the all validations")] == ["read", "update"]
+    assert verbs("for the box-shadow here can you make it look more modern")[0][:2] == ("make", "create")
+
+
+def test_task_objects_are_classified():
+    def classes(text):
+        return [t.object_class for t in run(text).task_verbs]
+
+    assert classes("update README.md with the new flag") == ["docs"]
+    assert classes("add the logs directory to the .gitignore file") == ["config"]
+    assert classes("make the submit button blue") == ["ui"]
+    assert classes("use the context7 MCP server") == ["tool"]
+    assert classes("give me the commit title") == ["answer"]
+    assert classes("add retries to `fetch_user`") == ["code"]
 
 
 def test_trained_pipeline_is_optional_and_reported():
