@@ -41,7 +41,7 @@ def test_selector_matching_nothing_is_an_error():
 
 def test_severity_override_by_prefix_and_code():
     linter = Linter(Config(severity=(("VAG", Severity.error), ("VAG005", Severity.info))))
-    sev = {f.code: f.severity for f in linter.lint("Fix it.").findings}
+    sev = {f.code: f.severity for f in linter.lint("Fix it.", path="draft.prompt").findings}
     assert sev["VAG001"] is Severity.error and sev["VAG005"] is Severity.info
 
 

@@ -92,11 +92,11 @@ def test_github_annotations_escape_properties():
     result = run("check", "-", "--stdin-filename", "odd,name:1.prompt", "--format", "github", input="Fix it.\n")
     lines = result.stdout.splitlines()
     assert result.exit_code == 1
-    assert lines[0].startswith("::warning file=odd%2Cname%3A1.prompt,line=1,col=1,endLine=1,endColumn=4,title=CON001 missing-acceptance-criterion::")
+    assert lines[0].startswith("::warning file=odd%2Cname%3A1.prompt,line=1,col=1,endLine=1,endColumn=7,title=CON001 missing-acceptance-criterion::")
     assert any(l.startswith("::notice ") for l in lines)  # info maps to notice
 
 
 def test_concise_format():
     out = run("check", str(PROMPTS / "fix-it.prompt"), "--format", "concise").stdout.splitlines()
-    assert len(out) == 5
-    assert out[0].endswith("fix-it.prompt:1:1: CON001 [warning] no definition of done: the prompt never says how to tell the change works")
+    assert len(out) == 4
+    assert out[0].endswith("fix-it.prompt:1:1: CON001 [warning] \"fix it\" is the only definition of done: the prompt never says how to tell the change works")

@@ -64,7 +64,7 @@ async def test_diagnostics_on_open_with_codes_ranges_and_links(vscode: LanguageC
     uri = open_doc(vscode, "orders.prompt", "Add a database table for customer orders\n")
     found = await diagnostics_for(vscode, uri)
     by_code = {d.code: d for d in found}
-    assert {"CON001", "CON004"} <= set(by_code)
+    assert {"CON002", "CON004"} <= set(by_code)
     d = by_code["CON004"]
     assert d.source == "promptlint" and d.severity == t.DiagnosticSeverity.Warning
     assert (d.range.start.line, d.range.start.character, d.range.end.character) == (0, 0, 20)

@@ -67,7 +67,7 @@ def test_neovim_headless_receives_diagnostics(tmp_path):
     data = json.loads(out.read_text())
     assert data["ok"], proc.stderr.decode()[-2000:]
     codes = {d["code"] for d in data["diagnostics"]}
-    assert {"CON001", "CON004"} <= codes
+    assert {"CON002", "CON004"} <= codes
     assert all(d["source"] == "promptlint" for d in data["diagnostics"])
 
 

@@ -29,8 +29,9 @@ def test_catalog_has_the_issue_families():
 
 def fired(linter, code: str, text: str) -> list:
     """Findings of ``code``; for escalation rules (advice reasons, not findings) the reasons."""
-    repo = REPOS / CATALOG[code].examples_repo if CATALOG[code].examples_repo else None
-    report = linter.lint(text, path=CATALOG[code].examples_path or "<prompt>", repo=repo)
+    rule = CATALOG[code]
+    repo = REPOS / rule.examples_repo if rule.examples_repo else None
+    report = linter.lint(text, path=rule.examples_path or "<prompt>", repo=repo, previous_turn=rule.example_previous_turns.get(text))
     if CATALOG[code].kind == "escalation":
         return [r for r in (report.advice or {}).get("reasons", []) if r["code"] == code]
     return [f for f in report.findings if f.code == code]

@@ -49,7 +49,7 @@ def test_disable_all_rules_for_next_line_skips_blank_lines(linter):
 
 def test_disable_by_prefix(linter):
     text = "<!-- promptlint: disable=VAG -->\nFix it.\n"
-    found = codes(linter.lint(text))
+    found = codes(linter.lint(text, path="draft.prompt"))
     assert not any(c.startswith("VAG") for c in found)
     assert "CON001" in found
 
@@ -59,7 +59,7 @@ def test_disable_file(linter):
 
 
 def test_disable_file_for_some_codes(linter):
-    found = codes(linter.lint("<!-- promptlint: disable-file=VAG005,CON -->\nFix it.\n"))
+    found = codes(linter.lint("<!-- promptlint: disable-file=VAG005,CON -->\nFix it.\n", path="draft.prompt"))
     assert "VAG001" in found
     assert not {"VAG005", "CON001", "CON002"} & found
 

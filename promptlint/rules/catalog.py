@@ -46,6 +46,8 @@ class Rule:
     examples_repo: str | None = None
     # The file name its examples stand for, for rules limited to some files (`applies-to`).
     examples_path: str | None = None
+    # The previous assistant message of conversational examples, by example text ("" = first turn).
+    example_previous_turns: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def is_preview(self) -> bool:
@@ -142,9 +144,23 @@ def parse_rule(data: dict[str, Any], path: Path, known_kinds: set[str]) -> Rule:
     if not isinstance(examples, dict):
         raise _fail(path, "missing [examples] table with 'fail' and 'pass' lists")
     fails, passes = examples.get("fail"), examples.get("pass")
+    previous_turns: dict[str, str] = {}
     for label, value in (("fail", fails), ("pass", passes)):
-        if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip() for v in value):
+        if not isinstance(value, list) or not value:
             raise _fail(path, f"[examples] '{label}' must be a non-empty list of prompts")
+        texts = []
+        for v in value:
+            # A table gives a conversational example: {prompt = "...", previous-turn = "..."}.
+            if isinstance(v, dict) and isinstance(v.get("prompt"), str) and isinstance(v.get("previous-turn", ""), str) and set(v) <= {"prompt", "previous-turn"}:
+                previous_turns[v["prompt"]] = v.get("previous-turn", "")
+                v = v["prompt"]
+            if not isinstance(v, str) or not v.strip():
+                raise _fail(path, f"[examples] '{label}' must be a non-empty list of prompts (strings or {{prompt, previous-turn}} tables)")
+            texts.append(v)
+        if label == "fail":
+            fails = texts
+        else:
+            passes = texts
     check = data.get("check", {})
     if not isinstance(check, dict):
         raise _fail(path, "[check] must be a table")
@@ -154,6 +170,15 @@ def parse_rule(data: dict[str, Any], path: Path, known_kinds: set[str]) -> Rule:
     unknown_params = sorted(set(check) - allowed)
     if unknown_params:
         raise _fail(path, f"[check] has no key '{unknown_params[0]}' for kind '{kind}' (known: {', '.join(sorted(allowed))})")
+    if "kinds" in check:
+        from ..text.analysis import MESSAGE_KINDS
+
+        kinds = check["kinds"]
+        if not isinstance(kinds, list) or not kinds or not all(isinstance(k, str) for k in kinds):
+            raise _fail(path, "[check] kinds must be a non-empty list of message kinds")
+        bad = sorted(set(kinds) - set(MESSAGE_KINDS))
+        if bad:
+            raise _fail(path, f"[check] kinds: unknown message kind {bad[0]!r} (known: {', '.join(MESSAGE_KINDS)})")
     return Rule(
         code=code,  # type: ignore[arg-type]
         name=name,  # type: ignore[arg-type]
@@ -170,6 +195,7 @@ def parse_rule(data: dict[str, Any], path: Path, known_kinds: set[str]) -> Rule:
         path=path,
         examples_repo=examples.get("repo"),
         examples_path=examples.get("path"),
+        example_previous_turns=previous_turns,
     )
 
 

@@ -61,9 +61,36 @@ def applies_to(patterns: list[str], path: str) -> bool:
     return any(fnmatch.fnmatch(posix, p) or fnmatch.fnmatch("/" + posix, "*/" + p.lstrip("*/")) for p in patterns)
 
 
+def applies_to_message(rule: Rule, analysis: "Analysis") -> bool:
+    """Whether a rule limited to some kinds of message (`kinds`, see MESSAGE_KINDS) runs on this one."""
+    kinds = rule.check.get("kinds")
+    return not kinds or analysis.message_kind in kinds
+
+
 def is_advice_rule(rule: Rule) -> bool:
     """Escalation rules feed the model advice; they are reasons, not findings."""
     return rule.kind == "escalation"
+
+
+_DEPENDENCY_KEYS = ("trigger-findings", "unless-findings", "vague-findings")
+
+
+def _batches(rules: list[Rule]) -> list[list[Rule]]:
+    """Rules that react to other rules' findings run after them, so they see them (a rule that
+    reacts to "VAG" runs after every VAG rule); a cycle runs together."""
+    def depends_on(rule: Rule, other: Rule) -> bool:
+        prefixes = tuple(p for key in _DEPENDENCY_KEYS for p in rule.check.get(key, ()))
+        return other is not rule and bool(prefixes) and other.code.startswith(prefixes)
+
+    pending, done, out = list(rules), set(), []
+    while pending:
+        ready = [r for r in pending if not any(depends_on(r, o) for o in pending)]
+        if not ready:
+            ready = pending
+        out.append(ready)
+        done.update(r.code for r in ready)
+        pending = [r for r in pending if r not in ready]
+    return out
 
 
 @dataclass
@@ -74,14 +101,8 @@ class RuleEngine:
     def run(self, analysis: "Analysis", resolution=None, resolver=None, facts=None) -> list[Finding]:  # type: ignore[no-untyped-def]
         ctx = Context(resolution=resolution, resolver=resolver, facts=facts)
         findings: list[Finding] = []
-        # Rules that react to other findings run last, so they see them.
-        def is_late(rule: Rule) -> bool:
-            return bool(rule.check.get("trigger-findings") or rule.check.get("unless-findings"))
-
         lint_rules = [r for r in self.rules if not is_advice_rule(r)]
-        early = [r for r in lint_rules if not is_late(r)]
-        late = [r for r in lint_rules if is_late(r)]
-        for batch in (early, late):
+        for batch in _batches(lint_rules):
             produced = []
             for rule in batch:
                 produced += self._run_rule(rule, analysis, ctx)
@@ -95,7 +116,7 @@ class RuleEngine:
         ctx = Context(earlier_codes={f.code for f in findings}, resolution=resolution, estimated_files=estimated_files)
         out = []
         for rule in self.rules:
-            if not is_advice_rule(rule):
+            if not is_advice_rule(rule) or not applies_to_message(rule, analysis):
                 continue
             hits = KINDS[rule.kind](rule, analysis, ctx)
             if hits:
@@ -117,6 +138,8 @@ class RuleEngine:
             return []
         if rule.check.get("applies-to") and not applies_to(rule.check["applies-to"], analysis.source.path):
             return []
+        if not applies_to_message(rule, analysis):
+            return []
         source = analysis.source
         out = []
         seen = set()
@@ -124,6 +147,9 @@ class RuleEngine:
             if (hit.start, hit.end) in seen:
                 continue
             seen.add((hit.start, hit.end))
+            # What a rule found, even where a directive hides it: rules that reason about other
+            # findings (CON001 about vague wording) still see it.
+            ctx.earlier_spans.append((hit.start, hit.end, rule.code))
             start, end = source.position(hit.start), source.position(hit.end)
             if source.suppressions.is_suppressed(rule.code, start.line):
                 continue

@@ -32,6 +32,8 @@ class Context:
     prompt's mentions resolved against the repository (None without a repository)."""
 
     earlier_codes: set[str] = field(default_factory=set)
+    # (start, end, code) of every hit of the rules that already ran, including suppressed ones
+    earlier_spans: list[tuple[int, int, str]] = field(default_factory=list)
     resolution: Any = None
     resolver: Any = None
     estimated_files: int | None = None  # for escalation rules: the change's footprint, if known
@@ -44,12 +46,31 @@ _matcher_cache: dict[tuple[int, str], Any] = {}
 
 
 def _compile_regexes(rule: "Rule", key: str) -> list[re.Pattern[str]]:
+    return [p for p, _ in _compile_conditional(rule, key)]
+
+
+_regex_cache: dict[tuple[str, str, str], list[tuple[re.Pattern[str], frozenset[str] | None]]] = {}
+
+
+def _compile_conditional(rule: "Rule", key: str) -> list[tuple[re.Pattern[str], frozenset[str] | None]]:
+    """A [check] list of regular expressions; an entry may be a table {pattern, terms} that applies
+    only when the matched phrase is one of ``terms``."""
+    cache_key = (str(rule.path), rule.code, key)
+    cached = _regex_cache.get(cache_key)
+    if cached is not None:
+        return cached
     out = []
-    for pattern in rule.check.get(key, []) or []:
+    for entry in rule.check.get(key, []) or []:
+        terms = None
+        pattern = entry
+        if isinstance(entry, dict):
+            pattern = entry.get("pattern", "")
+            terms = frozenset(t.lower() for t in entry.get("terms", []))
         try:
-            out.append(re.compile(pattern, re.I | re.M))
-        except re.error as exc:
+            out.append((re.compile(pattern, re.I | re.M), terms))
+        except (re.error, TypeError) as exc:
             raise RuleCatalogError(f"{rule.path}: [check] {key}: bad regular expression {pattern!r}: {exc}") from None
+    _regex_cache[cache_key] = out
     return out
 
 
@@ -107,25 +128,62 @@ def _in_quoted_example(analysis: "Analysis", start: int) -> bool:
 
 # --- kinds -----------------------------------------------------------------------------------
 
+def _task_before(analysis: "Analysis", start: int, kinds: set[str], within: int = 16) -> "TaskVerb | None":
+    """The nearest task verb of ``kinds`` before ``start`` in the same sentence, if at most ``within``
+    tokens away and no clause boundary (";", ":") lies between."""
+    sent = analysis.sentence_of(start)
+    if sent is None:
+        return None
+    best = None
+    for t in analysis.verbs_by_sentence.get(sent.index, ()):
+        if t.start < start and (best is None or t.start > best.start):
+            best = t
+    if best is None or best.kind not in kinds:
+        return None
+    between = analysis.doc.char_span(best.end, start, alignment_mode="expand")
+    if between is not None and (len(between) > within or any(t.text in (";", ":") for t in between)):
+        return None
+    return best
+
+
 def check_existence(rule: "Rule", analysis: "Analysis", ctx: Context) -> list[Hit]:
     """Flag every occurrence of a phrase or token pattern, unless the sentence supplies a measure."""
+    c = rule.check
     unless_sentence = _compile_regexes(rule, "unless-sentence-matches")
-    unless_after = _compile_regexes(rule, "unless-followed-by")
-    skip_questions = rule.check.get("skip-questions", True)
-    requirements_only = rule.check.get("requirements-only", False)
+    unless_after = _compile_conditional(rule, "unless-followed-by")
+    unless_before = _compile_conditional(rule, "unless-preceded-by")
+    skip_questions = c.get("skip-questions", True)
+    requirements_only = c.get("requirements-only", False)
+    skip_lists_in = set(c.get("skip-list-items-in", []))
+    list_phrases = {p.lower() for p in c.get("list-phrases", [])}
+    task_clause = set(c.get("within-task-clause", []))
+    task_classes = set(c.get("task-object-classes", []))
     hits = []
-    for start, end, text in _phrase_matches(rule, analysis, list(rule.check.get("phrases", []))):
+    for start, end, text in _phrase_matches(rule, analysis, list(c.get("phrases", []))):
         sent = analysis.sentence_of(start)
         if requirements_only and (sent is None or sent.index not in analysis.requirement_sentences):
             continue  # narrative ("Not sure how to word it properly") is not a requirement
         if sent is not None and skip_questions and sent.is_question and sent.index not in analysis.verbs_by_sentence:
             continue
+        if sent is not None and sent.list_item and analysis.message_kind in skip_lists_in:
+            continue  # a rule list in a command or instructions file states principles, not a task
         sent_text = sent.text if sent else ""
         if any(p.search(sent_text) for p in unless_sentence):
             continue
         rest = analysis.text[end : sent.end if sent else len(analysis.text)]
-        if any(p.match(rest) for p in unless_after):
+        if any(p.match(rest) for p, terms in unless_after if terms is None or text.lower() in terms):
             continue
+        if sent is not None and sent.table_row:
+            continue  # a Markdown table is data the prompt shows, not what it asks
+        before = analysis.text[sent.start if sent else 0 : start]
+        if any(p.search(before) for p, terms in unless_before if terms is None or text.lower() in terms):
+            continue
+        if text.lower() in list_phrases and ("," not in before or len(before.rsplit(",", 1)[1].split()) > 4):
+            continue  # "switch to favorites or something": a hedge about one thing, not an open list
+        if task_clause:
+            task = _task_before(analysis, start, task_clause)
+            if task is None or (task_classes and task.object_class not in task_classes):
+                continue  # "explain everything we tried": not the scope of a change
         if _in_quoted_example(analysis, start):
             continue
         hits.append(Hit(start, end, {"match": text}))
@@ -170,11 +228,89 @@ def _with_phrases(rule: "Rule", phrases: list[str]) -> "Rule":
     return dataclasses.replace(rule, check={**rule.check, "phrases": phrases})
 
 
+def _is_name(analysis: "Analysis", start: int, end: int) -> bool:
+    """A capitalised term that is part of a name ("Clean Architecture", "follow Clean Code"), not a
+    judgement; all capitals ("PROPERLY") is emphasis, not a name."""
+    word = analysis.text[start:end]
+    if not word[:1].isupper() or word.isupper():
+        return False
+    nxt = re.match(r"[ \t-]+([A-Za-z]+)", analysis.text[end : end + 30])
+    if nxt and nxt.group(1)[:1].isupper():
+        return True
+    sent = analysis.sentence_of(start)
+    head = analysis.text[sent.start if sent else 0 : start]
+    return bool(head.strip()) and not re.search(r"(?:^|[.!?:\n*#>-])\s*$", head)
+
+
+def _decorative(analysis: "Analysis", start: int, end: int, adjectives: set[str]) -> bool:
+    """"Create a clean project structure. It should have: ...": an adjective on a new thing that the
+    prompt then specifies (a list, "with ...", "that ...", "It should have")."""
+    if analysis.text[start:end].lower() not in adjectives:
+        return False
+    task = _task_before(analysis, start, {"create", "change"}, within=5)
+    if task is None:
+        return False
+    sent = analysis.sentence_of(start)
+    rest = analysis.text[end : sent.end if sent else end]
+    if re.search(r"\b(?:with|which|that|using|containing|including|having|where|like)\b|:", rest):
+        return True
+    if sent is not None and sent.index + 1 < len(analysis.sentences):
+        nxt = analysis.sentences[sent.index + 1]
+        return nxt.list_item or bool(re.match(r"\W*(?:it|this|that|they)\s+(?:should|must|needs? to|will)\b", nxt.text, re.I))
+    return False
+
+
+def check_subjective_term(rule: "Rule", analysis: "Analysis", ctx: Context) -> list[Hit]:
+    """A matter of taste where the prompt asks for something ("handle errors properly", "make it look
+    modern"), or a complaint with nothing to check against ("this is not looking good").
+
+    Not a judgement: a name ("Clean Architecture"), praise ("works great"), a term negated or
+    defined in its sentence, an adjective on a new thing the prompt then specifies."""
+    c = rule.check
+    decorative = {w.lower() for w in c.get("decorative", [])}
+    hits = []
+    for hit in check_existence(rule, analysis, ctx):
+        if _is_name(analysis, hit.start, hit.end) or _decorative(analysis, hit.start, hit.end, decorative):
+            continue
+        sent = analysis.sentence_of(hit.start)
+        if sent is not None and hit.start == _first_alpha(analysis, sent) and re.match(r"\s*[,.!]", analysis.text[hit.end : hit.end + 2]):
+            continue  # "Great, now ..." / "Perfect." acknowledges the last turn
+        hits.append(hit)
+    complaints = _compile_regexes(rule, "complaint-patterns")
+    expectation = _compile_regexes(rule, "complaint-satisfied-by")
+    for sent in analysis.prose_sentences:
+        if sent.is_question or sent.index in analysis.verbs_by_sentence:
+            continue
+        prev = analysis.sentences[sent.index - 1] if sent.index > 0 else None
+        if prev is not None and prev.index in analysis.verbs_by_sentence and analysis.text[prev.end : sent.start].count("\n") < 2:
+            continue  # "use the cards from the design system. this is ugly": the fix is given
+        for pattern in complaints:
+            m = pattern.search(sent.text)
+            if m is None or analysis.is_code(sent.start + m.start(), sent.start + m.end()):
+                continue
+            if any(p.search(sent.text) for p in expectation):
+                break
+            start, end = sent.start + m.start(), sent.start + m.end()
+            if not any(h.start < end and start < h.end for h in hits):
+                hits.append(Hit(start, end, {"match": analysis.text[start:end]}))
+            break
+    hits.sort(key=lambda h: h.start)
+    return hits
+
+
+def _first_alpha(analysis: "Analysis", sent: "Any") -> int:
+    m = re.search(r"[A-Za-z]", sent.text)
+    return sent.start + m.start() if m else sent.start
+
+
 def check_unresolved_pronoun(rule: "Rule", analysis: "Analysis", ctx: Context) -> list[Hit]:
     """Pronouns (and phrases such as "the other one") that stand for nothing the prompt names."""
+    if rule.check.get("requires-known-conversation") and analysis.conversation_unknown:
+        return []  # a chat turn whose previous turn we were not given: its "it" most likely points there
     hits = [Hit(s, e, {"match": analysis.text[s:e]}) for s, e in analysis.unresolved_pronouns]
     if rule.check.get("phrases"):
-        hits += check_existence(rule, analysis, ctx)
+        # "the other one", "the same thing" point back like a pronoun, and resolve the same way.
+        hits += [h for h in check_existence(rule, analysis, ctx) if not analysis.reference_resolved(h.start)]
     hits.sort(key=lambda h: h.start)
     return hits
 
@@ -197,9 +333,12 @@ def check_vague_action(rule: "Rule", analysis: "Analysis", ctx: Context) -> list
     fillers = set(rule.check.get("fillers", [])) | {"the", "a", "an", "my", "our", "your", "its", "their", "some", "please", "up", "out"}
     markers = [m.lower() for m in lexicon()["outcome-markers"]["phrases"]] + [m.lower() for m in rule.check.get("outcome-markers", [])]
     code = analysis.code_token_ids
+    skip_lists_in = set(rule.check.get("skip-list-items-in", []))
     hits = []
     for verb in analysis.task_verbs:
         if verb.lemma not in verbs:
+            continue
+        if analysis.message_kind in skip_lists_in and analysis.sentences[verb.sentence].list_item:
             continue
         clause = _clause_tokens(analysis, verb)
         words = [t for t in clause if not t.is_space and not t.is_punct]
@@ -220,13 +359,45 @@ def check_vague_action(rule: "Rule", analysis: "Analysis", ctx: Context) -> list
         if object_words and any(t.lower_ not in generic and t.lemma_ not in generic for t in object_words):
             continue
         pronoun_object = bool(object_words) and object_words[0].lower_ in ("it", "this", "that", "them", "these", "those")
-        if pronoun_object and _named_before(analysis, verb.start, generic):
+        if pronoun_object and (_named_before(analysis, verb.start, generic) or analysis.reference_resolved(verb.start)):
             continue  # "tests/users.test.ts hangs on CI ... fix it": "it" is that concrete thing
+        definite = any(t.lower_ in ("the", "this", "that", "these", "those") for t in words[:2])
+        if definite and analysis.follow_up and analysis.previous_turn is None:
+            continue  # "ok, now improve the logic further": the logic the conversation is about
+        if verb.lemma in _TARGET_VERBS and re.search(r"\b(?:to|into|with)\s+\S", clause_text):
+            continue  # "change this to dotnet": the target is the outcome
+        if _spelled_out_after(analysis, verb, clause):
+            continue  # "fix my problems:" + the pasted build error; "Improve performance. It should ..."
         # Underline the verb with its (generic) object, or with its particle ("clean up").
         tail = object_words[-1:] or [t for t in clause[:2] if t.lower_ in ("up", "out")][-1:]
         end = tail[0].idx + len(tail[0].text) if tail else verb.end
         hits.append(Hit(verb.start, end, {"match": analysis.text[verb.start : end], "verb": verb.lemma}))
     return hits
+
+
+# Verbs whose "to"/"into" phrase names the end state ("convert X to YAML", "switch it to dark mode").
+_TARGET_VERBS = {"change", "convert", "switch", "migrate", "move", "rename", "update", "set", "turn", "upgrade", "port", "adjust", "make"}
+_GOAL_SENTENCE = re.compile(r"^\W*(?:it|this|that|they|which|these|the \w+)\s+(?:should|must|needs? to|has to|have to|will need to)\b", re.I)
+
+
+def _spelled_out_after(analysis: "Analysis", verb: "TaskVerb", clause: list[Any]) -> bool:
+    """The object or the goal follows the clause: a colon and pasted output or a list, or a next
+    sentence that says what the result must do."""
+    end = clause[-1].idx + len(clause[-1].text) if clause else verb.end
+    after = analysis.text[end : end + 200]
+    if re.match(r"\s*:", after):
+        colon = end + after.index(":") + 1
+        nxt = next((sp for sp in analysis.code_spans if sp.start >= colon), None)
+        if nxt is not None and nxt.kind in ("fenced", "traceback", "template", "attachment") and not analysis.text[colon : nxt.start].strip():
+            return True
+        if re.match(r"\s*\n\s*(?:[-*+]|\d+[.)]|#)", analysis.text[colon : colon + 40]):
+            return True
+    sent = analysis.sentence_of(verb.start)
+    if sent is not None and sent.index + 1 < len(analysis.sentences):
+        nxt_sent = analysis.sentences[sent.index + 1]
+        if _GOAL_SENTENCE.match(nxt_sent.text) and analysis.text[sent.end : nxt_sent.start].count("\n") < 2:
+            return True
+    return False
 
 
 def _named_before(analysis: "Analysis", offset: int, generic: set[str]) -> bool:
@@ -242,18 +413,85 @@ def _named_before(analysis: "Analysis", offset: int, generic: set[str]) -> bool:
     return False
 
 
+def _detailed_list(analysis: "Analysis", minimum: int) -> bool:
+    """A pasted TO-DO list or spec: enough enumerated items that it defines the work item by item."""
+    items = [s for s in analysis.sentences if s.list_item and not s.is_heading]
+    if minimum <= 0 or len(items) < minimum:
+        return False
+    # Detailed: the items say more than a verb and an object ("- add a wishlist table" is not).
+    detailed = [s for s in items if len(s.text.split()) >= 7 or analysis.is_code(s.start, s.end) or re.search(r"\d|:", s.text.split(None, 1)[-1])]
+    return len(detailed) * 2 >= len(items)
+
+
+def check_unverifiable_goal(rule: "Rule", analysis: "Analysis", ctx: Context) -> list[Hit]:
+    """A change whose only goal is vague ("create a guard that PROPERLY checks", "make it look better",
+    "add more customization options", "make the frontend work with the backend") and nothing in the
+    prompt says how to tell it is done."""
+    c = rule.check
+    if analysis.is_question_only:
+        return []
+    text = analysis.text
+    if any(p.search(text) for p in _compile_regexes(rule, "required-patterns")):
+        return []
+    required = list(c.get("required-phrases", []))
+    if required and _phrase_matches(_with_phrases(rule, required), analysis, required, anywhere=True):
+        return []
+    if _detailed_list(analysis, int(c.get("satisfied-by-list-items", 0))):
+        return []
+    kinds = set(c.get("trigger-task-kinds", ["create", "change", "fix", "remove", "handle"]))
+    classes = set(c.get("trigger-object-classes", ["code", "ui", "config", "none"]))
+
+    def change_task(sent_index: int) -> "TaskVerb | None":
+        return next((t for t in analysis.verbs_by_sentence.get(sent_index, ()) if t.kind in kinds and t.object_class in classes), None)
+
+    goals: list[tuple[int, int, str]] = []
+    # A vague-wording finding in a sentence that asks for the change.
+    codes = tuple(c.get("vague-findings", ()))
+    for start, end, code in ctx.earlier_spans:
+        if not code.startswith(codes):
+            continue
+        sent = analysis.sentence_of(start)
+        if sent is not None and (change_task(sent.index) or (code.startswith("VAG001") and any(t.start == start for t in analysis.task_verbs))):
+            goals.append((start, end, text[start:end]))
+    # A goal that names no observable result: "make it work", "more options", "integrate X with Y".
+    for pattern in _compile_regexes(rule, "goal-patterns"):
+        for m in pattern.finditer(text):
+            lead = re.match(r"[\s.!?*+\d)-]*", m.group(0))
+            start = m.start() + (lead.end() if lead else 0)
+            if start >= m.end() or analysis.is_code(start, start + 1):
+                continue
+            sent = analysis.sentence_of(start)
+            if sent is None or sent.is_question and sent.index not in analysis.verbs_by_sentence:
+                continue
+            if sent.list_item and analysis.message_kind in set(c.get("skip-list-items-in", [])):
+                continue
+            if change_task(sent.index) or any(t.start == start and t.kind in kinds for t in analysis.task_verbs):
+                goals.append((start, m.end(), text[start : m.end()].rstrip(" \t.!")))
+    if not goals:
+        return []
+    start, end, goal = min(goals)
+    return [Hit(start, end, {"match": goal, "goal": goal.strip()})]
+
+
 def check_absence_given_trigger(rule: "Rule", analysis: "Analysis", ctx: Context) -> list[Hit]:
     """The prompt asks for X (a task kind, a phrase, or earlier findings) but never says Y."""
     c = rule.check
     if c.get("exempt-question-only", True) and analysis.is_question_only:
         return []
+    if c.get("quiet-on-follow-ups") and analysis.follow_up and analysis.previous_turn is None:
+        return []
     trigger_kinds = set(c.get("trigger-task-kinds", []))
     wanted_verbs = set(c.get("trigger-verbs", []))
     exclude_objects = set(c.get("trigger-exclude-objects", []))
+    classes = set(c.get("trigger-object-classes", []))
+    exclude_verbs = set(c.get("trigger-exclude-verbs", []))
+    nouns = set(c.get("trigger-nouns", []))
     triggers: list[tuple[int, int]] = [
         (t.start, t.end)
         for t in analysis.task_verbs
         if (t.kind in trigger_kinds or t.lemma in wanted_verbs) and not _object_in(analysis, t, exclude_objects)
+        and (not classes or t.object_class in classes) and t.lemma not in exclude_verbs
+        and (not nouns or _about_logic(analysis, t, nouns))
     ]
     if c.get("trigger-phrases"):
         triggers += [(s, e) for s, e, _ in _phrase_matches(_with_phrases(rule, c["trigger-phrases"]), analysis, c["trigger-phrases"])]
@@ -275,8 +513,39 @@ def check_absence_given_trigger(rule: "Rule", analysis: "Analysis", ctx: Context
         return []
     if c.get("satisfied-by-code-spans") and len(analysis.code_spans) >= int(c["satisfied-by-code-spans"]):
         return []
+    if _detailed_list(analysis, int(c.get("satisfied-by-list-items", 0))):
+        return []
     start, end = min(triggers)
     return [Hit(start, end, {"match": text[start:end]})]
+
+
+_CODE_FILE = re.compile(r"\.(?:py|pyi|ts|tsx|js|jsx|mjs|cjs|rs|go|java|kt|kts|scala|rb|php|cs|c|h|cc|cpp|hpp|swift|m|mm|vue|svelte|sql|sh|al|ex|exs|dart|lua)$", re.I)
+
+
+def _is_code_file(path: str) -> bool:
+    return bool(_CODE_FILE.search(path.strip("`'\"")))
+
+
+def _about_logic(analysis: "Analysis", verb: "TaskVerb", nouns: set[str]) -> bool:
+    """The task's clause is about behaviour worth a test: logic ("guard", "endpoint", "parser") or code
+    named by an identifier or a call (a source file alone may hold a colour or a label)."""
+    for tok in _clause_tokens(analysis, verb, limit=12):
+        if tok.i in analysis.code_token_ids:
+            span = next((s for s in analysis.code_spans if s.start <= tok.idx < s.end), None)
+            if span is not None and (
+                span.kind in ("identifier", "call", "module", "rust-path")
+                or (span.kind == "backtick" and re.fullmatch(r"[A-Za-z_][\w]*(?:(?:\.|::)[A-Za-z_]\w*)*(?:\(\))?", span.inner) and re.search(r"[_.:A-Z(]", span.inner))
+            ):
+                return True
+    # Words anywhere in the sentence ("the app is slow, fix it"; "validate the email, phone etc. in
+    # the signup route", which the sentencizer splits after "etc.").
+    sent = analysis.sentence_of(verb.start)
+    if sent is None:
+        return False
+    end = sent.token_end
+    if sent.text.rstrip().lower().endswith(("etc.", "e.g.", "i.e.")) and sent.index + 1 < len(analysis.sentences):
+        end = analysis.sentences[sent.index + 1].token_end
+    return any((t.lemma_ in nouns or t.lower_ in nouns) and t.i not in analysis.code_token_ids for t in analysis.doc[sent.token_start : end])
 
 
 def _object_in(analysis: "Analysis", verb: "TaskVerb", words: set[str], within: int = 4) -> bool:
@@ -315,15 +584,48 @@ def _elaborates(analysis: "Analysis", verb: "TaskVerb", counted: list["TaskVerb"
     return ":" in between or "(" in between
 
 
+def _procedure_items(analysis: "Analysis", rule: "Rule") -> set[int]:
+    """Sentences of lists that are the steps of one procedure ("Follow these steps: 1. Create a branch
+    2. Commit 3. Open a PR") rather than separate tasks: every item but the first."""
+    intro = _compile_regexes(rule, "procedure-intro")
+    sequencing = re.compile(r"\b(?:then|next|after(?:wards| that)?|once|finally|when (?:done|finished|complete)|#\d|step \d|the above|previous step|from (?:step )?\d)\b", re.I)
+    out: set[int] = set()
+    sentences = analysis.sentences
+    i = 0
+    while i < len(sentences):
+        if not sentences[i].list_item:
+            i += 1
+            continue
+        j = i
+        while j < len(sentences) and (sentences[j].list_item or (not sentences[j].is_heading and analysis.text[sentences[j - 1].end : sentences[j].start].count("\n") == 0)):
+            j += 1
+        items = [s for s in sentences[i:j] if s.list_item]
+        head = sentences[i - 1] if i > 0 else None
+        heading = next((s for s in reversed(sentences[:i]) if s.is_heading), None)
+        intro_text = " ".join(x.text for x in (heading, head) if x is not None)
+        sequenced = sum(1 for s in items[1:] if sequencing.search(s.text))
+        if any(p.search(intro_text) for p in intro) or (len(items) > 1 and sequenced * 2 >= len(items) - 1):
+            out.update(s.index for s in sentences[i:j] if s.index != items[0].index)
+        i = j
+    return out
+
+
 def independent_tasks(analysis: "Analysis", rule: "Rule") -> list["TaskVerb"]:
-    """Task verbs that each start separate work (tests and docs for the same change do not count)."""
-    exclude_kinds = set(rule.check.get("exclude-kinds", ["test", "document", "investigate"]))
-    exclude_objects = set(rule.check.get("exclude-objects", []))
-    exclude_new = set(rule.check.get("exclude-new-objects", []))
+    """Task verbs that each start separate work (tests and docs for the same change do not count,
+    nor the steps of one procedure, nor approach or tool choices such as "use the MCP server")."""
+    c = rule.check
+    exclude_kinds = set(c.get("exclude-kinds", ["test", "document", "investigate"]))
+    exclude_objects = set(c.get("exclude-objects", []))
+    exclude_new = set(c.get("exclude-new-objects", []))
+    exclude_verbs = set(c.get("exclude-verbs", []))
+    exclude_classes = set(c.get("exclude-object-classes", []))
     umbrellas = _umbrella_sentences(analysis)
-    out = []
+    steps = _procedure_items(analysis, rule)
+    out: list["TaskVerb"] = []
     for verb in analysis.task_verbs:
-        if verb.kind in exclude_kinds or verb.sentence in umbrellas:
+        if verb.kind in exclude_kinds or verb.sentence in umbrellas or verb.sentence in steps:
+            continue
+        if verb.lemma in exclude_verbs or verb.object_class in exclude_classes:
             continue
         if _elaborates(analysis, verb, out):
             continue
@@ -334,8 +636,86 @@ def independent_tasks(analysis: "Analysis", rule: "Rule") -> list["TaskVerb"]:
             continue
         if clause and clause[0].lower_ in ("it", "them", "that", "this", "sure"):
             continue  # "... then test it", "make sure": same work, not a new task
+        phrase = _object_phrase(analysis, verb)
+        if phrase and any(_object_phrase(analysis, t) == phrase for t in out):
+            continue  # "add the button ... style the button": one piece of work
         out.append(verb)
+    if c.get("count-problems"):
+        # Each reported problem that no command addresses is a fix of its own when the message lists
+        # them one after another ("it doesn't update the UI. also, the window clips the last item.
+        # also it won't bind fn+tab"); the symptoms of one regression are one problem.
+        with_tasks = {t.sentence for t in out} | {t.sentence for t in analysis.task_verbs}
+        problems = [
+            s for s in analysis.problem_sentences
+            if s.index not in with_tasks and s.index not in steps and not s.is_heading and not s.list_item
+            and not analysis.is_code(s.start, s.end)
+        ]
+        added = [s for s in problems if re.match(r"\W*(?:and\s+)?(?:(?:also|another|additionally|plus|oh and|lastly|finally)\b|next[,:])", s.text, re.I)]
+        if added:
+            added = [s for s in problems if s.index <= added[-1].index]
+        for sent in added:
+            m = re.search(r"[A-Za-z]", sent.text)
+            start = sent.start + (m.start() if m else 0)
+            word = analysis.doc.char_span(start, start + 1, alignment_mode="expand")
+            tok = word[0] if word is not None else analysis.doc[sent.token_start]
+            out.append(_TaskLike(tok.i, tok.idx, tok.idx + len(tok.text), "fix", "fix", sent.index, "problem"))
+        out.sort(key=lambda t: t.start)
     return out
+
+
+_NEW_WORK = re.compile(r"\bwhile\s+you(?:'re|\s+are)\s+at\s+it\b|;|\b(?:and )?also\b|\band then\b|\bthen\b|\badditionally\b|\bplus\b|\bafter that\b|\bas well as\b", re.I)
+
+
+def _work_units(analysis: "Analysis", tasks: list[Any]) -> int:
+    """Pieces of work: tasks of the same kind in one stretch of a sentence ("add spacing between the
+    items and make the images grow on hover") are one; each sentence, list item, kind of work, or
+    stretch after "while you're at it", "also", ";" adds one."""
+    units = set()
+    group_of: dict[int, int] = {}
+    group = -1
+    for s in analysis.sentences:
+        if s.list_item:
+            if s.index == 0 or not analysis.sentences[s.index - 1].list_item:
+                group += 1
+            group_of[s.index] = group
+    if len(tasks) > 1 and all(t.object_class == "ui" for t in tasks):
+        return 1  # tweaks to the looks ("double the row text size ... increase the font by 50%") are one visual pass
+    for t in tasks:
+        sent = analysis.sentences[t.sentence]
+        if sent.index in group_of:
+            # "- Convert require() ... - Convert module.exports ...": the cases of one change.
+            units.add(("list", group_of[sent.index], t.lemma))
+            continue
+        segment = len(_NEW_WORK.findall(analysis.text[sent.start : t.start]))
+        units.add((t.sentence, segment, t.kind))
+    return len(units)
+
+
+@dataclass(frozen=True)
+class _TaskLike:
+    """A reported problem counted as a fix task (same fields as TaskVerb)."""
+
+    token: int
+    start: int
+    end: int
+    lemma: str
+    kind: str
+    sentence: int
+    form: str
+    object_class: str = "code"
+
+
+def _object_phrase(analysis: "Analysis", verb: Any) -> tuple[str, ...]:
+    """The lemmas of a task's object, without determiners ("the login button" -> (login, button))."""
+    out = []
+    for tok in _clause_tokens(analysis, verb, limit=8):
+        if tok.is_space:
+            continue
+        if tok.lower_ in _PREPOSITIONS or tok.is_punct:
+            break
+        if tok.lower_ not in ("the", "a", "an", "this", "that", "these", "those", "my", "our", "your", "its", "their", "some", "all", "new", "old", "up", "out"):
+            out.append(tok.lemma_)
+    return tuple(out)
 
 
 def check_count(rule: "Rule", analysis: "Analysis", ctx: Context) -> list[Hit]:
@@ -345,9 +725,9 @@ def check_count(rule: "Rule", analysis: "Analysis", ctx: Context) -> list[Hit]:
     if counter != "independent-tasks":
         raise RuleCatalogError(f"{rule.path}: count: unknown counter {counter!r}")
     tasks = independent_tasks(analysis, rule)
-    if len(tasks) < minimum:
+    if _work_units(analysis, tasks) < minimum:
         return []
-    listing = ", ".join(f"{t.lemma} (line {analysis.source.line_of(t.start)})" for t in tasks)
+    listing = ", ".join(f"{t.lemma if t.form != 'problem' else 'problem'} (line {analysis.source.line_of(t.start)})" for t in tasks)
     first = tasks[0]
     return [Hit(first.start, first.end, {"match": analysis.text[first.start : first.end], "count": len(tasks), "tasks": listing})]
 
@@ -384,6 +764,9 @@ def check_missing_detail(rule: "Rule", analysis: "Analysis", ctx: Context) -> li
             noun = _object_head(analysis, verb)
             if noun is None or noun.lemma_ not in nouns or noun.i in analysis.code_token_ids:
                 continue
+            after = analysis.text[noun.idx + len(noun.text) : noun.idx + len(noun.text) + 60]
+            if any(re.match(p, after, re.I) for p in spec.get("unless-followed-by", [])):
+                continue  # "an option to add a newline after paste": a feature named by its purpose
             hits.append(
                 Hit(verb.start, noun.idx + len(noun.text), {"match": text[verb.start : noun.idx + len(noun.text)], "object": noun.lemma_, "needs": spec.get("needs", "details")})
             )
@@ -391,8 +774,45 @@ def check_missing_detail(rule: "Rule", analysis: "Analysis", ctx: Context) -> li
     return hits
 
 
+def check_error_without_output(rule: "Rule", analysis: "Analysis", ctx: Context) -> list[Hit]:
+    """The prompt says there is an error ("the app is giving a web socket error", "we are getting an
+    error?") but quotes none of it: no pasted output, no screenshot, no error text."""
+    c = rule.check
+    satisfied_kinds = set(c.get("satisfied-by-spans", ["traceback", "fenced", "attachment"]))
+    if any(span.kind in satisfied_kinds for span in analysis.code_spans):
+        return []
+    text = analysis.text
+    if any(p.search(text) for p in _compile_regexes(rule, "output-patterns")):
+        return []
+    for sent in analysis.prose_sentences:
+        for pattern in _compile_regexes(rule, "error-patterns"):
+            m = pattern.search(sent.text)
+            if m is None:
+                continue
+            start, end = sent.start + m.start(), sent.start + m.end()
+            if analysis.is_code(start, end):
+                continue
+            return [Hit(start, end, {"match": text[start:end]})]
+    return []
+
+
+def check_message_kind(rule: "Rule", analysis: "Analysis", ctx: Context) -> list[Hit]:
+    """The message is of a kind that needs saying something more: a pasted log with no request. The
+    rule's `kinds` chooses the kind; the finding sits on the first line of the pasted output."""
+    span = next((s for s in analysis.code_spans if s.kind in ("traceback", "fenced")), None)
+    if span is None:
+        return []
+    end = analysis.text.find("\n", span.start)
+    end = span.end if end < 0 or end > span.end else end
+    return [Hit(span.start, end, {"match": analysis.text[span.start : end][:60], "kind": analysis.message_kind})]
+
+
 KINDS: dict[str, Callable[["Rule", "Analysis", Context], list[Hit]]] = {
     "existence": check_existence,
+    "subjective-term": check_subjective_term,
+    "unverifiable-goal": check_unverifiable_goal,
+    "error-without-output": check_error_without_output,
+    "message-kind": check_message_kind,
     "substitution": check_substitution,
     "unresolved-pronoun": check_unresolved_pronoun,
     "vague-action": check_vague_action,
@@ -464,18 +884,23 @@ KINDS["escalation"] = check_escalation
 
 # The [check] keys each kind reads; a rule file with any other key is rejected at load time, so a
 # typo in a user's rule is an error instead of a silently ignored setting.
-COMMON_PARAMS = {"applies-to", "trigger-findings", "unless-findings", "match", "requirements-only", "skip-questions", "skip-task-verbs"}
-_EXISTENCE = {"phrases", "patterns", "unless-sentence-matches", "unless-followed-by"}
+COMMON_PARAMS = {"applies-to", "kinds", "trigger-findings", "unless-findings", "match", "requirements-only", "skip-questions", "skip-task-verbs"}
+_EXISTENCE = {"phrases", "patterns", "unless-sentence-matches", "unless-followed-by", "unless-preceded-by", "skip-list-items-in", "list-phrases", "within-task-clause", "task-object-classes"}
 KIND_PARAMS: dict[str, set[str]] = {
     "existence": _EXISTENCE,
+    "subjective-term": _EXISTENCE | {"decorative", "complaint-patterns", "complaint-satisfied-by"},
+    "error-without-output": {"error-patterns", "output-patterns", "satisfied-by-spans"},
+    "message-kind": set(),
+    "unverifiable-goal": {"skip-list-items-in", "vague-findings", "goal-patterns", "required-phrases", "required-patterns", "satisfied-by-list-items", "trigger-task-kinds", "trigger-object-classes"},
     "substitution": _EXISTENCE | {"swap"},
-    "unresolved-pronoun": _EXISTENCE,
-    "vague-action": {"verbs", "generic", "fillers", "outcome-markers"},
+    "unresolved-pronoun": _EXISTENCE | {"requires-known-conversation"},
+    "vague-action": {"verbs", "generic", "fillers", "outcome-markers", "skip-list-items-in"},
     "absence-given-trigger": {
         "trigger-task-kinds", "trigger-verbs", "trigger-phrases", "trigger-exclude-objects", "required-phrases",
-        "required-patterns", "satisfied-by-code-spans", "min-tasks", "exempt-question-only",
+        "required-patterns", "satisfied-by-code-spans", "min-tasks", "exempt-question-only", "trigger-object-classes",
+        "trigger-nouns", "satisfied-by-list-items", "trigger-exclude-verbs", "quiet-on-follow-ups",
     },
-    "count": {"counter", "min", "exclude-kinds", "exclude-objects", "exclude-new-objects"},
+    "count": {"counter", "min", "exclude-kinds", "exclude-objects", "exclude-new-objects", "exclude-verbs", "exclude-object-classes", "procedure-intro", "count-problems"},
     "missing-detail": {"objects", "task-kinds"},
     "escalation": _EXISTENCE | {"tier", "weight", "when-findings", "also-phrases", "min-estimated-files", "task-verbs", "requires-named-location", "task-kinds"},
     "missing-reference": {"trigger-task-kinds", "min-score", "max-suggestions"},
