@@ -106,7 +106,10 @@ def lint_all(prompts: list[dict]):
     for p in prompts:
         kind = p.get("kind", "")
         path = p["source"]["path"] if isinstance(p.get("source"), dict) and kind in FILE_KINDS else (p.get("path") if kind in FILE_KINDS else "<prompt>")
-        report = linter.lint(p["text"], path=path or "<prompt>", previous_turn=p.get("previous_turn") if USE_PREVIOUS else None)
+        previous = None
+        if USE_PREVIOUS and kind not in FILE_KINDS:
+            previous = p.get("previous_turn") or ""  # a first turn has no previous turn: ""
+        report = linter.lint(p["text"], path=path or "<prompt>", previous_turn=previous)
         out[p["id"]] = report
     return linter, out
 
@@ -184,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--collection-judgments", type=Path, default=DATA / "collection-judgments.jsonl")
     parser.add_argument("--unjudged", action="store_true", help="list the findings nobody has judged")
     parser.add_argument("--with-previous-turn", action="store_true", help="collection only: pass each turn's previous assistant message")
+    parser.add_argument("--list-heldout", action="append", metavar="SPLIT", help="with --unjudged: also list that held-out part's unjudged findings (only once tuning is over)")
     args = parser.parse_args(argv)
     data = args.data if args.data.is_dir() else Path("/work/shared/real-prompts")
     if not (data / "prompts.jsonl").is_file():
@@ -241,9 +245,11 @@ def main(argv: list[str] | None = None) -> int:
         for row in crow:
             cverdicts.add(row, "own")
         _, creports = lint_all(coll)
-        for split in ("tune", "heldout"):
+        for split in sorted({p.get("split", "tune") for p in coll}, key=lambda x: (x != "tune", x)):
             part = [p for p in coll if p.get("split") == split]
-            ctallies, _ = score(part, creports, cverdicts, severities, unjudged)
+            # Held-out findings are listed only when asked for by name, once tuning is over.
+            listing = unjudged if split == "tune" or split in (args.list_heldout or []) else None
+            ctallies, _ = score(part, creports, cverdicts, severities, listing)
             repos = len({p["repo"] for p in part})
             print_table(f"own collection, {split} part: {len(part)} prompts from {repos} repositories (verdicts: own)", ctallies, None, severities, default_on)
 

@@ -232,3 +232,25 @@ def test_findings_are_deterministic(text):
     first = [f.to_json() for f in lint(text).findings]
     second = [f.to_json() for f in lint(text).findings]
     assert first == second
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(max_size=300), st.one_of(st.none(), st.text(max_size=80)))
+def test_message_kind_is_always_one_of_the_documented_kinds(text, previous):
+    from promptlint.text.analysis import MESSAGE_KINDS
+
+    a = analyze(PromptSource(text), get_pipeline("blank"), previous)
+    assert a.message_kind in MESSAGE_KINDS
+    assert all(t.object_class in ("code", "ui", "config", "docs", "git", "tool", "answer", "none") for t in a.task_verbs)
+    again = analyze(PromptSource(text), get_pipeline("blank"), previous)
+    assert (again.message_kind, again.follow_up, again.unresolved_pronouns) == (a.message_kind, a.follow_up, a.unresolved_pronouns)
+
+
+def test_linter_resolves_pronouns_against_the_previous_turn():
+    from promptlint.config import Config
+    from promptlint.pipeline import Linter
+
+    linter = Linter(Config())
+    previous = "I added the pressure plate as a building in `Defs/Buildings_Power.xml`."
+    assert "VAG005" not in {f.code for f in linter.lint("it needs to go under the floor tiles", previous_turn=previous).findings}
+    assert "VAG005" in {f.code for f in linter.lint("it needs to go under the floor tiles", previous_turn="").findings}

@@ -101,3 +101,33 @@ def test_token_patterns_match_on_lemmas(tmp_path):
     linter = Linter(Config(rules_dirs=(folder,), select=("TEAM",)))
     report = linter.lint("We shipped it yesterday; ship it again.")
     assert [report.text[f.start_offset : f.end_offset] for f in report.findings] == ["shipped it", "ship it"]
+
+
+def test_rules_choose_the_message_kinds_they_run_on(tmp_path):
+    text = GOOD_RULE.replace('phrases = ["yolo"]', 'phrases = ["yolo"]\n    kinds = ["change-request"]')
+    folder = write_rule(tmp_path / "rules", text)
+    linter = Linter(Config(rules_dirs=(folder,), select=("TEAM",)))
+    assert [f.code for f in linter.lint("Add the orders table and yolo the migration.").findings] == ["TEAM001"]
+    assert linter.lint("Why would anyone yolo a migration?").findings == []
+
+
+def test_unknown_message_kind_is_a_catalog_error(tmp_path):
+    folder = write_rule(tmp_path / "rules", GOOD_RULE.replace('phrases = ["yolo"]', 'phrases = ["yolo"]\n    kinds = ["chit-chat"]'))
+    with pytest.raises(RuleCatalogError, match="unknown message kind 'chit-chat'"):
+        load_catalog([folder])
+
+
+def test_conversational_examples_carry_their_previous_turn(tmp_path):
+    text = GOOD_RULE.replace('fail = ["Just yolo the migration."]', 'fail = [{prompt = "yolo it", previous-turn = "I wrote the migration."}]')
+    rule = next(r for r in load_catalog([write_rule(tmp_path / "rules", text)]).values() if r.code == "TEAM001")
+    assert rule.fail_examples == ("yolo it",)
+    assert rule.example_previous_turns == {"yolo it": "I wrote the migration."}
+
+
+def test_a_rule_that_reads_other_findings_runs_after_them():
+    from promptlint.rules.engine import _batches
+
+    catalog = load_catalog()
+    order = {r.code: i for i, batch in enumerate(_batches(list(catalog.values()))) for r in batch}
+    assert order["CON001"] > order["VAG001"] and order["CON001"] > order["VAG002"]
+    assert order["CON005"] > order["CON001"] and order["CON005"] > order["SCO002"]

@@ -170,7 +170,10 @@ def check_existence(rule: "Rule", analysis: "Analysis", ctx: Context) -> list[Hi
         sent_text = sent.text if sent else ""
         if any(p.search(sent_text) for p in unless_sentence):
             continue
-        rest = analysis.text[end : sent.end if sent else len(analysis.text)]
+        rest_end = sent.end if sent else len(analysis.text)
+        if sent is not None and sent.text.rstrip().lower().endswith(("etc.", "e.g.", "i.e.")) and sent.index + 1 < len(analysis.sentences):
+            rest_end = analysis.sentences[sent.index + 1].end  # the sentencizer splits after "etc."
+        rest = analysis.text[end:rest_end]
         if any(p.match(rest) for p, terms in unless_after if terms is None or text.lower() in terms):
             continue
         if sent is not None and sent.table_row:
@@ -366,6 +369,10 @@ def check_vague_action(rule: "Rule", analysis: "Analysis", ctx: Context) -> list
             continue  # "ok, now improve the logic further": the logic the conversation is about
         if verb.lemma in _TARGET_VERBS and re.search(r"\b(?:to|into|with)\s+\S", clause_text):
             continue  # "change this to dotnet": the target is the outcome
+        vague_purposes = set(rule.check.get("vague-purposes", []))
+        purpose = next((k for k, t in enumerate(words) if t.lower_ in ("to", "by") and k + 1 < len(words) and (words[k + 1].lower_ in analysis_verbs() or (t.lower_ == "by" and words[k + 1].lower_.endswith("ing")))), None)
+        if purpose is not None and not any(t.lemma_ in vague_purposes or t.lower_ in vague_purposes for t in words[purpose:]):
+            continue  # "refactor the application to eliminate the database dependency": the purpose is the goal
         if _spelled_out_after(analysis, verb, clause):
             continue  # "fix my problems:" + the pasted build error; "Improve performance. It should ..."
         # Underline the verb with its (generic) object, or with its particle ("clean up").
@@ -375,6 +382,15 @@ def check_vague_action(rule: "Rule", analysis: "Analysis", ctx: Context) -> list
     return hits
 
 
+def analysis_verbs() -> frozenset[str]:
+    """Every command verb of the lexicon (for "to <verb>" purpose clauses)."""
+    global _ALL_VERBS
+    if _ALL_VERBS is None:
+        _ALL_VERBS = frozenset(v for verbs in lexicon()["task-verbs"].values() for v in verbs)
+    return _ALL_VERBS
+
+
+_ALL_VERBS: frozenset[str] | None = None
 # Verbs whose "to"/"into" phrase names the end state ("convert X to YAML", "switch it to dark mode").
 _TARGET_VERBS = {"change", "convert", "switch", "migrate", "move", "rename", "update", "set", "turn", "upgrade", "port", "adjust", "make"}
 _GOAL_SENTENCE = re.compile(r"^\W*(?:it|this|that|they|which|these|the \w+)\s+(?:should|must|needs? to|has to|have to|will need to)\b", re.I)
@@ -619,13 +635,14 @@ def independent_tasks(analysis: "Analysis", rule: "Rule") -> list["TaskVerb"]:
     exclude_new = set(c.get("exclude-new-objects", []))
     exclude_verbs = set(c.get("exclude-verbs", []))
     exclude_classes = set(c.get("exclude-object-classes", []))
+    count_verbs = set(c.get("count-verbs", []))
     umbrellas = _umbrella_sentences(analysis)
     steps = _procedure_items(analysis, rule)
     out: list["TaskVerb"] = []
     for verb in analysis.task_verbs:
         if verb.kind in exclude_kinds or verb.sentence in umbrellas or verb.sentence in steps:
             continue
-        if verb.lemma in exclude_verbs or verb.object_class in exclude_classes:
+        if verb.lemma in exclude_verbs or verb.object_class in exclude_classes or (count_verbs and verb.lemma not in count_verbs):
             continue
         if _elaborates(analysis, verb, out):
             continue
@@ -768,7 +785,7 @@ def check_missing_detail(rule: "Rule", analysis: "Analysis", ctx: Context) -> li
             if any(re.match(p, after, re.I) for p in spec.get("unless-followed-by", [])):
                 continue  # "an option to add a newline after paste": a feature named by its purpose
             hits.append(
-                Hit(verb.start, noun.idx + len(noun.text), {"match": text[verb.start : noun.idx + len(noun.text)], "object": noun.lemma_, "needs": spec.get("needs", "details")})
+                Hit(verb.start, noun.idx + len(noun.text), {"match": text[verb.start : noun.idx + len(noun.text)], "object": spec.get("object", noun.lemma_), "needs": spec.get("needs", "details")})
             )
             break
     return hits
@@ -790,8 +807,8 @@ def check_error_without_output(rule: "Rule", analysis: "Analysis", ctx: Context)
             if m is None:
                 continue
             start, end = sent.start + m.start(), sent.start + m.end()
-            if analysis.is_code(start, end):
-                continue
+            if analysis.is_code(start, end) or any(t.start == start for t in analysis.task_verbs):
+                continue  # "show the errors in the form": a command, not a report
             return [Hit(start, end, {"match": text[start:end]})]
     return []
 
@@ -894,13 +911,13 @@ KIND_PARAMS: dict[str, set[str]] = {
     "unverifiable-goal": {"skip-list-items-in", "vague-findings", "goal-patterns", "required-phrases", "required-patterns", "satisfied-by-list-items", "trigger-task-kinds", "trigger-object-classes"},
     "substitution": _EXISTENCE | {"swap"},
     "unresolved-pronoun": _EXISTENCE | {"requires-known-conversation"},
-    "vague-action": {"verbs", "generic", "fillers", "outcome-markers", "skip-list-items-in"},
+    "vague-action": {"verbs", "generic", "fillers", "outcome-markers", "skip-list-items-in", "vague-purposes"},
     "absence-given-trigger": {
         "trigger-task-kinds", "trigger-verbs", "trigger-phrases", "trigger-exclude-objects", "required-phrases",
         "required-patterns", "satisfied-by-code-spans", "min-tasks", "exempt-question-only", "trigger-object-classes",
         "trigger-nouns", "satisfied-by-list-items", "trigger-exclude-verbs", "quiet-on-follow-ups",
     },
-    "count": {"counter", "min", "exclude-kinds", "exclude-objects", "exclude-new-objects", "exclude-verbs", "exclude-object-classes", "procedure-intro", "count-problems"},
+    "count": {"counter", "min", "exclude-kinds", "exclude-objects", "exclude-new-objects", "exclude-verbs", "exclude-object-classes", "procedure-intro", "count-problems", "count-verbs"},
     "missing-detail": {"objects", "task-kinds"},
     "escalation": _EXISTENCE | {"tier", "weight", "when-findings", "also-phrases", "min-estimated-files", "task-verbs", "requires-named-location", "task-kinds"},
     "missing-reference": {"trigger-task-kinds", "min-score", "max-suggestions"},

@@ -357,6 +357,7 @@ class _Analyzer:
     # --- sentences ---------------------------------------------------------------------------
     def _sentences(self, a: Analysis) -> None:
         text = a.source.prose
+        span_starts = [sp.start for sp in a.code_spans]
         for sent in a.doc.sents:
             if not sent.text.strip():
                 continue
@@ -368,7 +369,16 @@ class _Analyzer:
             line = text[line_start : line_end if line_end >= 0 else len(text)]
             first = words[0].lower_ if words else ""
             stripped = sent.text.rstrip()
-            prose = " ".join(t.text for t in sent if t.i not in a.code_token_ids and not t.is_space)
+            # The sentence's own words, pasted code and output blanked out (same offsets).
+            chars = list(sent.text)
+            k0 = max(0, bisect.bisect_right(span_starts, sent.start_char) - 1)
+            for span in a.code_spans[k0:]:
+                if span.start >= sent.end_char:
+                    break
+                lo, hi = max(span.start, sent.start_char), min(span.end, sent.end_char)
+                if lo < hi:
+                    chars[lo - sent.start_char : hi - sent.start_char] = " " * (hi - lo)
+            prose = "".join(chars)
             question = stripped.endswith("?") or (first in _QUESTION_STARTERS and "?" in stripped)
             heading = bool(_HEADING.match(line)) and sent.start_char < line_start + len(line) and (line.lstrip().startswith("#") or len(line.split()) <= 6)
             a.sentences.append(
@@ -470,6 +480,9 @@ class _Analyzer:
                 kind = self._verb_class(tokens[j])
                 if kind is None or self._shape_says_not_a_command(tokens, j, sent):
                     return False
+                nxt = next((t for t in tokens[j + 1 :] if not t.is_space), None)
+                if tokens[j].lower_ == "make" and nxt is not None and nxt.lower_ in ("sure", "certain"):
+                    kind = "investigate"  # "make sure the workflow is set up": a check, not a change
                 found.add(j)
                 self._add(a, tokens[j], sent, form, kind)
                 return True
@@ -614,6 +627,14 @@ class _Analyzer:
                     return name
         if files:
             return files[0]
+        # Where the change goes decides when the object does not: "rename S000 in the docs".
+        for k, t in enumerate(words[:-1]):
+            if t.lower_ in ("in", "into", "inside", "to") and k > 0:
+                nxt = next((w for w in words[k + 1 : k + 4] if w.lower_ not in ("the", "our", "my", "a", "this", "that")), None)
+                if nxt is not None:
+                    for name, vocab in self.object_classes:
+                        if name in ("docs", "config") and nxt.lemma_.lower() in vocab and (not lemmas or not any(w in v for _, v in self.object_classes for w in lemmas)):
+                            return name
         # The head may be an adjective ("make the submit button blue") or a modifier ("the docs name",
         # "a detailed markdown file"): the last word of the object that has a class decides.
         for w in reversed(lemmas):

@@ -51,6 +51,10 @@ _LOG_LINE = re.compile(
       | (?:Uncaught\ )?(?:Type|Syntax|Reference|Runtime|Build|Compile|Fatal|Internal|Unhandled)\ ?[Ee]rror\b.*
       | (?:Failed\ to\ compile|Module\ not\ found|Cannot\ find\ module|Segmentation\ fault|panicked\ at|Import\ trace\ for|Build\ Error|Compiled\ with)\b.*
       | \.{0,2}/?[\w@.\[\]!?=-]+(?:/[\w@.\[\]!?=-]+){2,}\S*\s*                   # a bare path line
+      | (?:import|export)\s+.*\bfrom\s+["'][^"']+["'];?\s*                          # pasted source lines
+      | (?:const|let|var)\s+[\w{}\[\], ]+\s*=\s*\S.*
+      | (?:from\s+[\w.]+\s+)?import\s+[\w.]+(?:\s+as\s+\w+)?(?:\s*,\s*[\w.]+)*\s*
+      | (?:def|class|fn|func|function)\s+\w+\s*[(<:{].*
     )$""",
     re.X,
 )
