@@ -1,0 +1,178 @@
+"""Collect real prompts from public repositories' agent histories, for study and for
+``bench_real_prompts.py --collection``. Run by hand; the collected text stays outside this repository.
+
+    # from git mirrors of public repositories (e.g. fetched under /work/.mirror/<owner>+<name>/repo):
+    python bench/collect_prompts.py --mirrors /work/.mirror --out /tmp/collection.jsonl \\
+        --manifest bench/data/collection-manifest.jsonl
+
+Rebuilds the exact collection that the committed figures were measured on: the manifest lists each
+prompt's repository, file, commit and turn (no text), and its part (``tune`` was looked at while the
+rules were tuned; ``heldout`` and ``heldout2`` were not, see the bench output for which was exposed).
+
+With ``--repos owner/name ...`` instead of ``--manifest`` it scans those repositories' whole history for
+agent transcripts and prompt files (Aider ``.aider.chat.history.md``, SpecStory
+``.specstory/history/*.md``, ``.claude/commands/*.md``, Copilot ``*.prompt.md``), keeps English prompts,
+drops duplicates and non-prompts (Aider's /commands), and takes at most ``--per-repo`` per repository.
+Each record: id, repo, path, commit, turn, kind, text, previous_turn (the assistant message before it,
+None for a session's first turn), split.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+PATTERN = re.compile(r"(^|/)\.aider\.chat\.history\.md$|\.specstory/history/.*\.md$|(^|/)\.claude/commands/.*\.md$|\.github/prompts/.*\.prompt\.md$")
+STOP = set("the a an to of and in is it for on with this that you can be i we my please not are do make add fix use from".split())
+
+
+def git(gitdir: Path, *args: str) -> bytes:
+    return subprocess.run(["git", "--git-dir", str(gitdir), *args], capture_output=True).stdout
+
+
+def kind_of(path: str) -> str:
+    if "aider" in path:
+        return "aider-user-turn"
+    if "specstory" in path:
+        return "specstory-user-turn"
+    return "claude-command" if ".claude/commands" in path else "copilot-prompt-file"
+
+
+def aider_turns(text: str) -> list[tuple[str, str | None]]:
+    """User turns ("#### " lines) with the assistant reply before each (None at a session start)."""
+    out, lines, i, previous = [], text.split("\n"), 0, None
+    while i < len(lines):
+        if lines[i].startswith("# aider chat started"):
+            previous = None
+        if not lines[i].startswith("#### "):
+            i += 1
+            continue
+        j, user = i, []
+        while j < len(lines) and lines[j].startswith("####"):
+            user.append(lines[j][5:] if lines[j].startswith("#### ") else "")
+            j += 1
+        out.append(("\n".join(user).strip(), previous))
+        k, reply = j, []
+        while k < len(lines) and not lines[k].startswith(("#### ", "# aider chat started")):
+            if not lines[k].startswith("> "):
+                reply.append(lines[k])
+            k += 1
+        previous = "\n".join(reply).strip() or previous
+        i = k
+    return out
+
+
+def specstory_turns(text: str) -> list[tuple[str, str | None]]:
+    parts = re.split(r"^_\*\*(User|Assistant|Agent)[^*]*\*\*_\s*$", text, flags=re.M)
+    out, previous = [], None
+    for k in range(1, len(parts) - 1, 2):
+        role, body = parts[k], re.sub(r"\n---\s*$", "", parts[k + 1].strip()).strip()
+        if role == "User":
+            out.append((body, previous))
+        else:
+            previous = body
+    return out
+
+
+def turns_of(path: str, text: str) -> list[tuple[str, str | None]]:
+    if "aider" in path:
+        return aider_turns(text)
+    if "specstory" in path:
+        return specstory_turns(text)
+    return [(text, None)]
+
+
+def is_english_prompt(text: str) -> bool:
+    if not 8 <= len(text) <= 9000 or sum(ord(c) < 128 for c in text) / len(text) <= 0.97:
+        return False
+    if text.startswith("/") or re.fullmatch(r"#?[\w-]+:\s*\S+", text) or re.fullmatch(r"[|:\- ]+", text):
+        return False  # Aider's /commands, config lines from Aider's own docs, table rules
+    words = re.findall(r"[a-zA-Z']+", text.lower())
+    return len(words) >= 3 and sum(w in STOP for w in words) / len(words) >= 0.12
+
+
+def prompt_id(repo: str, path: str, turn: int) -> str:
+    return hashlib.sha1(f"{repo}|{path}|{turn}".encode()).hexdigest()[:10]
+
+
+def from_manifest(mirrors: Path, manifest: Path) -> list[dict]:
+    out, cache = [], {}
+    for line in manifest.read_text().splitlines():
+        m = json.loads(line)
+        gitdir = mirrors / m["repo"].replace("/", "+") / "repo"
+        key = (m["repo"], m["path"], m["commit"])
+        if key not in cache:
+            cache[key] = turns_of(m["path"], git(gitdir, "show", f"{m['commit']}:{m['path']}").decode("utf-8", "replace"))
+        turns = cache[key]
+        if m["turn"] >= len(turns):
+            print(f"missing: {m['repo']} {m['path']} turn {m['turn']}", file=sys.stderr)
+            continue
+        text, previous = turns[m["turn"]]
+        out.append({**m, "text": text.strip(), "previous_turn": previous})
+    return out
+
+
+def from_repos(mirrors: Path, repos: list[str], per_repo: int, held: set[str]) -> list[dict]:
+    out, seen = [], set()
+    for repo in repos:
+        gitdir = mirrors / repo.replace("/", "+") / "repo"
+        names = {n for n in git(gitdir, "log", "--all", "--name-only", "--format=").decode().split("\n") if n and PATTERN.search(n)}
+        found = []
+        for path in sorted(names):
+            best = None
+            for commit in git(gitdir, "log", "--all", "--format=%H", "--", path).decode().split()[:8]:
+                text = git(gitdir, "show", f"{commit}:{path}").decode("utf-8", "replace")
+                if best is None or len(text) > len(best[1]):
+                    best = (commit, text)
+            if best is None:
+                continue
+            for turn, (text, previous) in enumerate(turns_of(path, best[1])):
+                text = text.strip()
+                key = " ".join(text.lower().split())
+                if not is_english_prompt(text) or key in seen:
+                    continue
+                seen.add(key)
+                found.append({"id": prompt_id(repo, path, turn), "repo": repo, "path": path, "commit": best[0], "turn": turn,
+                              "kind": kind_of(path), "text": text, "previous_turn": previous})
+        found.sort(key=lambda r: r["id"])
+        random.Random(hashlib.sha1(repo.encode()).hexdigest()).shuffle(found)
+        for r in found[:per_repo]:
+            out.append({**r, "split": "heldout" if repo in held else "tune"})
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--mirrors", type=Path, default=Path("/work/.mirror"))
+    parser.add_argument("--out", type=Path, required=True, help="where to write the collection (keep it outside the repository)")
+    parser.add_argument("--manifest", type=Path, help="rebuild the collection this manifest lists")
+    parser.add_argument("--repos", nargs="*", default=[], help="or scan these repositories")
+    parser.add_argument("--held-out", nargs="*", default=[], help="with --repos: repositories whose prompts form the held-out part")
+    parser.add_argument("--per-repo", type=int, default=10)
+    parser.add_argument("--write-manifest", type=Path, help="also write the manifest (no text) of what was collected")
+    args = parser.parse_args(argv)
+    if args.manifest:
+        rows = from_manifest(args.mirrors, args.manifest)
+    elif args.repos:
+        rows = from_repos(args.mirrors, args.repos, args.per_repo, set(args.held_out))
+    else:
+        parser.error("give --manifest or --repos")
+    with args.out.open("w", encoding="utf-8") as f:
+        for r in rows:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    if args.write_manifest:
+        with args.write_manifest.open("w") as f:
+            for r in rows:
+                f.write(json.dumps({k: r[k] for k in ("id", "repo", "path", "commit", "turn", "kind", "split")}) + "\n")
+    print(f"{len(rows)} prompts from {len({r['repo'] for r in rows})} repositories -> {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
