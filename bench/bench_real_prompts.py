@@ -220,6 +220,14 @@ def main(argv: list[str] | None = None) -> int:
     print("baseline = main 39f7c1e as the reviewer judged it (info rules CON002/CON005 judged on a random half in rq*)")
     print_table("per rule (rev = the reviewer's verdicts, own = this project's, judged against `promptlint rule CODE`)", tallies, base, severities, default_on)
 
+    # Recall against what the reviewer confirmed: default-on warnings judged TP that still fire (any span).
+    confirmed = [j for j in judgments if j["type"] == "finding" and j["verdict"] == "TP" and j["code"] in default_on]
+    kept = [j for j in confirmed if any(f.code == j["code"] for f in by_prompt.get(j["id"], []))]
+    print(f"\nreviewer-confirmed warnings (TP) still reported: {fmt_p(len(kept), len(confirmed))}")
+    for j in confirmed:
+        if j not in kept:
+            print(f"  no longer reported: {j['id']} {j['code']} {j['span']!r}")
+
     misses = [j for j in judgments if j["type"] == "miss-review" and j["verdict"] == "miss"]
     caught = []
     for m in misses:

@@ -362,7 +362,7 @@ def check_vague_action(rule: "Rule", analysis: "Analysis", ctx: Context) -> list
         if object_words and any(t.lower_ not in generic and t.lemma_ not in generic for t in object_words):
             continue
         pronoun_object = bool(object_words) and object_words[0].lower_ in ("it", "this", "that", "them", "these", "those")
-        if pronoun_object and (_named_before(analysis, verb.start, generic) or analysis.reference_resolved(verb.start)):
+        if pronoun_object and (_named_before(analysis, verb.start, generic) or analysis.reference_resolved(verb.start, generic)):
             continue  # "tests/users.test.ts hangs on CI ... fix it": "it" is that concrete thing
         definite = any(t.lower_ in ("the", "this", "that", "these", "those") for t in words[:2])
         if definite and analysis.follow_up and analysis.previous_turn is None:
@@ -467,7 +467,10 @@ def check_unverifiable_goal(rule: "Rule", analysis: "Analysis", ctx: Context) ->
         if not code.startswith(codes):
             continue
         sent = analysis.sentence_of(start)
-        if sent is not None and (change_task(sent.index) or (code.startswith("VAG001") and any(t.start == start for t in analysis.task_verbs))):
+        task = next((t for t in analysis.task_verbs if t.start == start), None) if code.startswith("VAG001") else None
+        if task is not None and task.kind == "fix" and analysis.problem_sentences:
+            continue  # "we get an error ... help us resolve it": the failure going away is the criterion
+        if sent is not None and (change_task(sent.index) or task is not None):
             goals.append((start, end, text[start:end]))
     # A goal that names no observable result: "make it work", "more options", "integrate X with Y".
     for pattern in _compile_regexes(rule, "goal-patterns"):
@@ -664,7 +667,7 @@ def independent_tasks(analysis: "Analysis", rule: "Rule") -> list["TaskVerb"]:
         with_tasks = {t.sentence for t in out} | {t.sentence for t in analysis.task_verbs}
         problems = [
             s for s in analysis.problem_sentences
-            if s.index not in with_tasks and s.index not in steps and not s.is_heading and not s.list_item
+            if s.index not in with_tasks and s.index not in steps and not s.is_heading and not s.list_item and not s.is_question
             and not analysis.is_code(s.start, s.end)
         ]
         added = [s for s in problems if re.match(r"\W*(?:and\s+)?(?:(?:also|another|additionally|plus|oh and|lastly|finally)\b|next[,:])", s.text, re.I)]

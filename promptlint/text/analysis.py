@@ -266,7 +266,7 @@ class Analysis:
             return self.sentences[k]
         return None
 
-    def reference_resolved(self, offset: int) -> bool:
+    def reference_resolved(self, offset: int, generic: set[str] | frozenset[str] | None = None) -> bool:
         """Whether a reference at ``offset`` ("it", "the other one") can stand for something: named
         earlier in the prompt, or in the previous turn; when the previous turn is unknown, a
         follow-up gets the benefit of the doubt (it points into a conversation we cannot see)."""
@@ -275,10 +275,12 @@ class Analysis:
                 return True
         elif self.follow_up:
             return True
-        return self._antecedent_before(offset)
+        return self._antecedent_before(offset, generic)
 
-    def _antecedent_before(self, offset: int) -> bool:
-        generic = set(lexicon()["generic-objects"]["words"])
+    def _antecedent_before(self, offset: int, generic: set[str] | frozenset[str] | None = None) -> bool:
+        """A code span or a specific noun phrase before ``offset`` ("the login page", not "an error"
+        when ``generic`` counts errors as naming nothing)."""
+        generic = set(lexicon()["generic-objects"]["words"]) | set(generic or ())
         if any(span.start < offset and span.kind not in ("mention", "marker") for span in self.code_spans):
             return True
         for np_ in self.noun_phrases:
@@ -392,7 +394,7 @@ class _Analyzer:
                     is_question=question,
                     list_item=bool(_LIST_ITEM.match(line)),
                     is_heading=heading,
-                    reports_problem=not question and any(p.search(prose) for p in self.problem_patterns),
+                    reports_problem=any(p.search(prose) for p in self.problem_patterns),
                     table_row=line.lstrip().startswith("|") and line.rstrip().endswith("|"),
                 )
             )
