@@ -63,12 +63,12 @@ def test_oversize_stdin_does_not_claim_a_size_it_never_read():
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32", "utf-8-sig"])
 def test_a_prompt_with_a_byte_order_mark_is_read_in_its_encoding(tmp_path, encoding):
     path = tmp_path / "p.prompt"
-    data = "Fix the login bug".encode(encoding)
+    data = "Fix it.".encode(encoding)
     if encoding == "utf-16-be":
         data = b"\xfe\xff" + data
     path.write_bytes(data)
     plain = tmp_path / "plain.prompt"
-    plain.write_text("Fix the login bug", encoding="utf-8")
+    plain.write_text("Fix it.", encoding="utf-8")
     result = run("check", "--no-repo", str(path), "--format", "concise")
     assert result.exit_code == 1, result.output
     assert result.stdout == run("check", "--no-repo", str(plain), "--format", "concise").stdout.replace(str(plain), str(path))

@@ -344,7 +344,8 @@ def check_vague_action(rule: "Rule", analysis: "Analysis", ctx: Context) -> list
         if analysis.message_kind in skip_lists_in and analysis.sentences[verb.sentence].list_item:
             continue
         clause = _clause_tokens(analysis, verb)
-        words = [t for t in clause if not t.is_space and not t.is_punct]
+        # Terminal escapes and other unprintable junk name nothing.
+        words = [t for t in clause if not t.is_space and not t.is_punct and t.text.isprintable() and "\ufffd" not in t.text]
         if any(t.i in code for t in clause) or any(t.like_num for t in words):
             continue
         clause_text = " " + " ".join(t.lower_ for t in words) + " "
