@@ -271,10 +271,17 @@ def check_subjective_term(rule: "Rule", analysis: "Analysis", ctx: Context) -> l
     defined in its sentence, an adjective on a new thing the prompt then specifies."""
     c = rule.check
     decorative = {w.lower() for w in c.get("decorative", [])}
+    fillers = {w.lower() for w in c.get("filler-in-detailed-prompts", [])}
+    detailed = _detailed_prompt(analysis)
     hits = []
     for hit in check_existence(rule, analysis, ctx):
         if _is_name(analysis, hit.start, hit.end) or _decorative(analysis, hit.start, hit.end, decorative):
             continue
+        if detailed and hit.fields.get("match", "").lower() in fillers:
+            continue
+        line_start = analysis.text.rfind("\n", 0, hit.start) + 1
+        if re.match(r"[ \t]*[_*](?![_*\s])", analysis.text[line_start:hit.start + 1]) and analysis.message_kind != "change-request":
+            continue  # an italic credit or summary line
         sent = analysis.sentence_of(hit.start)
         if sent is not None and hit.start == _first_alpha(analysis, sent) and re.match(r"\s*[,.!]", analysis.text[hit.end : hit.end + 2]):
             continue  # "Great, now ..." / "Perfect." acknowledges the last turn
@@ -299,6 +306,12 @@ def check_subjective_term(rule: "Rule", analysis: "Analysis", ctx: Context) -> l
             break
     hits.sort(key=lambda h: h.start)
     return hits
+
+
+def _detailed_prompt(analysis: "Analysis") -> bool:
+    """A spec rather than a request: many code spans or many list items."""
+    items = sum(1 for s in analysis.sentences if s.list_item)
+    return len([sp for sp in analysis.code_spans if sp.kind not in ("marker", "mention")]) >= 4 or items >= 6
 
 
 def _first_alpha(analysis: "Analysis", sent: "Any") -> int:
@@ -506,10 +519,12 @@ def check_absence_given_trigger(rule: "Rule", analysis: "Analysis", ctx: Context
     classes = set(c.get("trigger-object-classes", []))
     exclude_verbs = set(c.get("trigger-exclude-verbs", []))
     nouns = set(c.get("trigger-nouns", []))
+    skip_lists_in = set(c.get("skip-list-items-in", []))
     triggers: list[tuple[int, int]] = [
         (t.start, t.end)
         for t in analysis.task_verbs
-        if (t.kind in trigger_kinds or t.lemma in wanted_verbs) and not _object_in(analysis, t, exclude_objects)
+        if not (analysis.message_kind in skip_lists_in and analysis.sentences[t.sentence].list_item)
+        and (t.kind in trigger_kinds or t.lemma in wanted_verbs) and not _object_in(analysis, t, exclude_objects)
         and (not classes or t.object_class in classes) and t.lemma not in exclude_verbs
         and (not nouns or _about_logic(analysis, t, nouns))
     ]
@@ -660,6 +675,8 @@ def independent_tasks(analysis: "Analysis", rule: "Rule") -> list["TaskVerb"]:
         phrase = _object_phrase(analysis, verb)
         if phrase and any(_object_phrase(analysis, t) == phrase for t in out):
             continue  # "add the button ... style the button": one piece of work
+        if verb.kind == "create" and phrase and any(t.kind == "create" and _object_phrase(analysis, t)[-1:] == phrase[-1:] and _plural_object(analysis, t) for t in out):
+            continue  # "create more sections ... add a section ... then add a section": the sections asked for
         out.append(verb)
     if c.get("count-problems"):
         # Each reported problem that no command addresses is a fix of its own when the message lists
@@ -685,6 +702,17 @@ def independent_tasks(analysis: "Analysis", rule: "Rule") -> list["TaskVerb"]:
 
 
 _NEW_WORK = re.compile(r"\bwhile\s+you(?:'re|\s+are)\s+at\s+it\b|;|\b(?:and )?also\b|\band then\b|\bthen\b|\badditionally\b|\bplus\b|\bafter that\b|\bas well as\b", re.I)
+
+
+def _single_goal_spec(analysis: "Analysis", rule: "Rule") -> bool:
+    """A structured prompt with one stated goal ("# Goal: Build ...", "Task: Final fix for seed.ts",
+    "Proposed changes") whose sections spell that goal out, with no list introduced as tasks."""
+    goal = _compile_regexes(rule, "single-goal-headings")
+    task_list = _compile_regexes(rule, "task-list-headings")
+    lines = [ln for ln in analysis.text.split("\n") if ln.strip()]
+    if not goal or not any(p.match(ln) for p in goal for ln in lines):
+        return False
+    return not any(p.search(ln) for p in task_list for ln in lines)
 
 
 def _work_units(analysis: "Analysis", tasks: list[Any]) -> int:
@@ -726,6 +754,12 @@ class _TaskLike:
     object_class: str = "code"
 
 
+def _plural_object(analysis: "Analysis", verb: Any) -> bool:
+    """The task's object is a plural ("create more sections"): later single ones spell it out."""
+    head = _object_head(analysis, verb)
+    return head is not None and head.lower_ != head.lemma_ and head.lower_.endswith("s")
+
+
 def _object_phrase(analysis: "Analysis", verb: Any) -> tuple[str, ...]:
     """The lemmas of a task's object, without determiners ("the login button" -> (login, button))."""
     out = []
@@ -745,6 +779,8 @@ def check_count(rule: "Rule", analysis: "Analysis", ctx: Context) -> list[Hit]:
     minimum = int(rule.check.get("min", 3))
     if counter != "independent-tasks":
         raise RuleCatalogError(f"{rule.path}: count: unknown counter {counter!r}")
+    if _single_goal_spec(analysis, rule):
+        return []
     tasks = independent_tasks(analysis, rule)
     if _work_units(analysis, tasks) < minimum:
         return []
@@ -909,7 +945,7 @@ COMMON_PARAMS = {"applies-to", "kinds", "trigger-findings", "unless-findings", "
 _EXISTENCE = {"phrases", "patterns", "unless-sentence-matches", "unless-followed-by", "unless-preceded-by", "skip-list-items-in", "list-phrases", "within-task-clause", "task-object-classes"}
 KIND_PARAMS: dict[str, set[str]] = {
     "existence": _EXISTENCE,
-    "subjective-term": _EXISTENCE | {"decorative", "complaint-patterns", "complaint-satisfied-by"},
+    "subjective-term": _EXISTENCE | {"decorative", "complaint-patterns", "complaint-satisfied-by", "filler-in-detailed-prompts"},
     "error-without-output": {"error-patterns", "output-patterns", "satisfied-by-spans"},
     "message-kind": set(),
     "unverifiable-goal": {"skip-list-items-in", "vague-findings", "goal-patterns", "required-phrases", "required-patterns", "satisfied-by-list-items", "trigger-task-kinds", "trigger-object-classes"},
@@ -919,9 +955,9 @@ KIND_PARAMS: dict[str, set[str]] = {
     "absence-given-trigger": {
         "trigger-task-kinds", "trigger-verbs", "trigger-phrases", "trigger-exclude-objects", "required-phrases",
         "required-patterns", "satisfied-by-code-spans", "min-tasks", "exempt-question-only", "trigger-object-classes",
-        "trigger-nouns", "satisfied-by-list-items", "trigger-exclude-verbs", "quiet-on-follow-ups",
+        "trigger-nouns", "satisfied-by-list-items", "trigger-exclude-verbs", "quiet-on-follow-ups", "skip-list-items-in",
     },
-    "count": {"counter", "min", "exclude-kinds", "exclude-objects", "exclude-new-objects", "exclude-verbs", "exclude-object-classes", "procedure-intro", "count-problems", "count-verbs"},
+    "count": {"counter", "min", "exclude-kinds", "exclude-objects", "exclude-new-objects", "exclude-verbs", "exclude-object-classes", "procedure-intro", "count-problems", "count-verbs", "single-goal-headings", "task-list-headings"},
     "missing-detail": {"objects", "task-kinds"},
     "escalation": _EXISTENCE | {"tier", "weight", "when-findings", "also-phrases", "min-estimated-files", "task-verbs", "requires-named-location", "task-kinds"},
     "missing-reference": {"trigger-task-kinds", "min-score", "max-suggestions"},

@@ -381,7 +381,13 @@ class _Analyzer:
                 if lo < hi:
                     chars[lo - sent.start_char : hi - sent.start_char] = " " * (hi - lo)
             prose = "".join(chars)
-            question = stripped.endswith("?") or (first in _QUESTION_STARTERS and "?" in stripped)
+            second = words[1].lower_ if len(words) > 1 else ""
+            question = stripped.endswith("?") or (first in _QUESTION_STARTERS and "?" in stripped) or (
+                # chat style drops the "?": "why do you think X solves my issue", "how does the cache work"
+                first in ("why", "how", "what", "where", "when", "which", "who") and second in (
+                    "do", "does", "did", "is", "are", "was", "were", "can", "could", "would", "should", "will", "has", "have", "am"
+                )
+            )
             heading = bool(_HEADING.match(line)) and sent.start_char < line_start + len(line) and (line.lstrip().startswith("#") or len(line.split()) <= 6)
             a.sentences.append(
                 Sentence(
@@ -785,11 +791,13 @@ class _Analyzer:
             return file_kind
         prose = a.prose_sentences
         words = sum(1 for s in prose for t in a.doc[s.token_start : s.token_end] if t.is_alpha and t.i not in a.code_token_ids)
-        asking = [t for t in a.task_verbs]
+        # A command inside a question ("why do you think X solves my issue") asks nothing; a request
+        # in question form ("can you fix the header?") does.
+        asking = [t for t in a.task_verbs if t.form == "request" or not a.sentences[t.sentence].is_question]
         change = [t for t in asking if t.changes_code]
         wishes = [s for s in prose if s.index in a.requirement_sentences and not s.is_question and s.index not in a.verbs_by_sentence]
         has_output = any(s.kind in ("traceback", "fenced") for s in a.code_spans)
-        questions = [s for s in prose if s.is_question and s.index not in a.verbs_by_sentence]
+        questions = [s for s in prose if s.is_question and not any(t.form == "request" for t in a.verbs_by_sentence.get(s.index, ()))]
         if change:
             return "change-request"
         if wishes and not asking and not all(self._is_investigative_wish(a, s) for s in wishes):
