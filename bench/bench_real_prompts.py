@@ -253,6 +253,8 @@ def main(argv: list[str] | None = None) -> int:
         for row in crow:
             cverdicts.add(row, "own")
         _, creports = lint_all(coll)
+        history = DATA / "heldout-first-look.json"
+        first_look = json.loads(history.read_text()) if history.is_file() else {}
         for split in sorted({p.get("split", "tune") for p in coll}, key=lambda x: (x != "tune", x)):
             part = [p for p in coll if p.get("split") == split]
             # Held-out findings are listed only when asked for by name, once tuning is over.
@@ -260,6 +262,9 @@ def main(argv: list[str] | None = None) -> int:
             ctallies, _ = score(part, creports, cverdicts, severities, listing)
             repos = len({p["repo"] for p in part})
             print_table(f"own collection, {split} part: {len(part)} prompts from {repos} repositories (verdicts: own)", ctallies, None, severities, default_on)
+            first = first_look.get(split)
+            if first:
+                print(f"  first look (held out until then, at {first['commit']}): {fmt_p(first['tp'], first['judged'])}; {first['comment']}")
 
     if unjudged is not None:
         print(f"\nunjudged findings ({len(unjudged)}):")

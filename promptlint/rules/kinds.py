@@ -666,13 +666,16 @@ def independent_tasks(analysis: "Analysis", rule: "Rule") -> list["TaskVerb"]:
         if _elaborates(analysis, verb, out):
             continue
         clause = [t for t in _clause_tokens(analysis, verb, limit=4) if not t.is_space]
+        phrase = _object_phrase(analysis, verb)
         if _object_in(analysis, verb, exclude_objects, within=3):
             continue
         if verb.kind == "create" and _object_in(analysis, verb, exclude_new, within=3):
             continue
         if clause and clause[0].lower_ in ("it", "them", "that", "this", "sure"):
             continue  # "... then test it", "make sure": same work, not a new task
-        phrase = _object_phrase(analysis, verb)
+        restating = {"change", "fix", "thing", "edit", "update", "adjustment", "work", "modification"}
+        if verb.lemma in ("make", "do", "apply") and any(t.lemma_ in restating for t in _clause_tokens(analysis, verb, limit=6) if not t.is_space):
+            continue  # "make the minimal, correct code changes needed": the same work restated
         if phrase and any(_object_phrase(analysis, t) == phrase for t in out):
             continue  # "add the button ... style the button": one piece of work
         if verb.kind == "create" and phrase and any(t.kind == "create" and _object_phrase(analysis, t)[-1:] == phrase[-1:] and _plural_object(analysis, t) for t in out):

@@ -55,6 +55,7 @@ _LOG_LINE = re.compile(
       | (?:const|let|var)\s+[\w{}\[\], ]+\s*=\s*\S.*
       | (?:from\s+[\w.]+\s+)?import\s+[\w.]+(?:\s+as\s+\w+)?(?:\s*,\s*[\w.]+)*\s*
       | (?:def|class|fn|func|function)\s+\w+\s*[(<:{].*
+      | (?:CREATE|ALTER|DROP|INSERT|SELECT|UPDATE|DELETE|WITH)\s+(?:TABLE|INDEX|UNIQUE|VIEW|INTO|FROM|SEQUENCE|DATABASE|SCHEMA|TRIGGER|TEMPORARY|OR\ REPLACE|DISTINCT|\*|["`\w]+\s+(?:SET|AS|FROM|ADD|ALTER|DROP|MODIFY|RENAME))\b.*   # SQL
     )$""",
     re.X,
 )
