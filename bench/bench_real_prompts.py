@@ -240,9 +240,14 @@ def main(argv: list[str] | None = None) -> int:
     for m, hit in caught:
         print(f"  {'caught' if hit else 'missed'} {m['id']} {m['code']:36} {','.join(hit) or '-':14} {m['span'][:60]!r}")
 
-    kinds = Counter(r.message_kind for r in reports.values() if getattr(r, "message_kind", None))
-    if kinds:
-        print("\nmessage kinds: " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
+    from promptlint.text.analysis import analyze
+    from promptlint.text.source import PromptSource
+
+    kinds: Counter = Counter()
+    for p in prompts:
+        path = p["source"]["path"] if p.get("kind") in FILE_KINDS else "<prompt>"
+        kinds[analyze(PromptSource(p["text"], path), linter.pipeline).message_kind] += 1
+    print("\nmessage kinds (Analysis.message_kind): " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
 
     if args.collection:
         global USE_PREVIOUS
