@@ -197,7 +197,7 @@ def test_new_file_task_points_at_a_pattern_never_at_a_target(linter):
 
 
 def test_new_file_task_without_a_pattern_says_so(linter):
-    report = linter.lint("Create a cron job that emails a weekly report.", repo=TS)
+    report = linter.lint("Create a cron job that properly emails a weekly report.", repo=TS)
     assert not {"REF001", "REF004"} & {f.code for f in report.findings}
     assert "nothing like it exists in the repository yet" in (report.rewrite or "")
 
