@@ -269,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
             print_table(f"own collection, {split} part: {len(part)} prompts from {repos} repositories (verdicts: own)", ctallies, None, severities, default_on)
             first = first_look.get(split)
             if first:
-                print(f"  first look (held out until then, at the commit {first["commit"]}): {fmt_p(first['tp'], first['judged'])}; {first['comment']}")
+                print(f"  first look (held out until then, at the commit {first['commit']}): {fmt_p(first['tp'], first['judged'])}; {first['comment']}")
 
     if unjudged is not None:
         print(f"\nunjudged findings ({len(unjudged)}):")
