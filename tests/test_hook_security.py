@@ -305,8 +305,13 @@ def test_the_previous_assistant_turn_is_read_from_the_transcript(tmp_path):
     model, previous = read_transcript(str(transcript))
     assert model == "claude-haiku-4-5"
     assert previous == "I will add an `orders` table with id, total and status."
-    assert read_transcript(str(tmp_path)) == (None, None)  # a directory
+    assert read_transcript(str(tmp_path)) == (None, None)  # a directory: unknown
     assert read_transcript(123) == (None, None)
+    # the first turn of a session: no assistant message yet, so a pronoun has nothing to point to
+    assert read_transcript(str(tmp_path / "not-written-yet.jsonl")) == (None, "")
+    first = tmp_path / "first.jsonl"
+    first.write_text(json.dumps(lines[0]) + "\n")
+    assert read_transcript(str(first)) == (None, "")
 
 
 # --- 2. the API key and file contents never go where a repository says ----------------------------

@@ -49,13 +49,18 @@ def parse(raw: bytes, project_dir: str | None = None) -> tuple[HookInput | None,
 
 def read_transcript(transcript_path: object) -> tuple[str | None, str | None]:
     """(model of the last assistant entry, text of the last assistant message) from the session
-    transcript: the hook input carries neither. Only a regular file is read, and only its tail."""
+    transcript: the hook input carries neither. Only a regular file is read, and only its tail.
+
+    The text is "" when the session has no assistant message yet (the first turn: a pronoun then
+    has nothing to point back to) and None when the transcript cannot be read (unknown)."""
     if not isinstance(transcript_path, str) or not transcript_path:
         return None, None
     from ..fsutil import read_regular
 
     try:
         tail = read_regular(transcript_path, _TRANSCRIPT_TAIL, tail=True).decode("utf-8", "replace")
+    except FileNotFoundError:
+        return None, ""  # Claude Code writes the transcript after the first prompt
     except (OSError, ValueError):
         return None, None
     model = text = None
@@ -81,4 +86,6 @@ def read_transcript(transcript_path: object) -> tuple[str | None, str | None]:
                 text = joined[-_PREVIOUS_TURN_MAX:]
         if model is not None and text is not None:
             break
+    if text is None and len(tail) < _TRANSCRIPT_TAIL:
+        text = ""  # the whole transcript was read: no assistant message in it
     return model, text
