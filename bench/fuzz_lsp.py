@@ -81,8 +81,9 @@ def main() -> None:
                 server.initialize(root)
             except Hang:
                 counts["hangs"] += 1
+                done += 1
                 continue
-            alive = True
+            healthy = True
             for _ in range(min(args.per_server, args.n - done)):
                 steps = sequence(rng)
                 done += 1
@@ -100,19 +101,18 @@ def main() -> None:
                         server.response(msg_id, args.deadline)
                     except Hang:
                         counts["hangs"] += 1
-                        alive = server.proc.poll() is None
-                        if not alive:
-                            counts["crashes"] += 1
+                        healthy = False
                         break
                     latency = server.latency(msg_id) or 0.0
                     latencies.append(latency)
                     if latency > worst[0]:
                         worst = (latency, json.dumps([s[:2] for s in steps]))
-                if not alive or server.proc.poll() is not None:
-                    if alive:
-                        counts["crashes"] += 1
-                    break
-            if server.proc.poll() is None:
+                if server.proc.poll() is not None:
+                    counts["crashes"] += 1  # died mid-session
+                    healthy = False
+                if not healthy:
+                    break  # the next sequences get a fresh server
+            if healthy:
                 try:
                     if polite:
                         server.response(server.request("shutdown"), args.deadline)
