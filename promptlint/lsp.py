@@ -29,6 +29,7 @@ import os
 import re
 import sys
 import threading
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
@@ -58,6 +59,7 @@ MAX_DOCUMENT = 1_000_000  # characters; a longer document gets one "not linted" 
 MAX_FRAME = 64 * 1024 * 1024
 MAX_HEADER = 8 * 1024  # a whole header section; editors send about 60 bytes
 REQUEST_BUDGET = 2.0  # seconds a request (hover, code action, pull diagnostics) waits for a lint
+LINT_BUDGET = 30.0  # seconds a lint may run on the worker (a 1 MB document takes about 10 s here)
 FIX_ALL = "source.fixAll.promptlint"
 _SEVERITY = {Severity.error: t.DiagnosticSeverity.Error, Severity.warning: t.DiagnosticSeverity.Warning, Severity.info: t.DiagnosticSeverity.Information}
 
@@ -739,10 +741,17 @@ class PromptlintServer(LanguageServer):
                 pass
         return path
 
-    def lint_text(self, uri: str, text: str) -> tuple[FileReport, list[t.Diagnostic]]:
-        """Runs on the worker."""
+    def lint_text(self, uri: str, text: str) -> tuple[FileReport | None, list[t.Diagnostic]]:
+        """Runs on the worker. A lint past LINT_BUDGET is abandoned at the pipeline's next stage, so
+        one pathological document cannot hold the worker that every other document waits for."""
+        from .errors import LintTimeout
+
         repo = self.root if self.repo_ready.is_set() else None
-        report = self.linter().lint(scrub_surrogates(text), path=self.shown_path(uri), repo=repo)
+        try:
+            report = self.linter().lint(scrub_surrogates(text), path=self.shown_path(uri), repo=repo, deadline=time.monotonic() + LINT_BUDGET)
+        except LintTimeout:
+            self.log(t.MessageType.Warning, f"promptlint: the lint of {uri} ran past its {LINT_BUDGET:.0f} s budget and was abandoned")
+            return None, [_info(f"promptlint: not linted: the lint ran past its {LINT_BUDGET:.0f} s budget")]
         return report, to_diagnostics(report)
 
     def request_lint(self, uri: str) -> asyncio.Future:

@@ -214,3 +214,19 @@ def test_queued_work_replaced_under_its_key_never_runs_and_running_work_finishes
 
     asyncio.run(scenario())
     assert ran == ["v1", "v3", "b"]
+
+
+def test_a_lint_past_its_budget_is_abandoned_with_a_diagnostic_saying_so(monkeypatch):
+    import promptlint.lsp as lsp
+
+    monkeypatch.setattr(lsp, "LINT_BUDGET", -1.0)  # already past: the pipeline stops at its first stage
+    ls = lsp.PromptlintServer()
+    sent = []
+    ls.protocol.set_writer(type("W", (), {"write": lambda self, data: sent.append(data), "close": lambda self: None})())
+    report, diagnostics = ls.lint_text("file:///x.prompt", "Fix it.\n")
+    assert report is None
+    assert "ran past its" in diagnostics[0].message and diagnostics[0].severity == 3
+    assert b"abandoned" in b"".join(sent)
+    monkeypatch.setattr(lsp, "LINT_BUDGET", 30.0)
+    report, diagnostics = ls.lint_text("file:///x.prompt", "Fix it.\n")
+    assert "VAG005" in {d.code for d in diagnostics}
