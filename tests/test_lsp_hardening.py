@@ -44,6 +44,16 @@ def lsp():
         no_traceback_anywhere(server)
 
 
+@pytest.fixture(scope="module")
+def serving():
+    """One server for the framing tests: each must leave it serving for the next."""
+    with Server() as server:
+        server.initialize()
+        yield server
+        no_traceback_anywhere(server)
+        assert end(server) == 0
+
+
 # --- framing ---------------------------------------------------------------------------------------
 
 
@@ -68,47 +78,50 @@ BODY = json.dumps({"jsonrpc": "2.0", "id": "bad", "method": "textDocument/hover"
     pytest.param(b"Content-Length: -1\r\n\r\n" + BODY, id="length-negative"),
     pytest.param(b"\x00\x01garbage without any header" * 50, id="raw-bytes"),
 ])
-def test_a_malformed_frame_is_logged_and_the_next_request_is_answered(lsp: Server, bad: bytes):
-    start = len(lsp.messages)
-    lsp.send(bad)
-    assert "result" in probe(lsp)
-    logged = [m["params"]["message"] for m in lsp.messages[start:] if m.get("method") == "window/logMessage"]
+def test_a_malformed_frame_is_logged_and_the_next_request_is_answered(serving: Server, bad: bytes):
+    start = len(serving.messages)
+    serving.send(bad)
+    assert "result" in probe(serving)
+    logged = [m["params"]["message"] for m in serving.messages[start:] if m.get("method") == "window/logMessage"]
     assert any("malformed LSP frame" in text or "not JSON" in text for text in logged), logged
 
 
-def test_a_huge_content_length_is_refused_without_allocating_and_the_server_lives_on(lsp: Server):
-    lsp.send(b"Content-Length: 99999999999\r\n\r\n{}")
-    assert "result" in probe(lsp)
-    lsp.send(b"Content-Length: " + b"9" * 6000 + b"\r\n\r\n{}")
-    assert "result" in probe(lsp)
-    status = open(f"/proc/{lsp.proc.pid}/status").read() if os.path.exists(f"/proc/{lsp.proc.pid}/status") else ""
+def test_a_huge_content_length_is_refused_without_allocating_and_the_server_lives_on(serving: Server):
+    serving.send(b"Content-Length: 99999999999\r\n\r\n{}")
+    assert "result" in probe(serving)
+    serving.send(b"Content-Length: " + b"9" * 6000 + b"\r\n\r\n{}")
+    assert "result" in probe(serving)
+    status = open(f"/proc/{serving.proc.pid}/status").read() if os.path.exists(f"/proc/{serving.proc.pid}/status") else ""
     for line in status.splitlines():
         if line.startswith("VmHWM:"):  # peak resident memory: nothing near 100 GB was ever allocated
             assert int(line.split()[1]) < 1_500_000, line
-    assert lsp.proc.poll() is None
+    assert serving.proc.poll() is None
 
 
-def test_a_body_that_is_not_json_gets_a_parse_error_with_a_null_id(lsp: Server):
-    lsp.send(b"Content-Length: 9\r\n\r\n{not json")
-    error = lsp.wait_for(lambda m: m.get("error", {}).get("code") == -32700, 20, "a -32700 parse error")
+def test_a_body_that_is_not_json_gets_a_parse_error_with_a_null_id(serving: Server):
+    start = len(serving.messages)
+    serving.send(b"Content-Length: 9\r\n\r\n{not json")
+    error = serving.wait_for(lambda m: m.get("error", {}).get("code") == -32700, 20, "a -32700 parse error", start)
     assert error["id"] is None and "id" in error
-    assert "result" in probe(lsp)
+    assert "result" in probe(serving)
 
 
 @pytest.mark.parametrize("payload, reply_id", [([1, 2], None), (42, None), ({"a": 1}, None), ({"jsonrpc": "1.0", "id": 7, "method": "x"}, 7),
                                                ({"jsonrpc": "2.0", "id": {"a": 1}, "method": "textDocument/hover"}, None)])
-def test_json_that_is_not_a_request_gets_invalid_request(lsp: Server, payload, reply_id):
-    lsp.send(frame(payload))
-    error = lsp.wait_for(lambda m: "error" in m and m.get("id") == reply_id, 20, "an error answer")
+def test_json_that_is_not_a_request_gets_invalid_request(serving: Server, payload, reply_id):
+    start = len(serving.messages)
+    serving.send(frame(payload))
+    error = serving.wait_for(lambda m: "error" in m and m.get("id") == reply_id, 20, "an error answer", start)
     assert error["error"]["code"] in (-32600, -32602), error
-    assert "result" in probe(lsp)
+    assert "result" in probe(serving)
 
 
-def test_invalid_utf8_and_deep_nesting_are_parse_errors(lsp: Server):
-    lsp.send(b'Content-Length: 12\r\n\r\n{"a": "\xff\xfe"}')
-    lsp.send(b"Content-Length: 200000\r\n\r\n" + b"[" * 200_000)
-    assert "result" in probe(lsp, 30)
-    assert sum(1 for m in lsp.messages if m.get("error", {}).get("code") == -32700) == 2
+def test_invalid_utf8_and_deep_nesting_are_parse_errors(serving: Server):
+    start = len(serving.messages)
+    serving.send(b'Content-Length: 12\r\n\r\n{"a": "\xff\xfe"}')
+    serving.send(b"Content-Length: 200000\r\n\r\n" + b"[" * 200_000)
+    assert "result" in probe(serving, 30)
+    assert sum(1 for m in serving.messages[start:] if m.get("error", {}).get("code") == -32700) == 2
 
 
 # --- message order: initialize, shutdown, exit ----------------------------------------------------
