@@ -313,18 +313,40 @@ class HookListener(socketserver.ThreadingMixIn, socketserver.TCPServer):
         self.lint = lint or (lambda data: {"error": "lint is not served here"})
         self.answer = answer or (lambda raw, mode, seconds: {})
         self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        self._refusals = threading.BoundedSemaphore(MAX_CONNECTIONS)
         super().__init__(("127.0.0.1", port), _Handler)
         self.port = self.server_address[1]
 
     def process_request(self, request: Any, client_address: Any) -> None:
         if not self._slots.acquire(blocking=False):
-            try:
-                request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-            except OSError:
-                pass
-            self.shutdown_request(request)
+            if self._refusals.acquire(blocking=False):
+                threading.Thread(target=self._refuse, args=(request,), daemon=True).start()
+            else:
+                self.shutdown_request(request)  # a flood: not even a 503
             return
         super().process_request(request, client_address)
+
+    def _refuse(self, request: Any) -> None:
+        """503 for a connection over the limit. The request is read first (briefly, capped):
+        closing a socket with unread input sends a reset, and the client would see a broken pipe
+        instead of the 503."""
+        try:
+            request.settimeout(0.5)
+            seen = b""
+            while b"\r\n\r\n" not in seen and len(seen) < 65536:
+                chunk = request.recv(65536)
+                if not chunk:
+                    break
+                seen += chunk
+            request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            request.shutdown(socket.SHUT_WR)
+            while request.recv(65536):  # the body, until the client closes (or the timeout)
+                pass
+        except OSError:
+            pass
+        finally:
+            self.shutdown_request(request)
+            self._refusals.release()
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
         # One deadline for the whole connection, however slowly the client sends.
