@@ -112,7 +112,7 @@ def test_typing_a_vague_prompt_underlines_it_and_offers_the_rewrite(tui):
     screen, api = tui["screen"], tui["api"]
     screen.keys(VAGUE, literal=True)
     shown = screen.wait_for("Apply rewrite", 30)
-    assert "promptlint CON00" in shown and "more)" in shown
+    assert "promptlint CON00" in shown and "more)" in shown, shown
     painted = screen.wait_for("\x1b[4m", 10, escapes=True)  # an underline in the prompt box
     assert "\x1b[4mAdd a database table" in painted
     assert screen.prompt_box() == VAGUE  # nothing replaced the draft by itself

@@ -53,13 +53,14 @@ export function placeholders(text: string): PromptDecoration[] {
   return out
 }
 
-/** The band's one line: how many notes, and the first one. */
+/** The band's one line: the first note and how many more, the count before the message so that a
+ * narrow terminal, which cuts the line's end, still shows it. */
 export function headline(findings: readonly PromptlintFinding[]): string {
   const shown = findings.filter(f => f.severity !== 'info')
   if (shown.length === 0) return ''
   const first = shown[0]!
   const more = shown.length > 1 ? ` (+${shown.length - 1} more)` : ''
-  return `${first.code} ${first.message}${more}`
+  return `${first.code}${more} ${first.message}`
 }
 
 /** Prompts promptlint leaves alone: slash commands, memory notes, the opt-out prefix, blanks. */
