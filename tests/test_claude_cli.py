@@ -221,6 +221,9 @@ def test_http_hook_block_mode(world, claude):
 
 
 def test_http_hook_fails_open_when_no_server_listens(world, claude):
+    # the same prompt with no hook at all, in the same run: Claude Code's own start-up and model
+    # call take seconds on a loaded machine; the hook may add little to them
+    _, bare = run_claude(claude, "hello", world["project"], world["env"])
     install(world, "--transport", "http")
     # no SessionStart server either: this test is about the prompt hook alone
     local = world["project"] / ".claude" / "settings.local.json"
@@ -231,7 +234,7 @@ def test_http_hook_fails_open_when_no_server_listens(world, claude):
     assert proc.returncode == 0
     (text,) = prompt_requests(world, VAGUE)
     assert NOTES not in text
-    assert seconds < 8.0
+    assert seconds < bare + 3.0, f"{seconds:.1f} s with the hook, {bare:.1f} s without"
 
 
 def test_session_start_hook_starts_the_server(world, claude):
