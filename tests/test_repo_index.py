@@ -17,24 +17,14 @@ from promptlint.repo.files import content_key, list_files
 from promptlint.repo.index import build_index, cache_file
 from promptlint.repo.words import split_identifier
 
+from .repo_helpers import git, write
+
 
 @pytest.fixture(autouse=True)
 def _own_cache(tmp_path, monkeypatch):
     """A cache per test: the content store is shared by every root, so equal file contents in two
     tests' repositories would otherwise be parsed once for both."""
     monkeypatch.setenv("PROMPTLINT_CACHE_DIR", str(tmp_path / "cache"))
-
-
-def git(root: Path, *args: str) -> None:
-    subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True,
-                   env={**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"})
-
-
-def write(root: Path, rel: str, text: str = "") -> Path:
-    path = root / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return path
 
 
 @pytest.fixture

@@ -21,24 +21,14 @@ from promptlint.fsutil import Beneath, NotRegularFile, OutsideRoot, is_file_bene
 from promptlint.repo.files import list_files
 from promptlint.repo.index import build_index, cache_file
 
+from .repo_helpers import git, write
+
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
 
 @pytest.fixture(autouse=True)
 def _own_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("PROMPTLINT_CACHE_DIR", str(tmp_path / "cache"))
-
-
-def git(root: Path, *args: str) -> None:
-    subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True,
-                   env={**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"})
-
-
-def write(root: Path, rel: str, text: str = "") -> Path:
-    path = root / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return path
 
 
 @pytest.fixture

@@ -75,44 +75,42 @@ def _prune(entries: dict[str, float], now: float) -> dict[str, float]:
     return live
 
 
+def _update(change, now: float):  # type: ignore[no-untyped-def]
+    """Apply `change(entries) -> result` to the live entries under the file's lock and write them
+    back; None when the file cannot be used (the callers then act as if nothing was remembered)."""
+    try:
+        fd = _open()
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        entries = _prune(_read(fd), now)
+        result = change(entries)
+        _write(fd, _prune(entries, now))
+        return result
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
 def insists(prompt: str, project: str | None, now: float | None = None) -> bool:
     """True when this prompt was blocked within the window: the user is sending it again.
 
     The pass is used up (a third send of the same prompt is judged afresh). Any trouble with
     the file counts as "not insisting": the caller blocks as usual and says how to get through."""
     now = time.time() if now is None else now
-    try:
-        fd = _open()
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        entries = _prune(_read(fd), now)
-        key = _key(prompt, project)
-        found = key in entries
-        entries.pop(key, None)
-        _write(fd, entries)
-        return found
-    except OSError:
-        return False
-    finally:
-        os.close(fd)
+    key = _key(prompt, project)
+    return bool(_update(lambda entries: entries.pop(key, None) is not None, now))
 
 
 def remember_block(prompt: str, project: str | None, now: float | None = None) -> bool:
     """Note that this prompt was just blocked; False when it could not be noted."""
     now = time.time() if now is None else now
-    try:
-        fd = _open()
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        entries = _prune(_read(fd), now)
-        entries[_key(prompt, project)] = now
-        _write(fd, _prune(entries, now))
+    key = _key(prompt, project)
+
+    def note(entries: dict[str, float]) -> bool:
+        entries[key] = now
         return True
-    except OSError:
-        return False
-    finally:
-        os.close(fd)
+
+    return bool(_update(note, now))
