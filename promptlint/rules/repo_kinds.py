@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from ..repo.search import is_test_path
 from ..repo.words import concern_words, singular, split_identifier, synonyms
 from .kinds import Context, Hit
 
@@ -164,6 +163,14 @@ def _created(analysis: "Analysis", offset: int, verbs: set[str]) -> bool:
     if sent is None:
         return False
     return any(t.lemma in verbs and t.start < offset for t in analysis.verbs_by_sentence.get(sent.index, ()))
+
+
+def is_test_path(path: str) -> bool:
+    # Imported on use: the search module pulls in the index (sqlite3, numpy), which a run without
+    # a repository never needs.
+    from ..repo.search import is_test_path as test_path
+
+    return test_path(path)
 
 
 def _rank_words(ctx: Context, words: dict[str, float]) -> list[tuple[str, float]]:
