@@ -95,23 +95,8 @@ class Linter:
 
     def refresh_repo(self, root: Path) -> "RepoContext":
         """Re-index (incrementally) and swap in the fresh context; readers keep the old one meanwhile."""
-        from .repo.index import build_index
-        from .repo.resolve import Resolver
-        from .repo.search import RepoSearch
-
         root = root.resolve()
-        key = (root, self.config.repo_max_file_size)
-        warm = _warm_repos.get(key)
-        old = warm or self._repos.get(root)
-        # The previous index lends its decoded symbols for unchanged content (repo/index.py).
-        index = build_index(root, max_size=self.config.repo_max_file_size, previous=old.index if old is not None else None)
-        if warm is not None and warm.index.files == index.files:
-            # The same files with the same content keys as an index this process searched before
-            # (the warm server, or its forked `check` children): the same search structures.
-            ctx = RepoContext(index=index, resolver=warm.resolver)
-        else:
-            ctx = RepoContext(index=index, resolver=Resolver(RepoSearch.build(index)))
-        _warm_repos[key] = ctx
+        ctx = warm_repo(root, self.config.repo_max_file_size, previous=self._repos.get(root))
         self._repos[root] = ctx
         return ctx
 
@@ -212,6 +197,35 @@ class RepoContext:
 
 # The newest context per (root, max file size), shared by every Linter of this process.
 _warm_repos: dict[tuple[Path, int], "RepoContext"] = {}
+
+
+def warm_repo(root: Path, max_size: int, previous: "RepoContext | None" = None) -> "RepoContext":
+    """Index ``root`` (incrementally, from the newest context this process has) and remember the
+    result for every Linter of this process, and for the `check` children a warm server forks."""
+    from .repo.index import build_index
+    from .repo.resolve import Resolver
+    from .repo.search import RepoSearch
+
+    key = (root, max_size)
+    warm = _warm_repos.get(key)
+    old = warm or previous
+    # The previous index lends its decoded symbols for unchanged content (repo/index.py).
+    index = build_index(root, max_size=max_size, previous=old.index if old is not None else None)
+    if warm is not None and warm.index.files == index.files:
+        # The same files with the same content keys as an index this process searched before
+        # (the warm server, or its forked `check` children): the same search structures.
+        ctx = RepoContext(index=index, resolver=warm.resolver)
+        if "facts" in warm.__dict__:  # and the same facts (what the manifests say is in the files)
+            ctx.__dict__["facts"] = warm.__dict__["facts"]
+    else:
+        ctx = RepoContext(index=index, resolver=Resolver(RepoSearch.build(index)))
+    _warm_repos[key] = ctx
+    return ctx
+
+
+def repos_warmed_since(before: dict[tuple[Path, int], "RepoContext"]) -> list[tuple[Path, int]]:
+    """The (root, max size) keys indexed after the snapshot ``before`` of _warm_repos was taken."""
+    return sorted(key for key, ctx in _warm_repos.items() if before.get(key) is not ctx)
 _catalogs: dict[tuple, dict[str, Rule]] = {}
 
 

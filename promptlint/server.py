@@ -152,6 +152,7 @@ class PromptlintServer:
         self.requests = 0
         self._linters: dict[Any, Any] = {}
         self._refreshing: set[Path] = set()
+        self._warming: set[tuple[Path, int]] = set()  # repositories a `check` child indexed
         self._guard = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="promptlint-work")
         self.server: _SocketServer | None = None
@@ -169,6 +170,7 @@ class PromptlintServer:
             return {
                 "ok": True, "pid": os.getpid(), "version": __version__, "uptime": round(time.time() - self.started, 1),
                 "requests": self.requests, "repositories": sorted(str(r) for linter in self._linters.values() for r in linter._repos),
+                "warm": sorted({str(root) for root, _ in _warm_keys()}),
                 "idle_timeout": self.idle_timeout,
             }
         if op == "stop":
@@ -268,11 +270,13 @@ class PromptlintServer:
     # --- life cycle ---------------------------------------------------------------------------
     def run_cli(self, conn: Any, fds: list[int], cwd: str, encoding: str, argv: list[str], env: dict[str, str]) -> None:
         """Fork; the child runs the command on the client's streams and reports the exit code."""
-        import select
-        import signal
-
+        from . import pipeline
         from .text import nlp
 
+        # The child says which repositories it indexed, so that this process indexes them too
+        # and the next `check` there starts warm (what the child learns dies with it).
+        said_r, said_w = os.pipe()
+        before = dict(pipeline._warm_repos)
         # Whatever lock another thread holds at fork time stays held forever in the child: take
         # them all (a lint in progress finishes first), fork, release them on both sides.
         locks = [nlp._lock, self._guard, *(linter._lock for linter in list(self._linters.values()))]
@@ -286,18 +290,53 @@ class PromptlintServer:
         if pid == 0:  # pragma: no cover - runs in the child; tests/test_remote.py checks what it does
             code = 2
             try:
+                os.close(said_r)
                 for listener in (self.server, self.cli_server):
                     if listener is not None:
                         listener.socket.close()
                 code = _run_cli_child(fds, cwd, encoding, argv, env)
+                # before the exit code: the client then hangs up, and a hang-up stops this child
+                _say_repos(said_w, pipeline.repos_warmed_since(before))
                 conn.sendall(b"exit %d\n" % code)
             except BaseException:  # noqa: BLE001
                 pass
             finally:
                 os._exit(code)
+        os.close(said_w)
         for fd in fds:
             os.close(fd)
-        # Wait for the child; a client that goes away (Ctrl-C) stops it.
+        try:
+            self._wait_for_child(conn, pid)
+        finally:
+            try:
+                self._warm_in_background(_read_said_repos(said_r))
+            finally:
+                os.close(said_r)
+
+    def _warm_in_background(self, keys: list[tuple[Path, int]]) -> None:
+        from . import pipeline
+
+        for root, max_size in keys:
+            if (root, max_size) in self._warming:
+                continue
+            self._warming.add((root, max_size))
+
+            def warm(root: Path = root, max_size: int = max_size) -> None:
+                try:
+                    pipeline.warm_repo(root, max_size)
+                    _freeze_heap()
+                except Exception:  # noqa: BLE001 - the next check indexes it itself
+                    pass
+                finally:
+                    self._warming.discard((root, max_size))
+
+            threading.Thread(target=warm, name="promptlint-warm", daemon=True).start()
+
+    def _wait_for_child(self, conn: Any, pid: int) -> None:
+        """Wait for the child; a client that goes away (Ctrl-C) stops it."""
+        import select
+        import signal
+
         while True:
             done, _ = os.waitpid(pid, os.WNOHANG)
             if done:
@@ -440,6 +479,39 @@ def _run_cli_child(fds: list[int], cwd: str, encoding: str, argv: list[str], env
             except OSError:
                 pass
     return code
+
+
+def _warm_keys() -> list[tuple[Path, int]]:
+    from . import pipeline
+
+    return list(pipeline._warm_repos)
+
+
+_MAX_SAID = 64 * 1024  # what a child may say about the repositories it indexed
+
+
+def _say_repos(fd: int, keys: list[tuple[Path, int]]) -> None:
+    # NUL ends each record: the one character no path holds
+    data = "".join(f"{size}\t{root}\0" for root, size in keys).encode("utf-8", "surrogateescape")[:_MAX_SAID]
+    try:
+        os.write(fd, data)  # below the pipe's buffer: never blocks
+    except OSError:
+        pass
+
+
+def _read_said_repos(fd: int) -> list[tuple[Path, int]]:
+    os.set_blocking(fd, False)
+    try:
+        data = os.read(fd, _MAX_SAID)
+    except OSError:  # nothing written (a child that failed early)
+        return []
+    keys = []
+    records = data.decode("utf-8", "surrogateescape").split("\0")
+    for record in records[:-1]:  # the last is empty, or cut short by the cap
+        size, sep, root = record.partition("\t")
+        if sep and size.isdigit() and root.startswith("/"):
+            keys.append((Path(root), int(size)))
+    return keys
 
 
 def _freeze_heap() -> None:

@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from .conftest import PROMPTS, REPOS
 
@@ -112,3 +114,45 @@ def test_never_and_no_server_run_in_process(tmp_path):
     proc = subprocess.run([EXE, "check", str(PROMPTS / "fix-it.prompt"), "--no-repo", "--format", "concise"], env=env, capture_output=True, timeout=120)
     assert proc.returncode == 1 and b"VAG001" in proc.stdout
     assert not (tmp_path / "none").exists()  # auto does not start a server
+
+
+def status(env: dict) -> dict:
+    return json.loads(subprocess.run([EXE, "server", "--status"], env=env, capture_output=True, text=True).stdout)
+
+
+def test_a_check_through_the_server_leaves_its_repository_warm_for_the_next(server, tmp_path):
+    """What a forked child indexes dies with it: the server indexes that repository itself, so the
+    next `check` there starts from a warm index and search structures instead of the disk cache."""
+    import shutil
+
+    repo = tmp_path / "fresh-repo"
+    shutil.copytree(TS, repo)
+    assert str(repo.resolve()) not in status(server)["warm"]
+    run = subprocess.run([EXE, "check", "--server", "auto", "--exit-zero", "--repo", str(repo), str(PROMPTS / "orders-table.prompt")],
+                         env=server, capture_output=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    for _ in range(300):
+        if str(repo.resolve()) in status(server)["warm"]:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail(f"the server never indexed {repo}: {status(server)}")
+    # and the next check there gives the same answer as one in-process
+    again = both(server, "check", "--repo", str(repo), str(PROMPTS / "orders-table.prompt"))
+    assert again[0].stdout == again[1].stdout and again[0].returncode == again[1].returncode == 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.text(min_size=1, max_size=40), st.integers(min_value=0, max_value=10**9)), max_size=20))
+def test_the_child_s_word_on_its_repositories_survives_the_pipe(keys):
+    from promptlint.server import _read_said_repos, _say_repos
+
+    said = [(Path("/" + root.replace("\0", "")), size) for root, size in keys]
+    r, w = os.pipe()
+    try:
+        _say_repos(w, said)
+        heard = _read_said_repos(r)
+    finally:
+        os.close(r)
+        os.close(w)
+    assert heard == said  # any path, tabs and line breaks included
