@@ -7,6 +7,7 @@ The CLI, the Claude Code hook and the LSP server stay thin and call :class:`Lint
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .repo.facts import RepoFacts
     from .repo.index import RepoIndex
     from .repo.resolve import Resolver
+    from .repo.watch import Watcher
 
 
 # A prompt with more findings than this is a pasted log or a document: the rest is noise, and
@@ -187,6 +189,7 @@ class RepoContext:
     index: "RepoIndex"
     resolver: "Resolver"
     built_at: float = field(default_factory=time.monotonic)
+    watcher: "Watcher | None" = None  # in a warm server: says whether the tree changed since
 
     @cached_property
     def facts(self) -> "RepoFacts":
@@ -197,30 +200,60 @@ class RepoContext:
 
 # The newest context per (root, max file size), shared by every Linter of this process.
 _warm_repos: dict[tuple[Path, int], "RepoContext"] = {}
+# The process that watches its repositories for changes (the warm server, see watch_repositories):
+# an index whose watcher saw nothing is answered from as it is, without a rescan.
+_watching_pid: int | None = None
+
+
+def watch_repositories() -> None:
+    """From now on this process (not its forked children) watches the repositories it indexes."""
+    global _watching_pid
+    _watching_pid = os.getpid()
 
 
 def warm_repo(root: Path, max_size: int, previous: "RepoContext | None" = None) -> "RepoContext":
     """Index ``root`` (incrementally, from the newest context this process has) and remember the
     result for every Linter of this process, and for the `check` children a warm server forks."""
-    from .repo.index import build_index
     from .repo.resolve import Resolver
     from .repo.search import RepoSearch
 
     key = (root, max_size)
     warm = _warm_repos.get(key)
+    if warm is not None and warm.watcher is not None and not warm.watcher.changed():
+        return warm  # nothing below the root changed since it was scanned: the same index
     old = warm or previous
     # The previous index lends its decoded symbols for unchanged content (repo/index.py).
-    index = build_index(root, max_size=max_size, previous=old.index if old is not None else None)
+    index, watcher = _scan(root, max_size, old.index if old is not None else None)
     if warm is not None and warm.index.files == index.files:
         # The same files with the same content keys as an index this process searched before
         # (the warm server, or its forked `check` children): the same search structures.
-        ctx = RepoContext(index=index, resolver=warm.resolver)
+        ctx = RepoContext(index=index, resolver=warm.resolver, watcher=watcher)
         if "facts" in warm.__dict__:  # and the same facts (what the manifests say is in the files)
             ctx.__dict__["facts"] = warm.__dict__["facts"]
     else:
-        ctx = RepoContext(index=index, resolver=Resolver(RepoSearch.build(index)))
+        ctx = RepoContext(index=index, resolver=Resolver(RepoSearch.build(index)), watcher=watcher)
     _warm_repos[key] = ctx
     return ctx
+
+
+def _scan(root: Path, max_size: int, previous: "RepoIndex | None") -> "tuple[RepoIndex, Watcher | None]":
+    """The index, and in the watching process a watcher armed before the scan (an edit made
+    while it runs counts as a change) on every folder the index lists."""
+    from .repo.index import build_index
+
+    if _watching_pid != os.getpid():
+        return build_index(root, max_size=max_size, previous=previous), None
+    from .repo.watch import Watcher, folders_of
+
+    for _ in range(2):  # a second, incremental scan when the first found folders nobody watched
+        watched = folders_of(previous.files) if previous is not None else set()
+        watcher = Watcher.arm(str(root), watched)
+        index = build_index(root, max_size=max_size, previous=previous)
+        if watcher is None or folders_of(index.files) <= watched:
+            return index, watcher
+        watcher.close()
+        previous = index
+    return index, None
 
 
 def repos_warmed_since(before: dict[tuple[Path, int], "RepoContext"]) -> list[tuple[Path, int]]:

@@ -26,6 +26,8 @@ from .__about__ import __version__
 from .hook import payload, runtime
 from .errors import LintTimeout
 
+# linted once against a repository a `check` child indexed, to load what every later lint there needs
+_WARM_PROMPT = "Fix the bug in the `main` function of the query module, where a missing relation raises an error."
 REFRESH_AFTER = 30.0  # seconds before a repository index is refreshed (in the background)
 _MAX_REQUEST = 4_000_000
 # Longer prompts (pasted logs) cannot be linted within a hook's deadline (the analysis runs at
@@ -171,6 +173,7 @@ class PromptlintServer:
                 "ok": True, "pid": os.getpid(), "version": __version__, "uptime": round(time.time() - self.started, 1),
                 "requests": self.requests, "repositories": sorted(str(r) for linter in self._linters.values() for r in linter._repos),
                 "warm": sorted({str(root) for root, _ in _warm_keys()}),
+                "watched": sorted({str(root) for root, ctx in _warm_items() if ctx.watcher is not None and not ctx.watcher.changed()}),
                 "idle_timeout": self.idle_timeout,
             }
         if op == "stop":
@@ -254,8 +257,13 @@ class PromptlintServer:
     def _refresh_if_stale(self, linter: Any, root: Path) -> None:
         root = root.resolve()
         ctx = linter._repos.get(root)
-        if ctx is None or time.monotonic() - ctx.built_at < REFRESH_AFTER or root in self._refreshing:
+        if ctx is None or root in self._refreshing:
             return
+        if ctx.watcher is not None:
+            if not ctx.watcher.changed():
+                return  # nothing below the root changed: the index is current
+        elif time.monotonic() - ctx.built_at < REFRESH_AFTER:
+            return  # no watcher (not Linux, too many folders): a rescan at most every 30 s
         self._refreshing.add(root)
 
         def refresh() -> None:
@@ -315,6 +323,7 @@ class PromptlintServer:
 
     def _warm_in_background(self, keys: list[tuple[Path, int]]) -> None:
         from . import pipeline
+        from .config import Config
 
         for root, max_size in keys:
             if (root, max_size) in self._warming:
@@ -323,7 +332,11 @@ class PromptlintServer:
 
             def warm(root: Path = root, max_size: int = max_size) -> None:
                 try:
-                    pipeline.warm_repo(root, max_size)
+                    ctx = pipeline.warm_repo(root, max_size)
+                    # What a lint there loads on first use (the symbols' store, the facts, the
+                    # rules' lazily compiled patterns): loaded here once, not in every child.
+                    ctx.facts  # noqa: B018
+                    self.linter_for(Config()).lint(_WARM_PROMPT, repo=root)
                     _freeze_heap()
                 except Exception:  # noqa: BLE001 - the next check indexes it itself
                     pass
@@ -367,6 +380,9 @@ class PromptlintServer:
         _freeze_heap()
 
     def serve(self) -> None:
+        from .pipeline import watch_repositories
+
+        watch_repositories()  # answer from an index while nothing below its root changed
         path = runtime.socket_path()
         self.server = _SocketServer(str(path), _Handler)
         self.server.state = self  # type: ignore[attr-defined]
@@ -485,6 +501,12 @@ def _warm_keys() -> list[tuple[Path, int]]:
     from . import pipeline
 
     return list(pipeline._warm_repos)
+
+
+def _warm_items() -> list[tuple[Path, Any]]:
+    from . import pipeline
+
+    return [(root, ctx) for (root, _), ctx in list(pipeline._warm_repos.items())]
 
 
 _MAX_SAID = 64 * 1024  # what a child may say about the repositories it indexed

@@ -156,3 +156,35 @@ def test_the_child_s_word_on_its_repositories_survives_the_pipe(keys):
         os.close(r)
         os.close(w)
     assert heard == said  # any path, tabs and line breaks included
+
+
+def test_the_warm_server_never_answers_from_a_stale_index(server, tmp_path):
+    """The server answers from the index it has while its watcher saw no change; a file deleted
+    or created meanwhile must count at once, exactly as in a fresh in-process run."""
+    import shutil
+
+    repo = tmp_path / "watched-repo"
+    shutil.copytree(TS, repo)
+    orders = repo / "src" / "db" / "orders.ts"
+    orders.write_text("export function total(): number { return 0; }\n")
+    prompt = tmp_path / "task.prompt"
+    prompt.write_text("Fix the crash in src/db/orders.ts when the total is negative.\n")
+    args = ("check", "--format", "concise", "--repo", str(repo), str(prompt))
+    first = both(server, *args)
+    assert b"REF002" not in first[1].stdout and first[0].stdout == first[1].stdout
+    for _ in range(300):  # the server has indexed it and watches it now
+        if str(repo.resolve()) in status(server)["watched"]:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail(f"the server does not watch {repo}: {status(server)}")
+    unchanged = both(server, *args)
+    assert unchanged[1].stdout == first[1].stdout
+    assert str(repo.resolve()) in status(server)["watched"]  # a check changes nothing
+    orders.unlink()  # the index it has lists the file: only a rescan knows it is gone
+    removed = both(server, *args)
+    assert b"REF002" in removed[1].stdout, removed[1].stdout
+    assert removed[0].stdout == removed[1].stdout and removed[0].returncode == removed[1].returncode
+    orders.write_text("export function total(): number { return 1; }\n")
+    created = both(server, *args)
+    assert b"REF002" not in created[1].stdout and created[0].stdout == created[1].stdout
