@@ -13,7 +13,7 @@ judged it (every finding of promptlint 0.1.0 on these prompts).
 Also printed: the precision of default-on warnings with its sample size, and the share of the
 reviewer's misses (``miss-review`` rows) now caught by a finding of the right family.
 
-``--collection FILE`` adds prompts collected from other public repositories (``collect_prompts.py``
+``--collection FILE`` (repeatable) adds prompts collected from other public repositories (``collect_prompts.py``
 builds the file; it stays outside the repository), scored against
 ``bench/data/collection-judgments.jsonl``, with the tuning part and the held-out part reported
 separately. ``--unjudged`` lists findings nobody has judged yet, to judge them.
@@ -32,6 +32,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 DATA = ROOT / "bench" / "data"
 
+# Verdicts on collected prompts: the first round's collection, and the fresh held-out batches
+# (bench/data/fresh-manifest.jsonl), each judged the first time its findings were looked at.
+DEFAULT_COLLECTION_JUDGMENTS = [DATA / "collection-judgments.jsonl", DATA / "fresh-judgments.jsonl"]
 # Prompt kinds that are files with a name of their own; the other prompts were typed into a chat.
 FILE_KINDS = {"claude-command", "copilot-prompt-file", "claude-md", "agents-md"}
 # A reviewer's miss (MISS:<family>) and the rules whose finding counts as catching it.
@@ -42,6 +45,7 @@ MISS_RULES = {
     "missing-detail": ("CON004", "CON009", "CON010"),
     "missing-reference": ("REF001", "REF002", "REF003", "REF004"),
     "vague-verb/unclear-request": ("VAG001", "VAG005"),
+    "open-ended-list": ("VAG003",),
 }
 # Rules that report once per prompt: a verdict is about the prompt, wherever the span starts.
 PROMPT_LEVEL = {"CON001", "CON002", "CON003", "CON005", "SCO002", "CON009", "CON010"}
@@ -179,12 +183,28 @@ def print_table(title: str, tallies: dict[str, Tally], base: dict[str, Tally] | 
     print(msg)
 
 
+def print_misses(title: str, misses: list[dict], by_prompt: dict[str, list], severities: dict[str, str], baseline: str = "") -> None:
+    """The misses caught by a finding of the right family, and by a warning of it (an info finding
+    is shown, a warning is what a default run fails on)."""
+    caught, warned = [], 0
+    for m in misses:
+        family = m["code"].split(":", 1)[1] if ":" in m["code"] else ""
+        rules = MISS_RULES.get(family, ())
+        hit = [f.code for f in by_prompt.get(m["id"], []) if f.code in rules]
+        warned += any(severities.get(code) in ("warning", "error") for code in hit)
+        caught.append((m, hit))
+    n_caught = sum(1 for _, hit in caught if hit)
+    print(f"\n{title} caught by a finding of the right family: {fmt_p(n_caught, len(caught))}, by a warning: {fmt_p(warned, len(caught))}   {baseline}".rstrip())
+    for m, hit in caught:
+        print(f"  {'caught' if hit else 'missed'} {m['id']} {m['code']:36} {','.join(hit) or '-':14} {m['span'][:60]!r}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent.parent / "shared" / "real-prompts")
     parser.add_argument("--own", type=Path, default=DATA / "own-judgments.jsonl")
-    parser.add_argument("--collection", type=Path, help="prompts collected by collect_prompts.py (jsonl)")
-    parser.add_argument("--collection-judgments", type=Path, default=DATA / "collection-judgments.jsonl")
+    parser.add_argument("--collection", type=Path, action="append", help="prompts collected by collect_prompts.py (jsonl; repeatable)")
+    parser.add_argument("--collection-judgments", type=Path, action="append", help=f"verdicts on collected prompts (repeatable; default: {', '.join(p.name for p in DEFAULT_COLLECTION_JUDGMENTS)})")
     parser.add_argument("--unjudged", action="store_true", help="list the findings nobody has judged")
     parser.add_argument("--with-previous-turn", action="store_true", help="collection only: pass each turn's previous assistant message")
     parser.add_argument("--list-heldout", action="append", metavar="SPLIT", help="with --unjudged: also list that held-out part's unjudged findings (only once tuning is over)")
@@ -229,16 +249,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  no longer reported: {j['id']} {j['code']} {j['span']!r}")
 
     misses = [j for j in judgments if j["type"] == "miss-review" and j["verdict"] == "miss"]
-    caught = []
-    for m in misses:
-        family = m["code"].split(":", 1)[1] if ":" in m["code"] else ""
-        rules = MISS_RULES.get(family, ())
-        hit = [f.code for f in by_prompt.get(m["id"], []) if f.code in rules]
-        caught.append((m, hit))
-    n_caught = sum(1 for _, hit in caught if hit)
-    print(f"\nreviewer's misses caught by a finding of the right family: {fmt_p(n_caught, len(caught))}   [baseline 0.00 (0/{len(caught)})]")
-    for m, hit in caught:
-        print(f"  {'caught' if hit else 'missed'} {m['id']} {m['code']:36} {','.join(hit) or '-':14} {m['span'][:60]!r}")
+    print_misses("reviewer's misses", misses, by_prompt, severities, baseline=f"[baseline 0.00 (0/{len(misses)})]")
 
     from promptlint.text.analysis import analyze
     from promptlint.text.source import PromptSource
@@ -252,11 +263,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.collection:
         global USE_PREVIOUS
         USE_PREVIOUS = args.with_previous_turn
-        coll = load_jsonl(args.collection)
+        coll = [row for path in args.collection for row in load_jsonl(path)]
         cverdicts = Verdicts()
-        crow = load_jsonl(args.collection_judgments) if args.collection_judgments.is_file() else []
-        for row in crow:
-            cverdicts.add(row, "own")
+        crows = [row for path in (args.collection_judgments or DEFAULT_COLLECTION_JUDGMENTS) if path.is_file() for row in load_jsonl(path)]
+        for row in crows:
+            if row.get("type", "finding") == "finding":
+                cverdicts.add(row, "own")
         _, creports = lint_all(coll)
         history = DATA / "heldout-first-look.json"
         first_look = json.loads(history.read_text()) if history.is_file() else {}
@@ -264,12 +276,18 @@ def main(argv: list[str] | None = None) -> int:
             part = [p for p in coll if p.get("split") == split]
             # Held-out findings are listed only when asked for by name, once tuning is over.
             listing = unjudged if split == "tune" or split in (args.list_heldout or []) else None
-            ctallies, _ = score(part, creports, cverdicts, severities, listing)
+            ctallies, cby_prompt = score(part, creports, cverdicts, severities, listing)
             repos = len({p["repo"] for p in part})
             print_table(f"own collection, {split} part: {len(part)} prompts from {repos} repositories (verdicts: own)", ctallies, None, severities, default_on)
             first = first_look.get(split)
             if first:
                 print(f"  first look (held out until then, at the commit {first['commit']}): {fmt_p(first['tp'], first['judged'])}; {first['comment']}")
+                if first.get("rules"):
+                    print("    per rule: " + ", ".join(f"{code} {fmt_p(*first['rules'][code])}" for code in sorted(first["rules"])))
+            ids = {p["id"] for p in part}
+            reviewed = [r for r in crows if r.get("type") == "miss-review" and r["id"] in ids]
+            if reviewed:
+                print_misses(f"{split} miss review ({len({r['id'] for r in reviewed})} random prompts)", [r for r in reviewed if r["verdict"] == "miss"], cby_prompt, severities)
 
     if unjudged is not None:
         print(f"\nunjudged findings ({len(unjudged)}):")

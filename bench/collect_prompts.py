@@ -28,7 +28,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-PATTERN = re.compile(r"(^|/)\.aider\.chat\.history\.md$|\.specstory/history/.*\.md$|(^|/)\.claude/commands/.*\.md$|\.github/prompts/.*\.prompt\.md$")
+PATTERN = re.compile(
+    r"(^|/)\.aider\.chat\.history\.md$|\.specstory/history/.*\.md$|(^|/)\.claude/commands/.*\.md$|\.github/prompts/.*\.prompt\.md$"
+    r"|(^|/)logs/user_prompt_submit\.json$"
+)
 STOP = set("the a an to of and in is it for on with this that you can be i we my please not are do make add fix use from".split())
 
 
@@ -37,6 +40,8 @@ def git(gitdir: Path, *args: str) -> bytes:
 
 
 def kind_of(path: str) -> str:
+    if path.endswith("user_prompt_submit.json"):
+        return "claude-prompt-log"
     if "aider" in path:
         return "aider-user-turn"
     if "specstory" in path:
@@ -80,7 +85,26 @@ def specstory_turns(text: str) -> list[tuple[str, str | None]]:
     return out
 
 
+def prompt_log_turns(text: str) -> list[tuple[str, str | None]]:
+    """Claude Code UserPromptSubmit hook records (a JSON array, or one object a line) as logged by
+    hook templates: each record's ``prompt``. The assistant's reply is not logged (None)."""
+    try:
+        records = json.loads(text)
+    except ValueError:
+        records = []
+        for line in text.splitlines():
+            try:
+                records.append(json.loads(line))
+            except ValueError:
+                continue
+    if isinstance(records, dict):
+        records = [records]
+    return [(r["prompt"], None) for r in records if isinstance(r, dict) and isinstance(r.get("prompt"), str)]
+
+
 def turns_of(path: str, text: str) -> list[tuple[str, str | None]]:
+    if path.endswith("user_prompt_submit.json"):
+        return prompt_log_turns(text)
     if "aider" in path:
         return aider_turns(text)
     if "specstory" in path:
@@ -118,7 +142,7 @@ def from_manifest(mirrors: Path, manifest: Path) -> list[dict]:
     return out
 
 
-def from_repos(mirrors: Path, repos: list[str], per_repo: int, held: set[str]) -> list[dict]:
+def from_repos(mirrors: Path, repos: list[str], per_repo: int, held: set[str], split: str | None = None) -> list[dict]:
     out, seen = [], set()
     for repo in repos:
         gitdir = mirrors / repo.replace("/", "+") / "repo"
@@ -143,7 +167,7 @@ def from_repos(mirrors: Path, repos: list[str], per_repo: int, held: set[str]) -
         found.sort(key=lambda r: r["id"])
         random.Random(hashlib.sha1(repo.encode()).hexdigest()).shuffle(found)
         for r in found[:per_repo]:
-            out.append({**r, "split": "heldout" if repo in held else "tune"})
+            out.append({**r, "split": split or ("heldout" if repo in held else "tune")})
     return out
 
 
@@ -154,13 +178,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--manifest", type=Path, help="rebuild the collection this manifest lists")
     parser.add_argument("--repos", nargs="*", default=[], help="or scan these repositories")
     parser.add_argument("--held-out", nargs="*", default=[], help="with --repos: repositories whose prompts form the held-out part")
+    parser.add_argument("--split", help="with --repos: the part every collected prompt belongs to (e.g. a fresh held-out batch)")
     parser.add_argument("--per-repo", type=int, default=10)
     parser.add_argument("--write-manifest", type=Path, help="also write the manifest (no text) of what was collected")
     args = parser.parse_args(argv)
     if args.manifest:
         rows = from_manifest(args.mirrors, args.manifest)
     elif args.repos:
-        rows = from_repos(args.mirrors, args.repos, args.per_repo, set(args.held_out))
+        rows = from_repos(args.mirrors, args.repos, args.per_repo, set(args.held_out), args.split)
     else:
         parser.error("give --manifest or --repos")
     with args.out.open("w", encoding="utf-8") as f:
