@@ -170,10 +170,7 @@ def check_existence(rule: "Rule", analysis: "Analysis", ctx: Context) -> list[Hi
         sent_text = sent.text if sent else ""
         if any(p.search(sent_text) for p in unless_sentence):
             continue
-        rest_end = sent.end if sent else len(analysis.text)
-        if sent is not None and sent.text.rstrip().lower().endswith(("etc.", "e.g.", "i.e.")) and sent.index + 1 < len(analysis.sentences):
-            rest_end = analysis.sentences[sent.index + 1].end  # the sentencizer splits after "etc."
-        rest = analysis.text[end:rest_end]
+        rest = analysis.text[end : sent.end if sent else len(analysis.text)]
         if any(p.match(rest) for p, terms in unless_after if terms is None or text.lower() in terms):
             continue
         if sent is not None and sent.table_row:
@@ -273,9 +270,13 @@ def check_subjective_term(rule: "Rule", analysis: "Analysis", ctx: Context) -> l
     decorative = {w.lower() for w in c.get("decorative", [])}
     fillers = {w.lower() for w in c.get("filler-in-detailed-prompts", [])}
     detailed = _detailed_prompt(analysis)
+    generic_only = {w.lower() for w in c.get("generic-only", [])}
+    generic_context = {w.lower() for w in c.get("generic-context", [])}
     hits = []
     for hit in check_existence(rule, analysis, ctx):
         if _is_name(analysis, hit.start, hit.end) or _decorative(analysis, hit.start, hit.end, decorative):
+            continue
+        if hit.fields.get("match", "").lower() in generic_only and not _generic_action_before(analysis, hit.start, generic_context):
             continue
         if detailed and hit.fields.get("match", "").lower() in fillers:
             continue
@@ -287,6 +288,7 @@ def check_subjective_term(rule: "Rule", analysis: "Analysis", ctx: Context) -> l
             continue  # "Great, now ..." / "Perfect." acknowledges the last turn
         hits.append(hit)
     complaints = _compile_regexes(rule, "complaint-patterns")
+    symptom_words = int(c.get("complaint-symptom-words", 0))
     expectation = _compile_regexes(rule, "complaint-satisfied-by")
     for sent in analysis.prose_sentences:
         if sent.is_question or sent.index in analysis.verbs_by_sentence:
@@ -300,12 +302,23 @@ def check_subjective_term(rule: "Rule", analysis: "Analysis", ctx: Context) -> l
                 continue
             if any(p.search(sent.text) for p in expectation):
                 break
+            symptom = re.match(r"\s*[,;:\u2014-]\s*(.*)", sent.text[m.end() :], re.S)
+            if symptom_words and symptom and len(re.findall(r"[A-Za-z']+", symptom.group(1))) >= symptom_words:
+                break  # "the controls feel weird, the car jumps around": the symptom is the criterion
             start, end = sent.start + m.start(), sent.start + m.end()
             if not any(h.start < end and start < h.end for h in hits):
                 hits.append(Hit(start, end, {"match": analysis.text[start:end]}))
             break
     hits.sort(key=lambda h: h.start)
     return hits
+
+
+def _generic_action_before(analysis: "Analysis", start: int, words: set[str]) -> bool:
+    """One of ``words`` among the last four words before ``start`` in its sentence: "do this
+    correctly", "make sure it works correctly" (not "parse the date correctly")."""
+    sent = analysis.sentence_of(start)
+    before = re.findall(r"[A-Za-z']+", analysis.text[sent.start if sent else 0 : start].lower())
+    return any(w in words for w in before[-4:])
 
 
 def _detailed_prompt(analysis: "Analysis") -> bool:
@@ -375,7 +388,18 @@ def check_vague_action(rule: "Rule", analysis: "Analysis", ctx: Context) -> list
             object_words.append(t)
         if object_words and any(t.lower_ not in generic and t.lemma_ not in generic for t in object_words):
             continue
+        after_object = words[len(object_words) + (1 if words and words[0].lower_ in ("up", "out") else 0) :]
+        if verb.lemma == "make" and object_words and object_words[0].lower_ == "it" and after_object[:1] and after_object[0].lower_ in ("so", "such"):
+            continue  # "let's make it so only Gemini can use the memory tools": the outcome follows
+        if object_words and len(after_object) >= 3 and after_object[0].lower_ in ("that", "which", "where", "when", "you", "i", "we") and after_object[1].lower_ not in ("is", "are", "was"):
+            continue  # "fix the error that you see in the terminal": a relative clause says which
+        if object_words and object_words[-1].lemma_ in _ERROR_WORDS and any(sp.kind in ("traceback", "fenced", "attachment") for sp in analysis.code_spans):
+            continue  # "#terminalSelection ... Fix the error.": the error is attached or pasted
+        if _detailed_list(analysis, 6) and object_words and object_words[-1].lemma_ in _ERROR_WORDS | {"thing", "things", "stuff"}:
+            continue  # "We need to fix issues with the preview" over a detailed list: the list says which
         pronoun_object = bool(object_words) and object_words[0].lower_ in ("it", "this", "that", "them", "these", "those")
+        if (pronoun_object or not object_words) and verb.kind == "fix" and _specific_problem_before(analysis, verb, generic):
+            continue  # "Somehow the SVG turned invisible. Fix it.": the problem just stated is the object
         if pronoun_object and (_named_before(analysis, verb.start, generic) or analysis.reference_resolved(verb.start, generic)):
             continue  # "tests/users.test.ts hangs on CI ... fix it": "it" is that concrete thing
         definite = any(t.lower_ in ("the", "this", "that", "these", "those") for t in words[:2])
@@ -407,7 +431,7 @@ def analysis_verbs() -> frozenset[str]:
 _ALL_VERBS: frozenset[str] | None = None
 # Verbs whose "to"/"into" phrase names the end state ("convert X to YAML", "switch it to dark mode").
 _TARGET_VERBS = {"change", "convert", "switch", "migrate", "move", "rename", "update", "set", "turn", "upgrade", "port", "adjust", "make"}
-_GOAL_SENTENCE = re.compile(r"^\W*(?:it|this|that|they|which|these|the \w+)\s+(?:should|must|needs? to|has to|have to|will need to)\b", re.I)
+_GOAL_SENTENCE = re.compile(r"^\W*(?:(?:now|so|then|and|also|basically)\W+)?(?:it|this|that|they|which|these|the \w+)\s+(?:should|must|needs? to|has to|have to|will need to)\b", re.I)
 
 
 def _spelled_out_after(analysis: "Analysis", verb: "TaskVerb", clause: list[Any]) -> bool:
@@ -427,7 +451,28 @@ def _spelled_out_after(analysis: "Analysis", verb: "TaskVerb", clause: list[Any]
         nxt_sent = analysis.sentences[sent.index + 1]
         if _GOAL_SENTENCE.match(nxt_sent.text) and analysis.text[sent.end : nxt_sent.start].count("\n") < 2:
             return True
+        # "Let's fix some things. I noticed the user preferences don't get remembered.": the
+        # problems follow.
+        if verb.kind == "fix" and nxt_sent.reports_problem and not nxt_sent.is_question:
+            return True
     return False
+
+
+def _specific_problem_before(analysis: "Analysis", verb: "TaskVerb", generic: set[str]) -> bool:
+    """The sentence before the verb's reports a problem in specific words ("the SVG turned
+    invisible"), not a bare "I get an error" or a question."""
+    if verb.sentence == 0:
+        return False
+    prev = analysis.sentences[verb.sentence - 1]
+    if not prev.reports_problem or prev.is_question:
+        return False
+    words = [t for t in analysis.doc[prev.token_start : prev.token_end] if t.is_alpha and not t.is_stop]
+    specific = [t for t in words if t.lower_ not in generic and t.lemma_ not in generic and t.lemma_ not in _PROBLEM_WORDS]
+    return len(specific) >= 2
+
+
+_ERROR_WORDS = {"error", "errors", "issue", "issues", "bug", "bugs", "problem", "problems", "warning", "warnings"}
+_PROBLEM_WORDS = {"error", "issue", "problem", "bug", "get", "have", "happen", "occur", "show", "see", "work", "fail", "break", "wrong", "somehow"}
 
 
 def _named_before(analysis: "Analysis", offset: int, generic: set[str]) -> bool:
@@ -573,14 +618,11 @@ def _about_logic(analysis: "Analysis", verb: "TaskVerb", nouns: set[str]) -> boo
             ):
                 return True
     # Words anywhere in the sentence ("the app is slow, fix it"; "validate the email, phone etc. in
-    # the signup route", which the sentencizer splits after "etc.").
+    # the signup route").
     sent = analysis.sentence_of(verb.start)
     if sent is None:
         return False
-    end = sent.token_end
-    if sent.text.rstrip().lower().endswith(("etc.", "e.g.", "i.e.")) and sent.index + 1 < len(analysis.sentences):
-        end = analysis.sentences[sent.index + 1].token_end
-    return any((t.lemma_ in nouns or t.lower_ in nouns) and t.i not in analysis.code_token_ids for t in analysis.doc[sent.token_start : end])
+    return any((t.lemma_ in nouns or t.lower_ in nouns) and t.i not in analysis.code_token_ids for t in analysis.doc[sent.token_start : sent.token_end])
 
 
 def _object_in(analysis: "Analysis", verb: "TaskVerb", words: set[str], within: int = 4) -> bool:
@@ -811,6 +853,7 @@ def check_missing_detail(rule: "Rule", analysis: "Analysis", ctx: Context) -> li
     """A create-task names a thing that needs details (a table needs fields) and gives none."""
     objects = rule.check.get("objects", [])
     kinds = set(rule.check.get("task-kinds", ["create"]))
+    excluded = set(rule.check.get("exclude-verbs", []))
     text = analysis.text
     hits = []
     for spec in objects:
@@ -819,7 +862,7 @@ def check_missing_detail(rule: "Rule", analysis: "Analysis", ctx: Context) -> li
         if any(p.search(text) for p in details):
             continue
         for verb in analysis.task_verbs:
-            if verb.kind not in kinds:
+            if verb.kind not in kinds or verb.lemma in excluded:
                 continue
             noun = _object_head(analysis, verb)
             if noun is None or noun.lemma_ not in nouns or noun.i in analysis.code_token_ids:
@@ -948,7 +991,7 @@ COMMON_PARAMS = {"applies-to", "kinds", "trigger-findings", "unless-findings", "
 _EXISTENCE = {"phrases", "patterns", "unless-sentence-matches", "unless-followed-by", "unless-preceded-by", "skip-list-items-in", "list-phrases", "within-task-clause", "task-object-classes"}
 KIND_PARAMS: dict[str, set[str]] = {
     "existence": _EXISTENCE,
-    "subjective-term": _EXISTENCE | {"decorative", "complaint-patterns", "complaint-satisfied-by", "filler-in-detailed-prompts"},
+    "subjective-term": _EXISTENCE | {"decorative", "complaint-patterns", "complaint-satisfied-by", "filler-in-detailed-prompts", "generic-only", "generic-context", "complaint-symptom-words"},
     "error-without-output": {"error-patterns", "output-patterns", "satisfied-by-spans"},
     "message-kind": set(),
     "unverifiable-goal": {"skip-list-items-in", "vague-findings", "goal-patterns", "required-phrases", "required-patterns", "satisfied-by-list-items", "trigger-task-kinds", "trigger-object-classes"},
@@ -961,7 +1004,7 @@ KIND_PARAMS: dict[str, set[str]] = {
         "trigger-nouns", "satisfied-by-list-items", "trigger-exclude-verbs", "quiet-on-follow-ups", "skip-list-items-in",
     },
     "count": {"counter", "min", "exclude-kinds", "exclude-objects", "exclude-new-objects", "exclude-verbs", "exclude-object-classes", "procedure-intro", "count-problems", "count-verbs", "single-goal-headings", "task-list-headings"},
-    "missing-detail": {"objects", "task-kinds"},
+    "missing-detail": {"objects", "task-kinds", "exclude-verbs"},
     "escalation": _EXISTENCE | {"tier", "weight", "when-findings", "also-phrases", "min-estimated-files", "task-verbs", "requires-named-location", "task-kinds"},
     "missing-reference": {"trigger-task-kinds", "min-score", "max-suggestions"},
     "unknown-reference": {"creation-verbs"},

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -33,6 +33,7 @@ MESSAGE_KINDS = {
     "log": "pasted error output or a traceback with no request",
     "follow-up": "only steers the conversation (\"continue\", \"let's do both\", \"yes, go ahead\")",
     "statement": "says something without asking for anything (\"I added feedback in spec.md\")",
+    "agent-text": "text an agent wrote (its analysis, plan or reply: \"Looking at TODO.md ... Let me check ...\"), pasted or relayed as the prompt",
     "command-file": "a reusable prompt file: a Claude Code command, agent or skill, a Copilot *.prompt.md",
     "instructions-file": "standing instructions: CLAUDE.md, AGENTS.md, Cursor or Copilot rules",
 }
@@ -86,6 +87,36 @@ _DUMMY_IT = re.compile(
     r"|\bis\s+it\s+(?:possible|ok|okay|fine|better|worth|normal|safe|necessary|true)\b",
     re.I,
 )
+# How a coding agent talks to its user, not how a user talks to an agent: narrating its own work
+# ("Let me check", "I'll implement", "I can see from the files you shared"), offering ("Should I
+# proceed?", "Here are the changes needed") and pointing at the user's side ("the error you're
+# encountering", "add the file to the chat"). Two different ones make a message agent-written: an
+# architect model's plan relayed to its editor, or an answer pasted back as the next prompt.
+_AGENT_DISCOURSE = [
+    re.compile(p, re.I | re.M)
+    for p in (
+        r"\blet me (?!know\b)(?:\w+ ){0,2}(?:check|look|examine|implement|create|update|verify|start|fix|analy[sz]e|review|read|search|explore|investigate|begin|proceed|clarify|summari[sz]e)\b",
+        r"\bi(?:'ll| will) (?:now |first |also |then |go ahead and )?(?:implement|create|update|check|start|proceed|modify|begin|examine|analy[sz]e|provide|outline)\b",
+        r"\bi can see (?:that|from|the|you|there)\b",
+        r"\bi (?:notice|noticed) (?:that|there|a|an|the)\b",
+        r"\bi(?:'ve| have) (?:now )?(?:implemented|created|updated|refactored|reviewed|analy[sz]ed|identified|examined|completed)\b",
+        r"^\W*looking (?:at|more carefully at) (?:the|your|this)\b",
+        r"\bhere(?:'s| is| are) (?:how to (?:modify|fix|update|change|implement)|the (?:specific |required |necessary |proposed )?(?:changes|implementation|plan|summary|updated code))\b",
+        r"\bshould i (?:proceed|continue|go ahead|implement|start)\b",
+        r"\b(?:you(?:'ve| have) (?:asked|shared|provided|requested)|(?:files?|code|version|content|output|logs?|snippets?) you(?:'ve| have)? (?:shared|provided|sent|attached|pasted))\b",
+        r"\bthe (?:error|issue|problem)s? you(?:'re| are) (?:encountering|seeing|getting|facing|experiencing)\b",
+        r"\b(?:this will allow me to|once i (?:can see|have|see)|(?:add|share|paste)\b[^.\n]{0,80}\bto the chat)\b",
+        r"\b(?:the )?changes needed (?:for|in|to)\b",
+        # an architect's plan for its editor: "Apply the following minimal changes", "Change summary",
+        # "File: backend/app.py", "Locate: ... Replace with: ..."
+        r"\b(?:apply|make) (?:these|the following) (?:\w+ ){0,2}(?:changes|edits|updates)\b",
+        r"^\W*(?:proposed changes?|change summary|summary of changes|edits to apply|root cause)\b",
+        r"^\W*(?:locate|replace (?:it )?with|change (?:it )?to)\s*:\s*$",
+        r"^[ \t]*-?[ \t]*files?:[ \t]*`?[\w./\\-]+\.[A-Za-z0-9]{1,5}`?[ \t]*$",
+        r"\b(?:my apologies|i apologi[sz]e|you(?:'re| are) absolutely (?:right|correct))\b",
+        r"\bwe(?:'ve| have) (?:now |successfully )?(?:implemented|created|updated|added|refactored)\b",
+    )
+]
 _PRESENTATIONAL = re.compile(r"^\W*(?:this|that|it)(?:'s|\s+is|\s+was)\s+(?:a|an|the|my|our)\s+\w", re.I)
 _INSTRUCTION_FILES = re.compile(
     r"(?:^|/)(?:CLAUDE(?:\.local)?\.md|AGENTS\.md|GEMINI\.md|\.cursorrules|\.windsurfrules|\.clinerules|"
@@ -99,6 +130,26 @@ _COMMAND_FILES = re.compile(
 )
 _COMMAND_FRONT_MATTER = re.compile(r"\A(?:---[ \t]*\r?\n)?(?:[ \t]*(?:description|allowed-tools|argument-hint|mode|agent|tools|model|name)[ \t]*:.*\r?\n){1,}", re.I)
 _INSTRUCTIONS_SHAPE = re.compile(r"\A\s*#\s*(?:CLAUDE|AGENTS|GEMINI)\.md\b|This file provides guidance to (?:Claude|AI|agents|Codex)", re.I)
+
+
+_SMALL_WORDS = {"a", "an", "and", "as", "at", "by", "for", "from", "in", "into", "of", "on", "or", "the", "to", "via", "vs", "with", "&"}
+
+
+def _is_title_line(line: str) -> bool:
+    """A line in title case with no sentence punctuation ("Create Aider Configuration File",
+    "3. Configure Aider with Latest Features (v0.86+)"), or a list item of one capitalised word
+    ("- Address"): it names a section or a field; it is not a command."""
+    body = _LIST_ITEM.sub("", line, count=1).strip().strip("*_").strip()
+    body = re.sub(r"\s*\([^)]*\)\s*$", "", body)
+    if not body or re.search(r"[.!?;,:`]", body):
+        return False
+    words = re.findall(r"[A-Za-z][\w'’-]*", body)
+    if len(words) == 1:
+        return bool(_LIST_ITEM.match(line)) and words[0][:1].isupper() and not words[0].isupper() and len(body.split()) == 1
+    content = [w for w in words if w.lower() not in _SMALL_WORDS]
+    # Identifiers ("ReminderSettings") and acronyms ("DLQ") are capitalised in any sentence.
+    titled = [w for w in content if w[:1].isupper() and w[1:] == w[1:].lower()]
+    return 2 <= len(words) <= 10 and len(titled) >= 2 and all(w[:1].isupper() for w in content)
 
 
 @dataclass(frozen=True)
@@ -347,6 +398,7 @@ class _Analyzer:
         code_ids = analysis.code_token_ids
         self._sentences(analysis)
         self._task_verbs(analysis, code_ids)
+        self._problem_before_fix(analysis)
         self._noun_phrases(analysis, code_ids)
         candidates = self._pronoun_candidates(analysis, code_ids)
         analysis.follow_up = self._is_follow_up(analysis, candidates)
@@ -389,6 +441,8 @@ class _Analyzer:
                 )
             )
             heading = bool(_HEADING.match(line)) and sent.start_char < line_start + len(line) and (line.lstrip().startswith("#") or len(line.split()) <= 6)
+            if not heading and sent.start_char < line_start + len(line) and _is_title_line(line) and text.strip() != line.strip():
+                heading = True  # "3. Configure Aider with Latest Features", "• Date of Birth": a title or a label
             a.sentences.append(
                 Sentence(
                     index=i,
@@ -404,6 +458,22 @@ class _Analyzer:
                     table_row=line.lstrip().startswith("|") and line.rstrip().endswith("|"),
                 )
             )
+
+    def _problem_before_fix(self, a: Analysis) -> None:
+        """"Somehow the SVG turned invisible. Fix it.": a statement right before a bare fix command
+        ("fix it", "please fix this", "can you fix that?") is the problem that command is about,
+        whatever words it uses."""
+        for t in a.task_verbs:
+            if t.kind != "fix" or t.sentence == 0:
+                continue
+            sent, prev = a.sentences[t.sentence], a.sentences[t.sentence - 1]
+            if prev.reports_problem or prev.is_question or prev.is_heading or prev.index in a.verbs_by_sentence:
+                continue
+            if a.text[prev.end : sent.start].count("\n") >= 2 or not re.search(r"[A-Za-z]{3}", prev.text):
+                continue
+            rest = [w.lower() for w in re.findall(r"[A-Za-z']+", a.text[t.end : sent.end])]
+            if len(rest) <= 3 and all(w in ("it", "this", "that", "them", "please", "pls", "now", "asap", "for", "me", "up", "again") for w in rest):
+                a.sentences[prev.index] = replace(prev, reports_problem=True)
 
     # --- task verbs --------------------------------------------------------------------------
     def _verb_class(self, tok: Any) -> str | None:
@@ -791,6 +861,8 @@ class _Analyzer:
             return file_kind
         prose = a.prose_sentences
         words = sum(1 for s in prose for t in a.doc[s.token_start : s.token_end] if t.is_alpha and t.i not in a.code_token_ids)
+        if words >= 40 and self._agent_written(a, prose):
+            return "agent-text"
         # A command inside a question ("why do you think X solves my issue") asks nothing; a request
         # in question form ("can you fix the header?") does.
         asking = [t for t in a.task_verbs if t.form == "request" or not a.sentences[t.sentence].is_question]
@@ -819,6 +891,12 @@ class _Analyzer:
         if has_output and words <= 25:
             return "log"
         return "statement"
+
+    @staticmethod
+    def _agent_written(a: Analysis, prose: list[Sentence]) -> bool:
+        """At least two different turns of an agent's discourse in the prompt's own words."""
+        text = "\n".join(a.text[s.start : s.end] for s in prose)
+        return sum(1 for p in _AGENT_DISCOURSE if p.search(text)) >= 2
 
     @staticmethod
     def _is_investigative_wish(a: Analysis, sent: Sentence) -> bool:

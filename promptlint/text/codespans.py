@@ -74,6 +74,9 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("template", re.compile(r"\$ARGUMENTS(?:\[\d+\])?|\$\{[A-Za-z_][\w.:-]*(?::[^}\n]*)?\}|\{\{\s*[\w.-]+\s*\}\}|\$[1-9]\b|\$[A-Z][A-Z0-9_]{2,}\b")),
     # What a chat client attached: "[Image #1]", "[Pasted text #2 +40 lines]".
     ("attachment", re.compile(r"\[(?:Image|Pasted text|Pasted image|File|Screenshot)[^\]\n]{0,40}\]", re.I)),
+    # Copilot Chat's context variables that attach the terminal output, the selection, the problems list
+    # or a failing test (the error the prompt is about).
+    ("attachment", re.compile(r"(?<![\w#])#(?:terminalSelection|terminalLastCommand|selection|problems|testFailure)\b")),
     ("backtick", re.compile(r"`[^`\n]+`")),
     ("url", re.compile(r"\bhttps?://[^\s<>()\"'`]+[^\s<>()\"'`.,;:!?]")),
     # A mention of a file (Cursor "@src/app.ts", Copilot "#file:app.ts"): the path without its marker.

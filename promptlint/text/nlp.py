@@ -25,6 +25,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from spacy.language import Language
 
 _ABBREVIATIONS = {"e.g.", "i.e.", "vs.", "etc.", "mr.", "mrs.", "ms.", "dr.", "st.", "no.", "approx.", "cf.", "fig.", "jr.", "sr.", "inc.", "ltd.", "co."}
+# Abbreviations the tokenizer splits from their stop ("etc" "."): the sentencizer ends a sentence at
+# that stop, but "phone etc. in the signup route" goes on.
+_ABBREVIATION_STEMS = {a[:-1] for a in _ABBREVIATIONS if a.count(".") == 1}
 _LIST_MARKER = re.compile(r"[ \t]*(?:[-*+•]|\d{1,3}[.)]|[a-z][.)]|#{1,6})\s")
 _lock = threading.Lock()
 _cache: dict[str, "Pipeline"] = {}
@@ -59,6 +62,15 @@ def _register_components() -> None:
         text = doc.text
         starts = doc.to_array([SENT_START])
         changed = False
+        for token in doc[1:-1]:
+            # "email, phone etc. in the form": the stop belongs to the abbreviation when the
+            # sentence goes on in lower case (a capital after it starts a new one).
+            prev, nxt = doc[token.i - 1], doc[token.i + 1]
+            if token.text == "." and not prev.whitespace_ and prev.lower_ in _ABBREVIATION_STEMS and token.whitespace_ and (
+                nxt.text[:1].islower() or nxt.text[:1] in ",;)" or nxt.text[:1].isdigit()
+            ) and starts[nxt.i] == 1:
+                starts[nxt.i] = starts.dtype.type(2**64 - 1)  # -1 (not a start) as the array stores it
+                changed = True
         for token in doc[:-1]:
             # spaCy keeps "d." (from "id.") or "x." as one token, so the sentencizer misses the stop.
             if len(token.text) > 1 and token.text.endswith(".") and token.lower_ not in _ABBREVIATIONS:

@@ -1,7 +1,9 @@
 """The prompt as a source file: positions, masked regions and inline suppression directives.
 
 Masked regions (HTML comments, YAML front matter) keep their length so every offset the
-analysis reports is an offset into the original text.
+analysis reports is an offset into the original text. Carriage returns read as spaces: a prompt
+saved with Windows line ends (``\r\n``) is analysed like any other, so a closing code fence or a
+heading still ends at its line end.
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ class PromptSource:
 
         front = _FRONT_MATTER.match(text)
         head = blank(front) if front else ""
-        return head + _HTML_COMMENT.sub(blank, text[len(head):])
+        return (head + _HTML_COMMENT.sub(blank, text[len(head):])).replace("\r", " ")
 
     # --- suppression -----------------------------------------------------------------------
     def _parse_directives(self, text: str) -> Suppressions:
