@@ -147,7 +147,9 @@ def score(prompts, reports, verdicts: Verdicts, severities: dict[str, str], unju
     return tallies, by_prompt
 
 
-def print_table(title: str, tallies: dict[str, Tally], base: dict[str, Tally] | None, severities: dict[str, str], default_on: set[str]) -> None:
+def print_table(title: str, tallies: dict[str, Tally], base: dict[str, Tally] | None, severities: dict[str, str], default_on: set[str], base_default_on: set[str] | None = None) -> None:
+    """Per rule, and the precision of the warnings a default run reports (``default_on``; the
+    baseline's own default-on set is ``base_default_on``: a rule since demoted still counts there)."""
     print(f"\n{title}")
     head = f"{'code':7} {'sev':7} |"
     if base is not None:
@@ -167,10 +169,10 @@ def print_table(title: str, tallies: dict[str, Tally], base: dict[str, Tally] | 
         line += f" {t.fired:>5} {t.tp:>6} {t.fp:>6} {t.own_tp:>6} {t.own_fp:>6} {t.unjudged:>8} {p:>5}"
         print(line)
 
-    def summary(ts: dict[str, Tally]) -> tuple[int, int, int]:
-        tp = sum(ts[c].tp + ts[c].own_tp for c in ts if c in default_on)
-        n = sum(ts[c].judged for c in ts if c in default_on)
-        un = sum(ts[c].unjudged for c in ts if c in default_on)
+    def summary(ts: dict[str, Tally], on: set[str] = default_on) -> tuple[int, int, int]:
+        tp = sum(ts[c].tp + ts[c].own_tp for c in ts if c in on)
+        n = sum(ts[c].judged for c in ts if c in on)
+        un = sum(ts[c].unjudged for c in ts if c in on)
         return tp, n, un
 
     tp, n, un = summary(tallies)
@@ -178,7 +180,7 @@ def print_table(title: str, tallies: dict[str, Tally], base: dict[str, Tally] | 
     if un:
         msg += f", {un} unjudged"
     if base is not None:
-        btp, bn, _ = summary(base)
+        btp, bn, _ = summary(base, base_default_on if base_default_on is not None else default_on)
         msg += f"   [baseline {fmt_p(btp, bn)}]"
     print(msg)
 
@@ -238,7 +240,9 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"real prompts: {len(prompts)} ({data}), text only; verdicts: reviewer {sum(1 for j in judgments if j['type'] == 'finding')}, own {len(own_rows)} ({args.own.relative_to(ROOT) if args.own.is_relative_to(ROOT) else args.own})")
     print("baseline = main 39f7c1e as the reviewer judged it (info rules CON002/CON005 judged on a random half in rq*)")
-    print_table("per rule (rev = the reviewer's verdicts, own = this project's, judged against `promptlint rule CODE`)", tallies, base, severities, default_on)
+    # The baseline's warnings are the ones it reported as warnings (the judged rows carry their severity).
+    base_default_on = {j["code"] for j in judgments if j["type"] == "finding" and j.get("severity") in ("warning", "error")}
+    print_table("per rule (rev = the reviewer's verdicts, own = this project's, judged against `promptlint rule CODE`)", tallies, base, severities, default_on, base_default_on)
 
     # Recall against what the reviewer confirmed: default-on warnings judged TP that still fire (any span).
     confirmed = [j for j in judgments if j["type"] == "finding" and j["verdict"] == "TP" and j["code"] in default_on]

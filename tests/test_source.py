@@ -36,10 +36,10 @@ def test_html_comments_and_front_matter_are_masked_but_keep_offsets():
 
 
 def test_disable_next_line_by_code(linter):
-    text = "<!-- promptlint: disable=VAG004 -->\nAdd caching to `getProduct` if possible.\nAlso log misses if possible.\n"
+    text = "<!-- promptlint: disable=VAG003 -->\nAdd caching to `getProduct`, `getUser` etc.\nAlso log misses, hits etc.\n"
     report = linter.lint(text)
-    loopholes = [f.start.line for f in report.findings if f.code == "VAG004"]
-    assert loopholes == [3]
+    open_lists = [f.start.line for f in report.findings if f.code == "VAG003"]
+    assert open_lists == [3]
 
 
 def test_disable_all_rules_for_next_line_skips_blank_lines(linter):
