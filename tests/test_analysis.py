@@ -254,3 +254,53 @@ def test_linter_resolves_pronouns_against_the_previous_turn():
     previous = "I added the pressure plate as a building in `Defs/Buildings_Power.xml`."
     assert "VAG005" not in {f.code for f in linter.lint("it needs to go under the floor tiles", previous_turn=previous).findings}
     assert "VAG005" in {f.code for f in linter.lint("it needs to go under the floor tiles", previous_turn="").findings}
+
+
+# Markup before the command: the same sentence must read the same with or without its decoration.
+_BARE = ["Refactor the entire codebase.", "Fix it.", "can you make the header look more modern"]
+_DECORATIONS = [
+    lambda s: f"**{s}**",
+    lambda s: f"__{s}__",
+    lambda s: f"> {s}",
+    lambda s: f"> **{s}**",
+    lambda s: f"\U0001F680 {s}",
+    lambda s: f"\U0001F680{s}",
+    lambda s: f"\u2705 {s}",
+    lambda s: f"\ufffd{s}",
+    lambda s: f"\ufffd\ufffd {s}",
+]
+
+
+def test_markup_before_the_command_keeps_its_verbs():
+    for bare in _BARE:
+        expected = verbs(bare)
+        assert expected, bare
+        for decorate in _DECORATIONS:
+            assert verbs(decorate(bare)) == expected, decorate(bare)
+
+
+def test_markup_before_the_command_keeps_its_findings(linter):
+    # should fail: every decoration of a prompt with findings gets the same findings
+    for bare in _BARE:
+        expected = {f.code for f in linter.lint(bare, path="draft.prompt").findings}
+        assert expected, bare
+        for decorate in _DECORATIONS:
+            text = decorate(bare)
+            assert {f.code for f in linter.lint(text, path="draft.prompt").findings} == expected, text
+
+
+def test_markup_that_labels_is_still_not_a_command(linter):
+    # should pass: a bold label or a bold heading asks for nothing
+    assert verbs("**Fix**: the cache is stale") == []
+    assert verbs("Steps\n1. **Fix**\n2. **Test**\n") == []
+    assert verbs("**Update Notes**\nThe release went out on Monday.") == []
+    # ... while a stressed verb in a sentence is a command
+    assert verbs("**Fix** the stale cache in `cache.py`.") == [("fix", "fix", "imperative")]
+
+
+@given(st.sampled_from(_BARE), st.text(alphabet=st.sampled_from("*_>~\U0001F680\u2728\u2705\ufffd\u2192 "), max_size=6))
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_decoration_before_the_command_keeps_its_verbs(bare, prefix):
+    # "**" and "__" pairs can open emphasis that hides the command in a heading; a prefix alone cannot
+    expected = verbs(bare)
+    assert verbs(prefix.replace("\n", " ") + " " + bare) == expected

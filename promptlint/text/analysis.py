@@ -78,6 +78,7 @@ _SHAPES_THE_ANSWER = {"include", "list", "show", "note", "mention", "highlight",
 # ... and after these prepositions, a noun ("change in plan", "fix for the login bug", "update on X").
 _NOUN_AFTER = {"of", "in", "for", "on"}
 _LIST_ITEM = re.compile(r"^[ \t]*(?:[-*+•]|\d{1,3}[.)]|[a-z][.)]|\[[ xX]\])[ \t]+", re.M)
+_BOLD_SENTENCE = re.compile(r"^[ \t]*(?:\*\*|__)[^*\n]+(?:\*\*|__)\s*$")
 _HEADING = re.compile(r"^[ \t]*(?:#{1,6}\s|\*\*[^*\n]{1,60}\*\*\s*:?\s*$|[A-Z][\w/&-]*(?:[ \t]+[\w/&-]+){0,2}:\s*$)")
 # Not a reference: "make it so that", "it's possible", "is it ok", "this is a NestJS project".
 _DUMMY_IT = re.compile(
@@ -130,6 +131,14 @@ _COMMAND_FILES = re.compile(
 )
 _COMMAND_FRONT_MATTER = re.compile(r"\A(?:---[ \t]*\r?\n)?(?:[ \t]*(?:description|allowed-tools|argument-hint|mode|agent|tools|model|name)[ \t]*:.*\r?\n){1,}", re.I)
 _INSTRUCTIONS_SHAPE = re.compile(r"\A\s*#\s*(?:CLAUDE|AGENTS|GEMINI)\.md\b|This file provides guidance to (?:Claude|AI|agents|Codex)", re.I)
+
+
+def _is_markup(tok: Any) -> bool:
+    """A token with no letter or digit that does not end a clause: emphasis ("**", "_"), a quote
+    marker (">"), an emoji, an arrow, a replacement character (U+FFFD) from a broken paste. Before
+    a command it is decoration: "**Refactor the codebase.**", "> Fix the bug", "🚀 Add dark mode"."""
+    text = tok.text
+    return not tok.is_space and not any(c.isalnum() for c in text) and text not in (".", "!", "?", ";", ":", ",", "(", ")", "[", "]", "{", "}", "\"", "'", "`")
 
 
 _SMALL_WORDS = {"a", "an", "and", "as", "at", "by", "for", "from", "in", "into", "of", "on", "or", "the", "to", "via", "vs", "with", "&"}
@@ -416,7 +425,7 @@ class _Analyzer:
             if not sent.text.strip():
                 continue
             i = len(a.sentences)
-            words = [t for t in sent if not t.is_space and not t.is_punct]
+            words = [t for t in sent if not t.is_space and not t.is_punct and not _is_markup(t)]
             start = sent.start_char
             line_start = text.rfind("\n", 0, start) + 1
             line_end = text.find("\n", start)
@@ -441,6 +450,8 @@ class _Analyzer:
                 )
             )
             heading = bool(_HEADING.match(line)) and sent.start_char < line_start + len(line) and (line.lstrip().startswith("#") or len(line.split()) <= 6)
+            if heading and _BOLD_SENTENCE.match(line) and (text.strip() == line.strip() or re.search(r"[.!?]\W*$", line)):
+                heading = False  # "**Refactor the entire codebase.**": an emphasised sentence (or the whole prompt), not a title
             if not heading and sent.start_char < line_start + len(line) and _is_title_line(line) and text.strip() != line.strip():
                 heading = True  # "3. Configure Aider with Latest Features", "• Date of Birth": a title or a label
             a.sentences.append(
@@ -504,8 +515,15 @@ class _Analyzer:
         if nxt is None:
             # A one-word clause ("Fix", "Update?") asks for nothing unless it is the whole prompt's order.
             return sent.is_question or sent.is_heading or len([t for t in tokens if t.is_alpha]) > 1
-        if nxt.text in (":", "**", "*", "__") or (prev is not None and prev.text in ("**", "*", "__") and nxt.text in ("**", "*", "__")):
-            return True  # "**Fix**:", "Update:" label a step or a section
+        if nxt.text == ":":
+            return True  # "Update:" labels a step or a section
+        if nxt.text in ("**", "*", "__", "_"):
+            # "**Fix**:" and "**Fix**" alone on its line label a step; "**Fix** the cache" stresses a command.
+            k = nxt.i + 1
+            while k < sent.token_end and tok.doc[k].text in ("**", "*", "__", "_"):
+                k += 1
+            if k >= sent.token_end or tok.doc[k].text == ":" or "\n" in tok.doc[k].text or "\n" in tok.doc[k - 1].whitespace_:
+                return True
         after = [t for t in tokens[i + 1 : i + 4] if not t.is_space]
         if len(after) >= 2 and after[0].lower_ in ("by", "on", "to", "for", "with", "from", "as") and after[1].text == ":":
             return True  # "Sort by: `Task Code`", "Filter on:" label a setting
@@ -521,7 +539,7 @@ class _Analyzer:
     def _skip_openers(self, tokens: list[Any], i: int) -> int:
         while i < len(tokens) and (
             tokens[i].is_space or tokens[i].is_punct or tokens[i].lower_ in self.openers or tokens[i].like_num
-            or tokens[i].text in ("**", "*", "__", "-", "–")
+            or tokens[i].text in ("**", "*", "__", "-", "–") or _is_markup(tokens[i])
         ):
             i += 1
         return i
@@ -801,7 +819,7 @@ class _Analyzer:
     @staticmethod
     def _first_word(doc: Any, sent: Sentence) -> int | None:
         for t in doc[sent.token_start : sent.token_end]:
-            if not (t.is_space or t.is_punct or t.like_num):
+            if not (t.is_space or t.is_punct or t.like_num or _is_markup(t)):
                 return t.i
         return None
 
@@ -827,7 +845,7 @@ class _Analyzer:
         prose = [s for s in a.sentences if not s.is_heading]
         if not prose:
             return False
-        first_words = [t for t in a.doc[prose[0].token_start : prose[0].token_end] if not t.is_space]
+        first_words = [t for t in a.doc[prose[0].token_start : prose[0].token_end] if not t.is_space and not _is_markup(t)]
         if first_words:
             w0 = first_words[0]
             nxt = first_words[1] if len(first_words) > 1 else None

@@ -99,10 +99,12 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
             re.I,
         ),
     ),
-    ("module", re.compile(r"(?<![\w.])[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+(?:\(\))?(?![\w])")),
+    # A dotted name; a part is more than underscores ("codebase.__" is a sentence closed by emphasis).
+    ("module", re.compile(r"(?<![\w.])[A-Za-z_][A-Za-z0-9_]*(?:\.(?!_+(?![A-Za-z0-9]))[A-Za-z_][A-Za-z0-9_]*)+(?:\(\))?(?![\w])")),
     ("call", re.compile(r"(?<![\w.])[A-Za-z_][A-Za-z0-9_]*(?:::[A-Za-z_][A-Za-z0-9_]*)*\(\)")),
     ("rust-path", re.compile(r"(?<![\w:])[A-Za-z_][A-Za-z0-9_]*(?:::[A-Za-z_][A-Za-z0-9_<>]*)+")),
-    ("identifier", re.compile(r"(?<![\w.])(?:[a-z_][a-z0-9]*(?:_[a-z0-9]+)+|_[a-z0-9_]+|[a-z]+[0-9]*[A-Z][A-Za-z0-9]*|[A-Z][a-z0-9]+[A-Z][A-Za-z0-9]*|[A-Z]{2,}_[A-Z0-9_]+)(?![\w])")),
+    # Not "__can" in "__can you fix it__": Markdown emphasis, not a dunder name.
+    ("identifier", re.compile(r"(?<![\w.])(?!__[a-z0-9]+(?:\s|$))(?:[a-z_][a-z0-9]*(?:_[a-z0-9]+)+|_[a-z0-9_]+|[a-z]+[0-9]*[A-Z][A-Za-z0-9]*|[A-Z][a-z0-9]+[A-Z][A-Za-z0-9]*|[A-Z]{2,}_[A-Z0-9_]+)(?![\w])")),
 ]
 
 
