@@ -877,6 +877,9 @@ def check_missing_detail(rule: "Rule", analysis: "Analysis", ctx: Context) -> li
     return hits
 
 
+_ERROR_TALK = re.compile(r"\b(?:errors?|exceptions?|warnings?|failed|failures?|failing|traceback|crash(?:es|ed)?)\b", re.I)
+
+
 def check_error_without_output(rule: "Rule", analysis: "Analysis", ctx: Context) -> list[Hit]:
     """The prompt says there is an error ("the app is giving a web socket error", "we are getting an
     error?") but quotes none of it: no pasted output, no screenshot, no error text."""
@@ -885,8 +888,13 @@ def check_error_without_output(rule: "Rule", analysis: "Analysis", ctx: Context)
     if any(span.kind in satisfied_kinds for span in analysis.code_spans):
         return []
     text = analysis.text
-    if any(p.search(text) for p in _compile_regexes(rule, "output-patterns")):
+    output = _compile_regexes(rule, "output-patterns")
+    if any(p.search(text) for p in output):
         return []
+    if analysis.previous_turn and _ERROR_TALK.search(analysis.previous_turn):
+        return []  # the conversation is about errors: the agent's last message may have shown them
+    # A link, a file mention or a path may hold the errors a demonstrative points at.
+    may_hold = any(span.kind in ("url", "mention", "path", "marker") for span in analysis.code_spans)
     for sent in analysis.prose_sentences:
         for pattern in _compile_regexes(rule, "error-patterns"):
             m = pattern.search(sent.text)
@@ -895,6 +903,18 @@ def check_error_without_output(rule: "Rule", analysis: "Analysis", ctx: Context)
             start, end = sent.start + m.start(), sent.start + m.end()
             if analysis.is_code(start, end) or any(t.start == start for t in analysis.task_verbs):
                 continue  # "show the errors in the form": a command, not a report
+            return [Hit(start, end, {"match": text[start:end]})]
+        if may_hold:
+            continue
+        if analysis.previous_turn is None and (analysis.follow_up or not any(t.kind == "fix" for t in analysis.verbs_by_sentence.get(sent.index, ()))):
+            continue  # "what could be causing this error?" with the conversation unknown: it may be on screen
+        for pattern in _compile_regexes(rule, "pointing-patterns"):
+            m = pattern.search(sent.text)
+            if m is None:
+                continue
+            start, end = sent.start + m.start(), sent.start + m.end()
+            if analysis.is_code(start, end) or _ERROR_TALK.search(text[:start]):
+                continue  # "an off-by-one error occurs ... find the source of these errors": named before
             return [Hit(start, end, {"match": text[start:end]})]
     return []
 
@@ -992,7 +1012,7 @@ _EXISTENCE = {"phrases", "patterns", "unless-sentence-matches", "unless-followed
 KIND_PARAMS: dict[str, set[str]] = {
     "existence": _EXISTENCE,
     "subjective-term": _EXISTENCE | {"decorative", "complaint-patterns", "complaint-satisfied-by", "filler-in-detailed-prompts", "generic-only", "generic-context", "complaint-symptom-words"},
-    "error-without-output": {"error-patterns", "output-patterns", "satisfied-by-spans"},
+    "error-without-output": {"error-patterns", "pointing-patterns", "output-patterns", "satisfied-by-spans"},
     "message-kind": set(),
     "unverifiable-goal": {"skip-list-items-in", "vague-findings", "goal-patterns", "required-phrases", "required-patterns", "satisfied-by-list-items", "trigger-task-kinds", "trigger-object-classes"},
     "substitution": _EXISTENCE | {"swap"},

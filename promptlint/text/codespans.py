@@ -77,6 +77,8 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     # Copilot Chat's context variables that attach the terminal output, the selection, the problems list
     # or a failing test (the error the prompt is about).
     ("attachment", re.compile(r"(?<![\w#])#(?:terminalSelection|terminalLastCommand|selection|problems|testFailure)\b")),
+    # Cursor's terminal and file selections: "@bash (208-252)", "@terminal (1-40)", "@app.ts (12-30)".
+    ("attachment", re.compile(r"(?:(?<=[\s(,])|^)@[\w./-]+[ \t]*\(\d+-\d+\)", re.M)),
     ("backtick", re.compile(r"`[^`\n]+`")),
     ("url", re.compile(r"\bhttps?://[^\s<>()\"'`]+[^\s<>()\"'`.,;:!?]")),
     # A mention of a file (Cursor "@src/app.ts", Copilot "#file:app.ts"): the path without its marker.
