@@ -291,10 +291,11 @@ def check_subjective_term(rule: "Rule", analysis: "Analysis", ctx: Context) -> l
     symptom_words = int(c.get("complaint-symptom-words", 0))
     expectation = _compile_regexes(rule, "complaint-satisfied-by")
     for sent in analysis.prose_sentences:
-        if sent.is_question or sent.index in analysis.verbs_by_sentence:
+        # A bare "fix it" says no more than the complaint; a real command says what to do instead.
+        if sent.is_question or any(not _bare_fix(analysis, t) for t in analysis.verbs_by_sentence.get(sent.index, ())):
             continue
         prev = analysis.sentences[sent.index - 1] if sent.index > 0 else None
-        if prev is not None and prev.index in analysis.verbs_by_sentence and analysis.text[prev.end : sent.start].count("\n") < 2:
+        if prev is not None and any(not _bare_fix(analysis, t) for t in analysis.verbs_by_sentence.get(prev.index, ())) and analysis.text[prev.end : sent.start].count("\n") < 2:
             continue  # "use the cards from the design system. this is ugly": the fix is given
         for pattern in complaints:
             m = pattern.search(sent.text)
@@ -311,6 +312,19 @@ def check_subjective_term(rule: "Rule", analysis: "Analysis", ctx: Context) -> l
             break
     hits.sort(key=lambda h: h.start)
     return hits
+
+
+_BARE_FIX_WORDS = {"it", "this", "that", "them", "please", "pls", "now", "asap", "for", "me", "up", "again", "the", "issue", "problem"}
+
+
+def _bare_fix(analysis: "Analysis", verb: "TaskVerb") -> bool:
+    """"fix it", "please fix this", "can you fix that": a fix command that names nothing."""
+    if verb.kind != "fix":
+        return False
+    sent = analysis.sentences[verb.sentence]
+    clause = re.split(r"[.;!?\n]", analysis.text[verb.end : sent.end], maxsplit=1)[0]
+    rest = [w.lower() for w in re.findall(r"[A-Za-z']+", clause)]
+    return len(rest) <= 3 and all(w in _BARE_FIX_WORDS for w in rest)
 
 
 def _generic_action_before(analysis: "Analysis", start: int, words: set[str]) -> bool:
@@ -854,6 +868,7 @@ def check_missing_detail(rule: "Rule", analysis: "Analysis", ctx: Context) -> li
     objects = rule.check.get("objects", [])
     kinds = set(rule.check.get("task-kinds", ["create"]))
     excluded = set(rule.check.get("exclude-verbs", []))
+    only = set(rule.check.get("task-verbs", []))
     text = analysis.text
     hits = []
     for spec in objects:
@@ -862,7 +877,7 @@ def check_missing_detail(rule: "Rule", analysis: "Analysis", ctx: Context) -> li
         if any(p.search(text) for p in details):
             continue
         for verb in analysis.task_verbs:
-            if verb.kind not in kinds or verb.lemma in excluded:
+            if verb.kind not in kinds or verb.lemma in excluded or (only and verb.lemma not in only):
                 continue
             noun = _object_head(analysis, verb)
             if noun is None or noun.lemma_ not in nouns or noun.i in analysis.code_token_ids:
@@ -1024,7 +1039,7 @@ KIND_PARAMS: dict[str, set[str]] = {
         "trigger-nouns", "satisfied-by-list-items", "trigger-exclude-verbs", "quiet-on-follow-ups", "skip-list-items-in",
     },
     "count": {"counter", "min", "exclude-kinds", "exclude-objects", "exclude-new-objects", "exclude-verbs", "exclude-object-classes", "procedure-intro", "count-problems", "count-verbs", "single-goal-headings", "task-list-headings"},
-    "missing-detail": {"objects", "task-kinds", "exclude-verbs"},
+    "missing-detail": {"objects", "task-kinds", "exclude-verbs", "task-verbs"},
     "escalation": _EXISTENCE | {"tier", "weight", "when-findings", "also-phrases", "min-estimated-files", "task-verbs", "requires-named-location", "task-kinds"},
     "missing-reference": {"trigger-task-kinds", "min-score", "max-suggestions"},
     "unknown-reference": {"creation-verbs"},
