@@ -910,7 +910,13 @@ def check_error_without_output(rule: "Rule", analysis: "Analysis", ctx: Context)
         return []  # the conversation is about errors: the agent's last message may have shown them
     # A link, a file mention or a path may hold the errors a demonstrative points at.
     may_hold = any(span.kind in ("url", "mention", "path", "marker") for span in analysis.code_spans)
+    # "@page.tsx:5-6 there is an error here": the place is selected; the editor shows the message.
+    if re.search(r"(?:^|\s)@\S+:\d+(?:-\d+)?\b", text):
+        return []
+    not_errors = _compile_regexes(rule, "unless-sentence-matches")
     for sent in analysis.prose_sentences:
+        if any(p.search(sent.text) for p in not_errors):
+            continue
         for pattern in _compile_regexes(rule, "error-patterns"):
             m = pattern.search(sent.text)
             if m is None:
@@ -1027,7 +1033,7 @@ _EXISTENCE = {"phrases", "patterns", "unless-sentence-matches", "unless-followed
 KIND_PARAMS: dict[str, set[str]] = {
     "existence": _EXISTENCE,
     "subjective-term": _EXISTENCE | {"decorative", "complaint-patterns", "complaint-satisfied-by", "filler-in-detailed-prompts", "generic-only", "generic-context", "complaint-symptom-words"},
-    "error-without-output": {"error-patterns", "pointing-patterns", "output-patterns", "satisfied-by-spans"},
+    "error-without-output": {"error-patterns", "pointing-patterns", "output-patterns", "satisfied-by-spans", "unless-sentence-matches"},
     "message-kind": set(),
     "unverifiable-goal": {"skip-list-items-in", "vague-findings", "goal-patterns", "required-phrases", "required-patterns", "satisfied-by-list-items", "trigger-task-kinds", "trigger-object-classes"},
     "substitution": _EXISTENCE | {"swap"},
