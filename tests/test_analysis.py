@@ -304,3 +304,19 @@ def test_any_decoration_before_the_command_keeps_its_verbs(bare, prefix):
     # "**" and "__" pairs can open emphasis that hides the command in a heading; a prefix alone cannot
     expected = verbs(bare)
     assert verbs(prefix.replace("\n", " ") + " " + bare) == expected
+
+
+def test_agent_written_text_needs_a_turn_users_do_not_write():
+    agent = (
+        "Looking at the `net_position.py` file and the error message, the issue seems to be related to how pandas "
+        "is handling the DataFrame. Let me check the process_cells method first. I'll update the `NetPosition` "
+        "class to handle this case and then verify the output with the tests you shared."
+    )
+    assert run(agent).message_kind == "agent-text"
+    # users say "I noticed that ..." and "I can see ..." too: a typed request stays a request
+    user = (
+        "I noticed that the login page breaks on mobile when the keyboard opens. I can see the layout jumping in "
+        "the screenshot and the footer overlaps the form on every device we tested so far. Looking at the CSS I "
+        "think it is the fixed footer. Fix it and make it look better, the whole thing needs to be cleaner."
+    )
+    assert run(user).message_kind == "change-request"

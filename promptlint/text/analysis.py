@@ -118,6 +118,12 @@ _AGENT_DISCOURSE = [
         r"\bwe(?:'ve| have) (?:now |successfully )?(?:implemented|created|updated|added|refactored)\b",
     )
 ]
+# Turns of agent discourse that users write too ("I noticed that the login breaks", "I can see the
+# error in the console", "you're absolutely right, now ..."): they count only next to another.
+_USER_PLAUSIBLE = [
+    p for p in _AGENT_DISCOURSE
+    if p.pattern.startswith((r"^\W*looking", r"\bi can see", r"\bi (?:notice", r"\bi(?:'ve| have)", r"\b(?:my apologies", r"\bwe(?:'ve| have)"))
+]
 _PRESENTATIONAL = re.compile(r"^\W*(?:this|that|it)(?:'s|\s+is|\s+was)\s+(?:a|an|the|my|our)\s+\w", re.I)
 _INSTRUCTION_FILES = re.compile(
     r"(?:^|/)(?:CLAUDE(?:\.local)?\.md|AGENTS\.md|GEMINI\.md|\.cursorrules|\.windsurfrules|\.clinerules|"
@@ -912,9 +918,12 @@ class _Analyzer:
 
     @staticmethod
     def _agent_written(a: Analysis, prose: list[Sentence]) -> bool:
-        """At least two different turns of an agent's discourse in the prompt's own words."""
+        """At least two different turns of an agent's discourse in the prompt's own words, one of
+        them a turn users do not write ("Let me check", "Should I proceed?"): users also say "I
+        noticed that ..." and "I can see the ...", which alone prove nothing."""
         text = "\n".join(a.text[s.start : s.end] for s in prose)
-        return sum(1 for p in _AGENT_DISCOURSE if p.search(text)) >= 2
+        found = [p for p in _AGENT_DISCOURSE if p.search(text)]
+        return len(found) >= 2 and any(p not in _USER_PLAUSIBLE for p in found)
 
     @staticmethod
     def _is_investigative_wish(a: Analysis, sent: Sentence) -> bool:
