@@ -719,6 +719,8 @@ class _Analyzer:
         if verb_tok.lower_ in ("connect", "link", "push", "add", "set", "point") and re.search(r"\.git\b|\bgithub\.com/|\bgitlab\.com/|\bremote\b|\borigin\b", " ".join(t.text for t in words), re.I):
             return "git"  # "connect this project to https://github.com/acme/app.git": a remote, not code
         lemmas = [t.lemma_.lower() for t in object_words if t.is_alpha]
+        if "of" in lemmas[1:]:
+            lemmas = lemmas[: lemmas.index("of", 1)]  # "the name of the app": the head comes before "of"
         head = lemmas[-1] if lemmas else None
         for name, vocab in self.object_classes:
             if name == "git" and any(w in vocab for w in lemmas[:3]):
