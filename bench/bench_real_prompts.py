@@ -285,7 +285,9 @@ def main(argv: list[str] | None = None) -> int:
             print_table(f"own collection, {split} part: {len(part)} prompts from {repos} repositories (verdicts: own)", ctallies, None, severities, default_on)
             first = first_look.get(split)
             if first:
-                print(f"  first look (held out until then, at the commit {first['commit']}): {fmt_p(first['tp'], first['judged'])}; {first['comment']}")
+                base = first.get("baseline")
+                versus = f"   [baseline {fmt_p(base['tp'], base['judged'])} at {base['commit']}]" if base else ""
+                print(f"  first look (held out until then, at the commit {first['commit']}): {fmt_p(first['tp'], first['judged'])}{versus}; {first['comment']}")
                 if first.get("rules"):
                     print("    per rule: " + ", ".join(f"{code} {fmt_p(*first['rules'][code])}" for code in sorted(first["rules"])))
             ids = {p["id"] for p in part}
