@@ -414,6 +414,9 @@ def check_vague_action(rule: "Rule", analysis: "Analysis", ctx: Context) -> list
         pronoun_object = bool(object_words) and object_words[0].lower_ in ("it", "this", "that", "them", "these", "those")
         if (pronoun_object or not object_words) and verb.kind == "fix" and _specific_problem_before(analysis, verb, generic):
             continue  # "Somehow the SVG turned invisible. Fix it.": the problem just stated is the object
+        pronoun_first = pronoun_object or (not object_words and bool(words) and words[0].lower_ in ("it", "this", "that", "them", "these", "those"))
+        if pronoun_first and _subject_before(analysis, verb, generic):
+            continue  # "the infinite looping will happen to others as well. we should fix that": the subject just named
         if pronoun_object and (_named_before(analysis, verb.start, generic) or analysis.reference_resolved(verb.start, generic)):
             continue  # "tests/users.test.ts hangs on CI ... fix it": "it" is that concrete thing
         definite = any(t.lower_ in ("the", "this", "that", "these", "those") for t in words[:2])
@@ -485,6 +488,29 @@ def _specific_problem_before(analysis: "Analysis", verb: "TaskVerb", generic: se
     return len(specific) >= 2
 
 
+_SUBJECT_CLAUSE = re.compile(
+    r"^\W*(?:(?:and|but|so|also|now|still)\s+)?(?:the|this|that|our|my|your)\s+((?:[\w-]+\s+){1,3}?)"
+    r"(?:is|are|was|were|will|would|keeps?|kept|still|does|doesn't|did|didn't|happens?|happened|seems?|has|have|had|can't|cannot|won't|isn't|aren't)\b",
+    re.I,
+)
+
+
+def _subject_before(analysis: "Analysis", verb: "TaskVerb", generic: set[str]) -> bool:
+    """The sentence just before the verb's (same paragraph) has a concrete subject: "the infinite
+    looping will happen to others as well. fix that" (not "the app is broken. fix it")."""
+    if verb.sentence == 0:
+        return False
+    prev, sent = analysis.sentences[verb.sentence - 1], analysis.sentences[verb.sentence]
+    if prev.is_question or analysis.text[prev.end : sent.start].count("\n") >= 2:
+        return False
+    m = _SUBJECT_CLAUSE.match(prev.text)
+    if m is None:
+        return False
+    words = [w.lower() for w in re.findall(r"[A-Za-z]+", m.group(1))]
+    return any(w not in generic and w not in _GENERIC_SUBJECTS for w in words)
+
+
+_GENERIC_SUBJECTS = {"app", "application", "code", "site", "website", "page", "thing", "it", "program", "project", "system", "tool", "script", "one", "other", "new", "old", "same", "whole", "current"}
 _ERROR_WORDS = {"error", "errors", "issue", "issues", "bug", "bugs", "problem", "problems", "warning", "warnings"}
 _PROBLEM_WORDS = {"error", "issue", "problem", "bug", "get", "have", "happen", "occur", "show", "see", "work", "fail", "break", "wrong", "somehow"}
 

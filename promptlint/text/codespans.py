@@ -44,6 +44,8 @@ _LOG_LINE = re.compile(
       | Caused\ by:.* | \.\.\.\s\d+\s(?:more|common\ frames\ omitted).*
       | (?:FAIL|PASS|ERR|ERROR|FAILED)\s+\S.*
       | Exception\ in\ thread.*
+      | [\u276f\u203a\u25b8\u279c]\s.*                                         # a terminal prompt or selection cursor: "❯ Update now"
+      | (?:Failed\ to|Unable\ to|Could\ not|Cannot|Can't)\ \w+[^:\n]{0,60}:\s.*   # "Failed to update: Plugin not found"
       | \[[\w./:-]{2,}\]\s+\S.*                                               # [build] ..., [vite] ...
       | \S+\(\d+,\d+\)\s*:\s*(?:error|warning|fatal)\b.*                       # MSVC: file.h(46,25): error
       | (?:fatal|hint|remote|error|warning):\s.*                                 # git
