@@ -42,13 +42,13 @@ MISS_RULES = {
     "subjective-term": ("VAG002", "CLD010"),
     "no-acceptance-criterion": ("CON001",),
     "over-broad-scope": ("SCO001", "SCO002"),
-    "missing-detail": ("CON004", "CON009", "CON010"),
+    "missing-detail": ("CON004", "CON009", "CON010", "CON011"),
     "missing-reference": ("REF001", "REF002", "REF003", "REF004"),
     "vague-verb/unclear-request": ("VAG001", "VAG005"),
     "open-ended-list": ("VAG003",),
 }
 # Rules that report once per prompt: a verdict is about the prompt, wherever the span starts.
-PROMPT_LEVEL = {"CON001", "CON002", "CON003", "CON005", "SCO002", "CON009", "CON010"}
+PROMPT_LEVEL = {"CON001", "CON002", "CON003", "CON005", "SCO002", "CON009", "CON010", "CON011"}
 
 
 def load_jsonl(path: Path) -> list[dict]:

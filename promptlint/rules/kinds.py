@@ -966,6 +966,24 @@ def check_error_without_output(rule: "Rule", analysis: "Analysis", ctx: Context)
     return []
 
 
+def check_announced_content(rule: "Rule", analysis: "Analysis", ctx: Context) -> list[Hit]:
+    """The message announces content ("the following servers:", "here is the log:") and ends before
+    any of it: the paste did not make it into the prompt."""
+    text = analysis.text
+    minimum = int(rule.check.get("min-words-after", 3))
+    for pattern in _compile_regexes(rule, "announce-patterns"):
+        for m in pattern.finditer(text):
+            if analysis.is_code(m.start(), m.end()):
+                continue
+            if any(span.start >= m.start() for span in analysis.code_spans):
+                continue  # a pasted block, an attachment, a link or a file after it: the content
+            rest = re.findall(r"[A-Za-z0-9_']+", text[m.end() :])
+            if len(rest) >= minimum:
+                continue
+            return [Hit(m.start(), m.end(), {"match": text[m.start() : m.end()].strip()})]
+    return []
+
+
 def check_message_kind(rule: "Rule", analysis: "Analysis", ctx: Context) -> list[Hit]:
     """The message is of a kind that needs saying something more: a pasted log with no request. The
     rule's `kinds` chooses the kind; the finding sits on the first line of the pasted output."""
@@ -983,6 +1001,7 @@ KINDS: dict[str, Callable[["Rule", "Analysis", Context], list[Hit]]] = {
     "unverifiable-goal": check_unverifiable_goal,
     "error-without-output": check_error_without_output,
     "message-kind": check_message_kind,
+    "announced-content": check_announced_content,
     "substitution": check_substitution,
     "unresolved-pronoun": check_unresolved_pronoun,
     "vague-action": check_vague_action,
@@ -1061,6 +1080,7 @@ KIND_PARAMS: dict[str, set[str]] = {
     "subjective-term": _EXISTENCE | {"decorative", "complaint-patterns", "complaint-satisfied-by", "filler-in-detailed-prompts", "generic-only", "generic-context", "complaint-symptom-words"},
     "error-without-output": {"error-patterns", "pointing-patterns", "output-patterns", "satisfied-by-spans", "unless-sentence-matches"},
     "message-kind": set(),
+    "announced-content": {"announce-patterns", "min-words-after"},
     "unverifiable-goal": {"skip-list-items-in", "vague-findings", "goal-patterns", "required-phrases", "required-patterns", "satisfied-by-list-items", "trigger-task-kinds", "trigger-object-classes"},
     "substitution": _EXISTENCE | {"swap"},
     "unresolved-pronoun": _EXISTENCE | {"requires-known-conversation"},
