@@ -13,6 +13,7 @@ from pathlib import Path
 from .errors import PromptlintError
 
 DEFAULT_MODEL = "claude-haiku-4-5"
+_MAX_CONTEXT_FILE = 1_000_000  # bytes of a referenced file read for --llm-context files (the index's own default cap)
 _PLACEHOLDER = re.compile(r"<[^<>\n]{3,}>")
 _PATH = re.compile(r"(?<![\w/.<-])((?:[\w.-]+/)+[\w.-]+\.\w+)\b")
 _SYSTEM = (
@@ -78,9 +79,13 @@ def polish(draft: str, prompt: str, findings: list[str], known_paths: set[str], 
     client = _client(settings)  # configuration errors (no key, no SDK) are the user's to fix: raise
     contents: dict[str, str] = {}
     if settings.context == "files" and root is not None:
+        from .fsutil import read_beneath
+
         for path in referenced[:5]:
+            # Below the root without following any symlink, regular files only, bounded: a folder
+            # swapped for a symlink since the index saw it must not send what it now points at.
             try:
-                contents[path] = (root / path).read_text(encoding="utf-8", errors="replace")[:20_000]
+                contents[path] = read_beneath(root, path, _MAX_CONTEXT_FILE).decode("utf-8", "replace")[:20_000]
             except OSError:
                 continue
     try:

@@ -119,3 +119,26 @@ def test_llm_config_is_validated(tmp_path):
     prompt.write_text("Fix it.")
     result = CliRunner().invoke(main, ["rewrite", str(prompt)])
     assert result.exit_code == 2 and "'llm.context' must be \"none\" or \"files\"" in result.stderr
+
+
+def test_llm_context_files_never_follows_a_symlink_out_of_the_repository(api, tmp_path):
+    """A referenced path whose folder became a symlink (after the index saw it) must not send the
+    file it now points at: the contents sent are read below the root, without symlinks, bounded."""
+    from promptlint.llm import LLMSettings, polish
+
+    root = tmp_path / "repo"
+    (root / "src").mkdir(parents=True)
+    (root / "src" / "app.py").write_text("def handler():\n    return 1\n")
+    outside = tmp_path / "home-secrets"
+    outside.mkdir()
+    (outside / "app.py").write_text("AWS_SECRET_ACCESS_KEY=do-not-send\n")
+    (root / "lib").symlink_to(outside, target_is_directory=True)
+    (root / "big.py").write_text("x = 1\n" * 1_000_000)
+    api.respond = lambda req: (200, message("nothing useful"), 0.0)
+    settings = LLMSettings(base_url=api.url, context="files")
+    polish("Edit src/app.py", "Edit src/app.py", [], {"src/app.py", "lib/app.py"}, ["src/app.py", "lib/app.py", "big.py"], root, settings)
+    sent = api.requests[0]["messages"][0]["content"]
+    assert "def handler" in sent
+    assert "do-not-send" not in sent
+    assert '<file path="lib/app.py">' not in sent
+    assert len(sent) < 100_000
