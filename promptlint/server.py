@@ -234,7 +234,10 @@ class PromptlintServer:
             config = discover(Path(cwd))
         except PromptlintError as exc:  # the repository's config is broken: lint with the defaults, say why
             config = discover(Path(cwd), isolated=True)
-            config_problem = f"promptlint: {exc}; using the default settings"
+            from .textsafe import for_terminal
+
+            # The message quotes the repository's own keys and values; the hook prints it as is.
+            config_problem = for_terminal(f"promptlint: {exc}; using the default settings")
         else:
             config_problem = ""
         if prompt.lstrip().startswith(config.hook_opt_out):

@@ -340,3 +340,20 @@ def test_a_repository_config_cannot_send_the_key_anywhere(rt, tmp_path, monkeypa
             stop_server()
             proc.wait(timeout=30)
         assert api.requests == [] and api.headers == []
+
+
+def test_a_repository_config_cannot_put_terminal_escapes_on_the_hooks_stderr(tmp_path):
+    """The hook prints the server's stderr as is; a project's broken config names its own key in the
+    message, so a key of ESC sequences (retitle, clear screen, OSC 8 links) reached the terminal."""
+    from promptlint.server import PromptlintServer
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / ".promptlint.toml").write_text('"\\u001b]0;pwned\\u0007\\u001b[2J\\u009b31m" = 1\n')
+    state = PromptlintServer()
+    try:
+        reply = state.hook({"op": "hook", "prompt": "Fix the bug in the parser", "cwd": str(repo), "deadline": 30})
+    finally:
+        state._pool.shutdown(wait=True)
+    assert "using the default settings" in reply["stderr"]
+    assert not any(ch in reply["stderr"] for ch in "\x1b\x07\x9b")
