@@ -277,3 +277,20 @@ def test_front_matter_fuzz_never_raises(front):
 
     report = Linter().lint(_agent(front), path=".claude/agents/fuzz.md")
     assert all(f.severity in Severity for f in report.findings)
+
+
+def test_a_project_rule_file_symlinked_out_of_its_rules_dir_is_not_read(tmp_path, monkeypatch):
+    """rules-dir must be inside the project, and so must what its files point at: a symlinked rule
+    file reading ~/anything (here a rule-shaped file whose value the error message would quote)."""
+    outside = tmp_path / "home"
+    outside.mkdir()
+    (outside / "secret.toml").write_text('code = "SECRET-VALUE-1234"\n')
+    project = tmp_path / "project"
+    (project / "rules").mkdir(parents=True)
+    (project / "rules" / "XYZ001.toml").symlink_to(outside / "secret.toml")
+    (project / "promptlint.toml").write_text('rules-dir = "rules"\n')
+    (project / "p.prompt").write_text("Fix it\n")
+    monkeypatch.chdir(project)
+    result = run("check", "--no-repo", "p.prompt")
+    one_error_line(result, "XYZ001.toml")
+    assert "SECRET-VALUE" not in result.output and "outside the rules-dir" in result.output

@@ -202,7 +202,7 @@ def parse_rule(data: dict[str, Any], path: Path, known_kinds: set[str]) -> Rule:
 def load_rules_from(directory: Path, known_kinds: set[str], builtin: bool = False) -> list[Rule]:
     """The rules of one folder. A user's or project's folder is untrusted input: its files are read
     only when regular and small, and a rule whose patterns can backtrack catastrophically is refused."""
-    from ..fsutil import read_regular
+    from ..fsutil import OutsideRoot, read_regular
     from .regex_safety import problem, strings
 
     if not directory.is_dir():
@@ -212,13 +212,17 @@ def load_rules_from(directory: Path, known_kinds: set[str], builtin: bool = Fals
         if path.name in DATA_FILES or path.name.startswith("_"):
             continue
         try:
-            data = loads_toml(read_regular(path, 1_000_000).decode("utf-8"))
+            # A symlink may not lead a rule file out of its folder (to ~/.ssh, say): rules-dir's own
+            # "inside the project" check would mean nothing otherwise.
+            data = loads_toml(read_regular(path, 1_000_000, root=None if builtin else directory).decode("utf-8"))
         except TOMLDecodeError as exc:
             raise _fail(path, f"invalid TOML: {exc}") from None
         except UnicodeDecodeError:
             raise _fail(path, "not valid UTF-8") from None
         except RecursionError:
             raise _fail(path, "invalid TOML: nested too deeply") from None
+        except OutsideRoot:
+            raise _fail(path, "a symlink to a file outside the rules-dir; not read") from None
         except OSError as exc:
             raise _fail(path, f"cannot read: {exc.strerror or exc}") from None
         rule = parse_rule(data, path, known_kinds)
