@@ -311,6 +311,16 @@ def _claims_us(pyproject: Path) -> bool:
     return isinstance(tool, dict) and "promptlint" in tool
 
 
+def _planted(candidate: Path) -> bool:
+    """A config file another user put in a folder others can write (``/tmp/.promptlint.toml`` above
+    ``/tmp/scratch``): not the project's, and not ours to trust. Skipped, as git skips a repository
+    another user owns. A project checked out by this user, or owned by root, is unaffected."""
+    st = os.lstat(candidate)
+    if st.st_uid in (os.getuid(), 0):
+        return False
+    return bool(os.stat(candidate.parent).st_mode & 0o022)
+
+
 def find_config_file(start: Path) -> Path | None:
     """The closest config file at or above ``start``; pyproject.toml counts only with [tool.promptlint]."""
     directory = start if start.is_dir() else start.parent
@@ -319,7 +329,7 @@ def find_config_file(start: Path) -> Path | None:
         for name in CONFIG_FILES:
             candidate = folder / name
             try:
-                if not candidate.is_file():
+                if not candidate.is_file() or _planted(candidate):
                     continue
             except OSError:
                 continue

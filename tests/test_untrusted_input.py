@@ -294,3 +294,28 @@ def test_a_project_rule_file_symlinked_out_of_its_rules_dir_is_not_read(tmp_path
     result = run("check", "--no-repo", "p.prompt")
     one_error_line(result, "XYZ001.toml")
     assert "SECRET-VALUE" not in result.output and "outside the rules-dir" in result.output
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to make a file owned by another user")
+@pytest.mark.parametrize("name", [".promptlint.toml", "pyproject.toml"])
+def test_a_config_another_user_planted_in_a_shared_folder_above_the_project_is_not_used(tmp_path, name):
+    """/tmp/scratch/ has no config of its own, so the search goes up to /tmp, where any user can
+    create .promptlint.toml: its rules, hook mode and messages would then lint this user's prompts
+    (block every one, or put its text in front of the model). Like git's ownership check: a config
+    file owned by someone else in a folder others can write is skipped."""
+    from promptlint.config import discover
+
+    shared = tmp_path / "tmp"
+    shared.mkdir()
+    os.chmod(shared, 0o1777)
+    planted = shared / name
+    body = 'ignore = ["ALL"]\n[hook]\nmode = "block"\n'
+    planted.write_text(body if name != "pyproject.toml" else "[tool.promptlint]\n" + body)
+    os.chown(planted, 54321, 54321)
+    project = shared / "scratch"
+    project.mkdir()
+    config = discover(project)
+    assert config.source is None or config.source.parent != shared
+    assert config.hook_mode == "context" and "ALL" not in config.ignore
+    os.chown(planted, os.getuid(), os.getgid())  # the user's own file there is used as before
+    assert discover(project).source == planted
