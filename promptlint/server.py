@@ -41,9 +41,9 @@ class _Handler(socketserver.StreamRequestHandler):
     def handle(self) -> None:
         state: PromptlintServer = self.server.state  # type: ignore[attr-defined]
         try:
-            runtime.check_peer(self.request)
+            runtime.check_client(self.request)
         except OSError:
-            return  # another user's process reached the socket (it is 0600 in a 0700 folder): say nothing
+            return  # another user's process reached the socket (it is 0600 in a 0700 folder), or a confined one: say nothing
         try:
             line = self.rfile.readline(_MAX_REQUEST)
             if line.startswith(b"hook "):
@@ -91,8 +91,12 @@ class _CliHandler(socketserver.BaseRequestHandler):
         conn = self.request
         state: PromptlintServer = self.server.state  # type: ignore[attr-defined]
         try:
-            runtime.check_peer(conn)
+            runtime.check_client(conn)
         except OSError:
+            try:
+                conn.sendall(b"refused client\n")  # the client runs the command itself, in its own view
+            except OSError:
+                pass
             return
         fds: list[int] = []
         try:

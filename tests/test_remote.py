@@ -188,3 +188,21 @@ def test_the_warm_server_never_answers_from_a_stale_index(server, tmp_path):
     orders.write_text("export function total(): number { return 1; }\n")
     created = both(server, *args)
     assert b"REF002" not in created[1].stdout and created[0].stdout == created[1].stdout
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not Path("/usr/bin/unshare").exists(), reason="needs root and unshare for a mount namespace")
+def test_a_client_confined_to_another_view_of_the_files_cannot_read_through_the_server(server, tmp_path):
+    """A sandbox (Claude Code's sandboxed Bash, bubblewrap) hides a folder by mounting over it in its
+    own mount namespace; a process in it, same uid, could hand the server a path it cannot read and
+    get the file linted, quoted in the rewrite, on its stdout. The server refuses such a client; the
+    command runs in the client's own view (here: the file is not there)."""
+    hidden = tmp_path / "hidden"
+    hidden.mkdir()
+    (hidden / "secret.prompt").write_text("Fix the bug in SECRET-TOKEN-4242 now\n")
+    script = f"mount -t tmpfs tmpfs {hidden} && exec {EXE} rewrite {hidden / 'secret.prompt'} --no-repo --server auto"
+    before = requests(server)
+    proc = subprocess.run(["/usr/bin/unshare", "-m", "--propagation", "private", "sh", "-c", script], env=server,
+                          capture_output=True, timeout=120)
+    assert b"SECRET-TOKEN-4242" not in proc.stdout + proc.stderr
+    assert proc.returncode == 2 and b"no such file or directory" in proc.stderr, proc.stderr
+    assert requests(server) >= before + 1

@@ -169,6 +169,32 @@ def check_peer(sock) -> None:  # type: ignore[no-untyped-def]
         raise UnsafeRuntimeDir(f"the process on the server socket runs as uid {uid}, not as you; refusing it")
 
 
+def check_client(sock) -> None:  # type: ignore[no-untyped-def]
+    """The server's check of a client: this user (SO_PEERCRED), and one that sees the same files.
+
+    The server reads the paths a request names (a `check` command line, its cwd, the hook's cwd and
+    transcript) and answers with what it found, so a process of this user that is confined to a
+    narrower view (a sandbox's own mount namespace or a chroot: Claude Code's sandboxed Bash, a
+    container sharing the folder) would otherwise read through the server what it cannot read
+    itself. Refused unless its mount namespace and root are the server's (Linux; elsewhere the uid
+    check alone)."""
+    check_peer(sock)
+    if not hasattr(_socket, "SO_PEERCRED"):
+        return
+    pid = int.from_bytes(sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12)[0:4], sys.byteorder, signed=True)
+    for name in ("ns/mnt", "root"):
+        try:
+            mine = os.stat(f"/proc/self/{name}")
+        except OSError:
+            return  # no /proc here: nothing to compare with
+        try:
+            theirs = os.stat(f"/proc/{pid}/{name}") if pid > 0 else None
+        except OSError:
+            theirs = None
+        if theirs is None or (theirs.st_dev, theirs.st_ino) != (mine.st_dev, mine.st_ino):
+            raise UnsafeRuntimeDir(f"the client (pid {pid}) sees another file system ({name} differs); refusing it")
+
+
 def connect(path: str | None = None, timeout: float = 1.0):  # type: ignore[no-untyped-def]
     """A connected, checked socket to the server. FileNotFoundError / ConnectionRefusedError when
     none runs; UnsafeRuntimeDir when the folder or the socket is not this user's."""
