@@ -234,3 +234,31 @@ def test_fuzzed_request_bytes_never_crash_the_listener(listener, raw):
         except OSError:
             pass
     assert post(listener)[0] == 200
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists("/proc/net/tcp"), reason="needs root to listen as another user, and Linux")
+def test_a_port_squatted_by_another_user_gets_the_secret_rotated(dirs):
+    """A loopback port is first come, first served: while the server is down (idle exit, reboot)
+    another user can listen on the installed port, and Claude Code then POSTs every prompt there
+    with the secret in a header. With that secret the squatter could later ask this user's server
+    (on whatever port it moved to) to `/lint` any folder this user can read. A server that finds its
+    port held by another uid makes a new secret: the one that may have leaked opens nothing."""
+    import subprocess
+    import sys
+
+    old = httpd.ensure_secret()
+    port = httpd.ensure_port()
+    code = ("import os, socket, sys, time; os.setgid(54321); os.setuid(54321); s = socket.socket(); "
+            f"s.bind(('127.0.0.1', {port})); s.listen(1); print('up', flush=True); time.sleep(60)")
+    squatter = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
+    try:
+        assert squatter.stdout.readline() == b"up\n"
+        server = httpd.start_listener(lambda r: {"ok": True})
+        try:
+            assert server is not None and server.port != port
+            assert httpd.read_secret() not in (None, old) and server.secret == httpd.read_secret()
+        finally:
+            httpd.stop_listener(server)
+    finally:
+        squatter.kill()
+        squatter.wait()

@@ -380,11 +380,32 @@ def start_listener(dispatch: Callable[[dict[str, Any]], dict[str, Any]],
     try:
         listener = HookListener(wanted, secret, dispatch, lint, answer)
     except OSError:
+        if listener_uid(wanted) not in (None, os.getuid()):
+            # Another user holds our port: Claude Code has been sending it the secret. A new one
+            # makes what leaked worthless here (the hook needs a reinstall anyway; doctor says so).
+            secret = secrets.token_urlsafe(32)
+            _write_private(secret_path(), secret + "\n")
         listener = HookListener(0, secret, dispatch, lint, answer)  # taken: doctor reports the mismatch
     runtime.ensure_runtime_dir()
     _write_private(endpoint_path(), json.dumps({"port": listener.port, "pid": os.getpid(), "started": time.time()}) + "\n")
     threading.Thread(target=listener.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True, name="promptlint-http").start()
     return listener
+
+
+def listener_uid(port: int) -> int | None:
+    """The uid listening on 127.0.0.1:``port`` (or on every address), from /proc/net/tcp; None when
+    unknown (not Linux, or nobody listens)."""
+    try:
+        with open("/proc/net/tcp", "rb") as fh:
+            table = fh.read(4_000_000).decode("ascii", "replace").splitlines()[1:]
+    except OSError:
+        return None
+    ours = {f"0100007F:{port:04X}", f"00000000:{port:04X}"}
+    for line in table:
+        fields = line.split()
+        if len(fields) > 7 and fields[1] in ours and fields[3] == "0A" and fields[7].isdigit():  # 0A: LISTEN
+            return int(fields[7])
+    return None
 
 
 def stop_listener(listener: HookListener | None) -> None:
