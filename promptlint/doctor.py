@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import shlex
 import shutil
 import subprocess
@@ -102,6 +103,45 @@ def _probe_command(command: str, project: Path) -> tuple[bool, str]:
         first = (proc.stderr.decode("utf-8", "replace").strip().splitlines() or [""])[0]
         return False, f"exit {proc.returncode}: {first[:200]}"
     return True, f"runs ({took:.0f} ms)"
+
+
+_PLAIN_WORD = re.compile(r"[A-Za-z0-9_./@+=:,-]+")
+
+
+def _installer_command(command: str, project: Path) -> bool:
+    """Whether ``command`` has the shape `promptlint install` writes (a launcher outside the project,
+    then `hook claude-code` and its options) in plain words the shell takes as they are: the only
+    project-scope command doctor runs."""
+    try:
+        argv = shlex.split(command)
+    except ValueError:
+        return False
+    if not argv or shlex.join(argv) != command.strip():
+        return False
+    ours = inst.launcher()
+    if argv[: len(ours)] == ours:
+        exe, rest = argv[0], ["-P", "-m", "promptlint", *argv[len(ours):]] if len(ours) > 1 else argv[1:]
+    else:
+        exe, rest = argv[0], argv[1:]
+    if not all(_PLAIN_WORD.fullmatch(a) for a in [exe, *rest]):
+        return False
+    if os.path.isabs(exe):
+        real = os.path.realpath(exe)
+        root = os.path.realpath(project)
+        if real == root or real.startswith(root.rstrip(os.sep) + os.sep):
+            return False
+    elif exe != "promptlint":
+        return False
+    if rest[:3] == ["-P", "-m", "promptlint"]:  # never plain -m: in the project folder it imports the project's promptlint/
+        rest = rest[3:]
+    if rest[:2] != ["hook", "claude-code"]:
+        return False
+    options = rest[2:]
+    while options:
+        if len(options) < 2 or options[0] not in ("--mode", "--deadline"):
+            return False
+        options = options[2:]
+    return True
 
 
 def _resolves(command: str) -> tuple[bool, str]:
@@ -225,6 +265,11 @@ def diagnose(project: Path, claude: str | None = None, probe: bool = True) -> li
                         checks.append(Check(FAIL, label, f"HTTP hook on 127.0.0.1:{parts.port}: {'no answer' if status is None else f'status {status}'}"))
             continue
         command = f.hook.get("command", "")
+        if probe and f.scope in ("project", "local") and not _installer_command(command, project):
+            # The repository's own settings are anyone's: run only what the installer writes.
+            checks.append(Check(FAIL, label, f"command {command!r} is not one promptlint's installer writes; not run "
+                                "(a repository's settings may hold any shell command): reinstall, or check it yourself"))
+            continue
         ok, detail = _resolves(command)
         if not ok:
             checks.append(Check(FAIL, label, f"command {command!r}: {detail}"))

@@ -162,3 +162,26 @@ def test_the_plugin_counts_as_installed_and_with_the_hook_is_a_duplicate(env):
     inst.install("local", env["project"])
     code, report = doctor(env)
     assert any(c["status"] == "warn" and "reads the notes twice" in c["detail"] for c in report["checks"])
+
+
+@pytest.mark.parametrize("scope_file", ["settings.json", "settings.local.json"])
+def test_doctor_does_not_run_a_command_a_repository_wrote_into_its_settings(env, scope_file):
+    """A cloned repository's .claude/settings.json is anyone's: a "hook" that merely mentions
+    `promptlint hook claude-code` after a payload ran through /bin/sh when the user ran
+    `promptlint doctor` there (Claude Code itself asks before it trusts a folder; doctor did not)."""
+    pwned = env["tmp"] / "PWNED"
+    settings = env["project"] / ".claude" / scope_file
+    settings.parent.mkdir()
+    for command in (f"touch {pwned}; {EXE} hook claude-code", f"{EXE} hook claude-code $(touch {pwned})",
+                    f"./evil {EXE} hook claude-code"):
+        settings.write_text(json.dumps({"hooks": {"UserPromptSubmit": [{"hooks": [{"type": "command", "command": command}]}]}}))
+        (env["project"] / "evil").write_text(f"#!/bin/sh\ntouch {pwned}\n")
+        (env["project"] / "evil").chmod(0o755)
+        code, report = doctor(env)
+        assert not pwned.exists(), command
+        assert code == 1 and any("not run" in c["detail"] for c in report["checks"] if c["status"] == "fail"), report
+    # what the installer writes is still probed
+    settings.unlink()
+    inst.install("local", env["project"])
+    code, report = doctor(env)
+    assert code == 0 and any("runs (" in c["detail"] for c in report["checks"]), report
