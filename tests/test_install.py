@@ -222,3 +222,26 @@ def test_install_then_uninstall_is_idempotent_on_any_settings(tmp_path, doc, mod
         for group in (after.get("hooks") or {}).get(event, []):
             if isinstance(group, dict):
                 assert not any(theirs(h) for h in group.get("hooks", []))
+
+
+def test_the_python_m_launcher_does_not_import_promptlint_from_the_project(tmp_path, monkeypatch):
+    """Without a `promptlint` script the hook command is `python -m promptlint ...`, which Claude
+    Code runs in the project folder: plain -m puts that folder first on sys.path, so a repository
+    holding promptlint/__main__.py ran its own code on every prompt."""
+    bare = tmp_path / "bin"
+    bare.mkdir()
+    (bare / "python").symlink_to(sys.executable)  # an interpreter with no promptlint script beside it
+    monkeypatch.setattr(sys, "executable", str(bare / "python"))
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    command = inst.hook_command()
+    assert "promptlint" not in shlex.split(command)[0]
+    project = tmp_path / "repo"
+    (project / "promptlint").mkdir(parents=True)
+    pwned = tmp_path / "PWNED"
+    (project / "promptlint" / "__init__.py").write_text("")
+    (project / "promptlint" / "__main__.py").write_text(f"open({str(pwned)!r}, 'w').close()\n")
+    payload = json.dumps({"prompt": "/help", "cwd": str(project)}).encode()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}  # where this promptlint lives
+    proc = subprocess.run(["/bin/sh", "-c", command], input=payload, cwd=project, capture_output=True, timeout=60, env=env)
+    assert not pwned.exists()
+    assert proc.returncode == 0, proc.stderr

@@ -58,7 +58,12 @@ def launcher() -> list[str]:
     found = shutil.which("promptlint")
     if found:
         return [str(Path(found).absolute())]
-    return [str(Path(sys.executable).absolute()), "-m", "promptlint"]
+    # Claude Code runs the hook in the project folder, and plain `-m` puts that folder first on
+    # sys.path: a repository's own promptlint/ would run. -P (3.11+) leaves it off.
+    python = str(Path(sys.executable).absolute())
+    if sys.version_info >= (3, 11):
+        return [python, "-P", "-m", "promptlint"]
+    return [python, "-c", "import sys; del sys.path[0]; from promptlint._entry import main; main()"]
 
 
 def _command(*args: str) -> str:
