@@ -246,3 +246,23 @@ def test_session_start_hook_starts_the_server(world, claude):
             break
         time.sleep(0.1)
     assert (world["runtime"] / "server.sock").exists(), "SessionStart did not start the server"
+
+
+def test_claude_code_reads_front_matter_that_is_not_valid_yaml(world, claude):
+    """CLD005's status rests on this: the real CLI loads a command, a subagent and a skill whose
+    front matter is not valid YAML (an unquoted `: `, `[a] [b]`, an unclosed `[`), fields as written.
+    Were it to skip them, CLD005 would be an error again."""
+    project = world["project"]
+    claude_dir = project / ".claude"
+    (claude_dir / "commands").mkdir(parents=True)
+    (claude_dir / "commands" / "hint.md").write_text("---\nargument-hint: [a] [b] [c]\ndescription: Fixes bugs: fast\n---\nHINTBODY $ARGUMENTS\n")
+    (claude_dir / "agents").mkdir()
+    (claude_dir / "agents" / "fixer.md").write_text("---\nname: fixeragentxq\ndescription: Fixes bugs: fast\n---\nYou fix.\n")
+    (claude_dir / "skills" / "charts").mkdir(parents=True)
+    (claude_dir / "skills" / "charts" / "SKILL.md").write_text("---\nname: chartskillxq\ndescription: [unclosed\n---\nDo charts.\n")
+    proc, _ = run_claude(claude, "/hint zzz", project, world["env"])
+    assert proc.returncode == 0, proc.stderr
+    sent = json.dumps(world["api"].requests)
+    assert "HINTBODY zzz" in sent  # the command expanded
+    assert "fixeragentxq" in sent and "Fixes bugs: fast" in sent  # the subagent offered, description as written
+    assert "chartskillxq" in sent  # the skill offered
