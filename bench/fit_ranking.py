@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 from promptlint.repo.rank import FEATURES  # noqa: E402
 
 # Features whose sign is known: a fit on a few hundred tasks must not flip them by chance.
-NONNEGATIVE = {"named", "frame", "frame_last", "module", "code_import", "def_prose", "def_code", "message", "content", "content_code", "content_head", "path", "symbol"}
+NONNEGATIVE = {"named", "frame", "frame_last", "module", "code_import", "def_prose", "def_code", "def_prose_spec", "def_code_spec", "message", "content", "content_code", "content_head", "path", "symbol"}
 
 
 def load(path: Path) -> list[dict]:
@@ -37,7 +37,7 @@ def load(path: Path) -> list[dict]:
         cands = [r["cands"][k] for k in keep]
         X = np.asarray(r["X"], dtype=np.float64)[keep]
         gold = np.asarray([c in r["gold"] for c in cands], dtype=bool)
-        out.append({**r, "cands": cands, "X": X, "y": gold})
+        out.append({**r, "cands": cands, "X": X, "y": gold, "is_test_kept": [r["is_test"][k] for k in keep]})
     return out
 
 
@@ -189,6 +189,51 @@ def report(tasks: list[dict], weights_file: Path) -> None:
         print(line(f"{group} (+priors) alone", held, wv) + "  |" + line("", tasks, wv)[34:])
 
 
+def classify_misses(tasks: list[dict], weights_file: Path, half: str = "fit") -> None:
+    """Why the tasks of one half miss (no gold file in the top 5), one primary reason each, from the
+    dumped candidates: what the files above the gold one have that it lacks."""
+    from promptlint.resources import load_toml
+
+    data = load_toml(weights_file)["weights"]
+    w = np.asarray([float(data.get(name, 0.0)) for name in FEATURES])
+    k = {name: i for i, name in enumerate(FEATURES)}
+    explicit = [k[n] for n in ("named", "frame", "frame_last", "module", "code_import")]
+    defs = [k[n] for n in ("def_prose", "def_code")]
+    reasons: dict[str, list[str]] = {}
+    part = [t for t in tasks if t["half"] == half]
+    for t in part:
+        s = t["X"] @ w
+        order = sorted(range(len(s)), key=lambda j: (-s[j], t["cands"][j]))
+        top = order[:5]
+        if any(t["y"][j] for j in top):
+            continue
+        if not t["y"].any():
+            reason = "gold not among the candidates"
+        else:
+            g = max((j for j in range(len(s)) if t["y"][j]), key=lambda j: s[j])
+            above = [j for j in top if s[j] > s[g]]
+            tests = [j for j in above if t["is_test_kept"][j]]
+            secondary = [j for j in above if t["X"][j, k["secondary"]] > 0]
+            if t["X"][g, k["named"]] > 0:
+                reason = "the gold file is named in the prompt, yet out-ranked"
+            elif tests and len(above) - len(tests) < 5 and t["mentions_tests"]:
+                reason = "out-ranked by test files (the prompt counted as about tests)"
+            elif secondary and len(above) - len(secondary) < 5:
+                reason = "out-ranked by docs or examples"
+            elif any(t["X"][j, explicit].sum() > 0 for j in above) and t["X"][g, explicit].sum() == 0:
+                reason = "out-ranked by files the prompt names, imports or has frames in"
+            elif any(t["X"][j, defs].sum() > t["X"][g, defs].sum() for j in above[:2]):
+                reason = "a name in the prompt is defined in other files (the gold one defines none of them)" if t["X"][g, defs].sum() == 0 else "names in the prompt are defined in several files, the gold one among them"
+            else:
+                reason = "words only: other files match the prompt's words better"
+        reasons.setdefault(reason, []).append(t["id"])
+    n_miss = sum(len(v) for v in reasons.values())
+    print(f"{half} half: {len(part)} tasks, {n_miss} without a gold file in the top 5")
+    for reason, ids in sorted(reasons.items(), key=lambda kv: -len(kv[1])):
+        print(f"  {len(ids):>3}  {reason}")
+        print("       " + " ".join(sorted(ids)))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("dump", type=Path)
@@ -196,10 +241,14 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--drop", default="", help="comma-separated features to leave out (feature selection by CV on the fit half)")
     parser.add_argument("--report", type=Path, help="only print metrics and the ablation with this weights file")
+    parser.add_argument("--misses", type=Path, help="only classify the fit half's misses with this weights file")
     args = parser.parse_args()
     tasks = load(args.dump)
     if args.report:
         report(tasks, args.report)
+        return
+    if args.misses:
+        classify_misses(tasks, args.misses)
         return
     for name in filter(None, args.drop.split(",")):
         k = FEATURES.index(name)

@@ -42,7 +42,7 @@ from .words import split_identifier, synonyms
 FEATURES = (
     "named", "frame", "frame_last", "in_named_dir",
     "module", "code_import",
-    "def_prose", "def_code", "uses",
+    "def_prose", "def_code", "uses", "def_prose_spec", "def_code_spec",
     "message",
     "content", "content_code", "content_head", "content_top",
     "path", "symbol",
@@ -52,7 +52,7 @@ FEATURES = (
 GROUPS = {
     "paths": ("named", "frame", "frame_last", "in_named_dir"),
     "modules": ("module", "code_import"),
-    "definitions": ("def_prose", "def_code", "uses"),
+    "definitions": ("def_prose", "def_code", "uses", "def_prose_spec", "def_code_spec"),
     "messages": ("message",),
     "content": ("content", "content_code", "content_head", "content_top"),
     "path words": ("path",),
@@ -65,6 +65,7 @@ GROUPS = {
 NONE = "none"
 LEXICAL_POOL = 120  # best lexical matches that join the explicit candidates
 _SYNONYM_DISCOUNT = 0.6
+_VARIANT_DISCOUNT = 0.6  # another form of the word ("migration" for "migrating") counts as a synonym does
 
 # Function words and the filler of chat prompts: they say nothing about where the code is.
 STOPWORDS = frozenset(
@@ -107,6 +108,9 @@ class Query:
     def_prose: dict[int, float] = field(default_factory=dict)
     def_code: dict[int, float] = field(default_factory=dict)
     uses: dict[int, float] = field(default_factory=dict)
+    # the same definitions, each name weighted by how few files use it (Resolver.specificity)
+    def_prose_spec: dict[int, float] = field(default_factory=dict)
+    def_code_spec: dict[int, float] = field(default_factory=dict)
     routes: dict[int, list[str]] = field(default_factory=dict)
     messages: list[str] = field(default_factory=list)
     mentions_tests: bool = False
@@ -137,9 +141,10 @@ def add(d: dict[int, float], key: int, value: float) -> None:
 
 
 class Ranker:
-    def __init__(self, search: RepoSearch, weights: dict[str, float] | None = None):
+    def __init__(self, search: RepoSearch, weights: dict[str, float] | None = None, morphology: bool = True):
         self.search = search
         self.weights = dict(weights or default_weights())
+        self.morphology = morphology  # a prompt's words also match their variants (words.stem)
         n = len(search.paths)
         self._n = n
         has_symbols = np.zeros(n, dtype=bool)
@@ -168,6 +173,17 @@ class Ranker:
                 out[other] = max(out.get(other, 0.0), q * _SYNONYM_DISCOUNT)
         return out
 
+    def _with_variants(self, words: dict[str, float], fld) -> dict[str, float]:  # type: ignore[no-untyped-def]
+        """The words and, a little weaker, the field's variants of them ("migrating" finds
+        "migration"): prose says what code names in another form."""
+        if not self.morphology:
+            return words
+        out = dict(words)
+        for w, q in sorted(words.items()):
+            for v in fld.variants(w):
+                out[v] = max(out.get(v, 0.0), q * _VARIANT_DISCOUNT)
+        return out
+
     @staticmethod
     def _normalized(scores: np.ndarray) -> np.ndarray:
         top = float(scores.max()) if scores.size else 0.0
@@ -181,12 +197,12 @@ class Ranker:
         if n == 0:
             return np.zeros(0, dtype=np.int64), np.zeros((0, len(FEATURES)), dtype=np.float32)
         assert s.content is not None and s.path_field is not None and s.symbol is not None and s.message is not None
-        content = self._normalized(s.content.score(q.words, n)) if q.words else np.zeros(n, dtype=np.float32)
+        content = self._normalized(s.content.score(self._with_variants(q.words, s.content), n)) if q.words else np.zeros(n, dtype=np.float32)
         content_code = self._normalized(s.content.score(q.code_words, n)) if q.code_words else np.zeros(n, dtype=np.float32)
-        content_head = self._normalized(s.content.score(q.head_words, n)) if q.head_words else np.zeros(n, dtype=np.float32)
+        content_head = self._normalized(s.content.score(self._with_variants(q.head_words, s.content), n)) if q.head_words else np.zeros(n, dtype=np.float32)
         expanded = self._expanded(q.words) if q.words else {}
-        path = self._normalized(s.path_field.score(expanded, n)) if expanded else np.zeros(n, dtype=np.float32)
-        symbol = self._normalized(s.symbol.score(expanded, n)) if expanded else np.zeros(n, dtype=np.float32)
+        path = self._normalized(s.path_field.score(self._with_variants(expanded, s.path_field), n)) if expanded else np.zeros(n, dtype=np.float32)
+        symbol = self._normalized(s.symbol.score(self._with_variants(expanded, s.symbol), n)) if expanded else np.zeros(n, dtype=np.float32)
         message = np.zeros(n, dtype=np.float32)
         for text in q.messages:
             grams = sorted(set(message_trigrams(text)))
@@ -242,6 +258,8 @@ class Ranker:
             "def_prose": [math.log1p(q.def_prose.get(i, 0.0)) for i in cl],
             "def_code": [math.log1p(q.def_code.get(i, 0.0)) for i in cl],
             "uses": [math.log1p(q.uses.get(i, 0.0)) for i in cl],
+            "def_prose_spec": [math.log1p(q.def_prose_spec.get(i, 0.0)) for i in cl],
+            "def_code_spec": [math.log1p(q.def_code_spec.get(i, 0.0)) for i in cl],
             "message": message[cands],
             "content": content[cands],
             "content_code": content_code[cands],
@@ -292,7 +310,7 @@ class Ranker:
     def evidence_kinds(self, r: Ranked) -> tuple[str, ...]:
         """The kinds of evidence that carry at least a tenth of the file's positive score."""
         kinds = {"named": "named", "frame": "frame", "frame_last": "frame", "module": "module", "code_import": "module",
-                 "def_prose": "definition", "def_code": "definition", "uses": "use", "message": "message", "content": "content",
+                 "def_prose": "definition", "def_code": "definition", "def_prose_spec": "definition", "def_code_spec": "definition", "uses": "use", "message": "message", "content": "content",
                  "content_code": "content", "content_head": "content", "content_top": "content", "path": "path", "symbol": "symbol",
                  "graph": "graph", "in_named_dir": "named"}
         parts: dict[str, float] = {}
@@ -324,7 +342,7 @@ class Ranker:
             parts.append((weight("code_import"), "imported by the prompt's code"))
         if q.defines.get(i):
             names = list(dict.fromkeys(q.defines[i]))[:3]
-            parts.append((weight("def_prose", "def_code"), "defines " + ", ".join(f"`{n}`" for n in names)))
+            parts.append((weight("def_prose", "def_code", "def_prose_spec", "def_code_spec"), "defines " + ", ".join(f"`{n}`" for n in names)))
         if i in q.routes:
             parts.append((30.0, "serves " + ", ".join(dict.fromkeys(q.routes[i]))))
         if f.get("message"):
@@ -334,7 +352,7 @@ class Ranker:
             parts.append((weight("uses"), "uses " + ", ".join(f"`{n}`" for n in names)))
         lexical = weight("content", "content_code", "content_head", "content_top")
         if lexical > 0 and (f.get("content") or f.get("content_head")):
-            words = self._matched_words(i, {**q.words, **q.head_words}, s.content)
+            words = self._matched_words(i, self._with_variants(merge_words(q.words, q.head_words), s.content), s.content)
             if words:
                 parts.append((lexical, "its code mentions " + ", ".join(f"'{x}'" for x in words)))
         naming = weight("path", "symbol")

@@ -46,6 +46,11 @@ _CODE_KEYWORDS = frozenset(
 _OBJECT_STOP = {"to", "for", "in", "on", "of", "with", "from", "into", "at", "by", "that", "which", "so", "and", "or", "when", "where", "using", "via", "inside", "under", "within", "who", "whose", "if", "than", "as", "like"}
 _DETERMINERS = {"a", "an", "the", "some", "new", "another", "our", "my", "your", "its", "their", "this", "that", "one", "simple", "basic", "small", "proper"}
 MIN_SCORE = 0.05  # below this chance a file is not worth listing
+_FIXTURE_SHARE = 0.25  # a bare file name found only among the tests' sample files: weak evidence
+# A file whose own name says it is a test (not only its folder).
+_TEST_NAME = re.compile(r"^test_|_test\.\w+$|\.(?:test|spec)\.\w+$|_spec\.\w+$|^conftest\.py$|(?<=[a-z0-9])Tests?\.(?:java|cs|kt)$")
+# What a task verb acts on when the task is about tests ("add a test", "fix the failing specs").
+_TEST_OBJECTS = frozenset({"test", "spec", "testcase", "unittest", "coverage", "fixture", "assertion"})
 _DEF_CANDIDATES = 25  # a name defined in more files than this says little about any of them
 
 
@@ -77,6 +82,9 @@ class Mention:
     directory: str | None = None  # an existing folder it names
     on_disk: bool = False  # exists, but the index leaves it out (ignored, vendored or generated)
     used_in: list[str] = field(default_factory=list)  # for identifiers: files that reference it
+    # how many files a path's name matches (``paths`` keeps the best five): "models.py" in a Django
+    # issue matches dozens of files and points at none of them
+    matches: int = 0
 
     @property
     def exists(self) -> bool:
@@ -113,12 +121,12 @@ class Resolver:
         self.search = search
         self.files = search.index.files
         self.ranker = Ranker(search, weights)
-        self._memo: dict[tuple[str, str], tuple[list[str], list[str], list[str], str | None, bool, list[str]]] = {}
+        self._memo: dict[tuple[str, str], tuple[list[str], list[str], list[str], str | None, bool, list[str], int]] = {}
 
     # --- explicit mentions ------------------------------------------------------------------------
     def resolve_path(self, text: str) -> tuple[list[str], list[str]]:
         """(existing files it names, did-you-mean suggestions)."""
-        files, suggestions, _directory, _on_disk = self._resolve_path(text)
+        files, suggestions, _directory, _on_disk, _matches = self._resolve_path(text)
         return files, suggestions
 
     @staticmethod
@@ -129,19 +137,19 @@ class Resolver:
         p = re.sub(r"^(?:\./)+", "", p)
         return p.rstrip("/")
 
-    def _resolve_path(self, text: str) -> tuple[list[str], list[str], str | None, bool]:
-        """(files, did-you-mean, folder, exists on disk though not indexed)."""
+    def _resolve_path(self, text: str) -> tuple[list[str], list[str], str | None, bool, int]:
+        """(files, did-you-mean, folder, exists on disk though not indexed, how many files match)."""
         p = self.clean_path(text)
         if not p or p in (".", ".."):
-            return [], [], None, False
+            return [], [], None, False, 0
         if p in self.files:
-            return [p], [], None, False
+            return [p], [], None, False, 1
         search = self.search
         if p in search.dirs:
-            return [], [], p, False
+            return [], [], p, False, 0
         parts = [x for x in p.split("/") if x and x not in (".", "..")]
         if not parts:
-            return [], [], None, False
+            return [], [], None, False, 0
         # An absolute or foreign prefix (a traceback from another machine): try shorter suffixes.
         base = parts[-1].lower()
         named = search.basenames.get(base, [])
@@ -153,14 +161,14 @@ class Resolver:
                 low = suffix.lower()
                 hits = [f for f in named if f.lower() == low or f.lower().endswith("/" + low)]
                 if not hits and suffix in search.dirs:
-                    return [], [], suffix, False
+                    return [], [], suffix, False, 0
             if hits:
-                return sorted(hits, key=lambda f: (is_test_path(f), len(f), f))[:5], [], None, False
+                return sorted(hits, key=lambda f: (is_test_path(f), len(f), f))[:5], [], None, False, len(hits)
             if k <= 2 and len(parts) > 2:
                 break
         if self._on_disk(p):
-            return [], [], None, True
-        return [], self._did_you_mean_path(p), None, False
+            return [], [], None, True, 0
+        return [], self._did_you_mean_path(p), None, False, 0
 
     def _on_disk(self, p: str) -> bool:
         """A relative path inside the root that exists although the index leaves it out (`dist/`,
@@ -320,14 +328,14 @@ class Resolver:
         cached = self._memo.get(key)
         if cached is None:
             self._resolve_fresh(m)
-            self._memo[key] = (m.paths, m.defined_in, m.suggestions, m.directory, m.on_disk, m.used_in)
+            self._memo[key] = (m.paths, m.defined_in, m.suggestions, m.directory, m.on_disk, m.used_in, m.matches)
         else:
-            paths, defined, suggestions, m.directory, m.on_disk, used = cached
+            paths, defined, suggestions, m.directory, m.on_disk, used, m.matches = cached
             m.paths, m.defined_in, m.suggestions, m.used_in = list(paths), list(defined), list(suggestions), list(used)
 
     def _resolve_fresh(self, m: Mention) -> None:
         if m.kind in ("path", "frame"):
-            m.paths, m.suggestions, m.directory, m.on_disk = self._resolve_path(m.text)
+            m.paths, m.suggestions, m.directory, m.on_disk, m.matches = self._resolve_path(m.text)
         elif m.kind == "route":
             hits = self.resolve_route(m.text)
             m.paths = list(dict.fromkeys(h[0] for h in hits))
@@ -392,24 +400,29 @@ class Resolver:
             for w in {*split_identifier(verb.lemma), *split_identifier(text[verb.start : verb.end])}:
                 for words in (q.words, q.head_words):
                     words.pop(w, None)
+        q.mentions_tests = self.about_tests(analysis, mentions)
         # prose mentions
         last_frame_in_block: dict[int, int] = {}
         for m in mentions:
             ids = [pid[p] for p in m.paths if p in pid]
             if m.kind == "frame":
                 for i in ids:
-                    add_max(q.frames, i, 1.0 / len(ids))
+                    add_max(q.frames, i, 1.0 / max(len(ids), m.matches))
                     q.frame_lines.setdefault(i, m.line or 0)
                 if ids:
                     block = next((k for k, sp in enumerate(blocks) if sp.start <= m.start < sp.end), -1)
                     last_frame_in_block[block] = ids[0] if len(ids) == 1 else last_frame_in_block.get(block, ids[0])
             elif m.kind == "path":
+                # a file name shared by many files names none of them
+                share = 1.0 / max(len(ids), m.matches, 1)
+                if not q.mentions_tests and ids and self._only_a_test_fixture(m):
+                    share *= _FIXTURE_SHARE
                 if analysis.is_code_block(m.start):
                     for i in ids:
-                        add_max(q.frames, i, 0.5 / len(ids))
+                        add_max(q.frames, i, 0.5 * share)
                 else:
                     for i in ids:
-                        add_max(q.named, i, 1.0 / len(ids))
+                        add_max(q.named, i, share)
                     if m.directory:
                         q.named_dirs.append(m.directory)
             elif m.kind == "route":
@@ -428,8 +441,10 @@ class Resolver:
                     for i in defining:
                         add_max(q.modules, i, 1.0 / len(defining))
                 if 0 < len(defining) <= _DEF_CANDIDATES:
+                    spec = self.specificity(name.rsplit(".", 1)[-1])
                     for i in defining:
                         add(q.def_prose, i, 1.0 / len(defining))
+                        add(q.def_prose_spec, i, spec / len(defining))
                         q.defines.setdefault(i, []).append(name)
                 users = [pid[p] for p in m.used_in if p in pid]
                 if 0 < len(users) <= 200:
@@ -443,12 +458,47 @@ class Resolver:
         # error messages, wherever they are
         for m in _ERROR_LINE.finditer(text):
             q.messages.append(m.group(2))
-        tests_words = {"test", "tests", "spec", "specs", "testing", "unittest", "pytest"}
-        q.mentions_tests = any(w in q.words for w in ("test", "spec", "testing", "unittest", "pytest")) or any(
-            is_test_path(p) for m in mentions if m.kind == "path" for p in m.paths
-        )
-        del tests_words
         return q
+
+    def specificity(self, name: str) -> float:
+        """How much naming ``name`` says about where to look, from how many files use it (an idf in
+        [0, 1]): a helper two files call is specific, a base class the whole codebase uses
+        (`Model`, `CharField`, `Expr`) is the project's vocabulary and says little."""
+        s = self.search
+        assert s.refs_by_name is not None
+        n = len(s.index.symbols) + 1
+        used = int(s.refs_by_name.ids(name).size)
+        return max(0.0, min(1.0, math.log(n / (1.0 + used)) / math.log(n))) if n > 1 else 1.0
+
+    def about_tests(self, analysis: "Analysis", mentions: list[Mention]) -> bool:
+        """Is the task about tests (then test files rank with the rest, else they are ranked apart)?
+        Yes when the prompt names a test file, or asks to test ("cover X", "verify ..."), or a task
+        verb acts on tests ("add a test for", "fix the failing specs"). The word in passing ("my
+        test case", "pytest 7.1", "I tested it") does not make the task about tests: issues say it
+        constantly and the fix is in the code."""
+        for m in mentions:
+            if m.kind == "path" and not analysis.is_code_block(m.start) and m.paths:
+                named = self.clean_path(m.text)
+                if _TEST_NAME.search(posixpath.basename(named)) or ("/" in named and all(is_test_path(p) for p in m.paths)):
+                    return True
+        doc = analysis.doc
+        for verb in analysis.task_verbs:
+            if verb.kind == "test":
+                return True
+            if verb.kind == "investigate":
+                continue
+            for tok in doc[verb.token + 1 : verb.token + 8]:
+                if tok.is_punct or tok.lower_ in _OBJECT_STOP:
+                    break
+                if singular(tok.lower_) in _TEST_OBJECTS:
+                    return True
+        return False
+
+    def _only_a_test_fixture(self, m: Mention) -> bool:
+        """A bare file name ("manage.py", "settings.py") that the repository has only inside its tests:
+        the prompt means the user's own file, not the test suite's sample project."""
+        named = self.clean_path(m.text)
+        return "/" not in named and not _TEST_NAME.search(named) and all(is_test_path(p) for p in m.paths)
 
     def _code_evidence(self, q: Query, blocks: list[Any], text: str) -> None:
         if not blocks:
@@ -469,6 +519,7 @@ class Resolver:
                     inside = [p for p in defining if p in paths]
                     for p in inside:
                         add(q.def_code, pid[p], 1.0)
+                        add(q.def_code_spec, pid[p], self.specificity(name))
                         q.defines.setdefault(pid[p], []).append(name)
         for m in _PY_IMPORT.finditer(code):
             for mod in re.split(r"\s*,\s*", m.group(1)):
@@ -495,8 +546,10 @@ class Resolver:
             ids = sorted(set(s.defs_by_name.path_ids(name)))
             if len(ids) > _DEF_CANDIDATES:
                 continue
+            spec = self.specificity(name)
             for i in ids:
                 add(q.def_code, i, 1.0 / len(ids))
+                add(q.def_code_spec, i, spec / len(ids))
                 q.defines.setdefault(i, []).append(name)
 
     # --- ranking ----------------------------------------------------------------------------------

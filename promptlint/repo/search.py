@@ -34,7 +34,9 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from .index import RepoIndex
-from .words import split_identifier
+from .words import split_identifier, stem
+
+_MIN_STEMMED = 4  # words this short are never stemmed (words.stem keeps four letters)
 
 SEARCH_VERSION = 3
 # BM25 parameters for file content (the usual defaults; files are long and of mixed length).
@@ -163,13 +165,14 @@ class Field:
     The word -> slice table is built on first use, so a field a prompt never needs (the message
     trigrams, the did-you-mean grams) costs nothing to load."""
 
-    __slots__ = ("_keys", "_starts", "_ends", "_vocab", "docs", "vals", "n_docs")
+    __slots__ = ("_keys", "_starts", "_ends", "_vocab", "_stems", "docs", "vals", "n_docs")
 
     def __init__(self, keys, starts, ends, docs: np.ndarray, vals: np.ndarray, n_docs: int):  # type: ignore[no-untyped-def]
         self._keys = keys  # a list, or a loader returning one
         self._starts = starts
         self._ends = ends
         self._vocab: dict | None = None
+        self._stems: dict[str, tuple[str, ...]] | None = None
         self.docs = docs
         self.vals = vals
         self.n_docs = max(1, n_docs)
@@ -201,6 +204,19 @@ class Field:
                 self._vocab = dict(zip(keys, range(len(keys))))
                 self._keys = keys
         return self._vocab
+
+    def variants(self, word: str) -> tuple[str, ...]:
+        """The field's other words with ``word``'s stem ("migration", "migrator" for "migrating")."""
+        if self._stems is None:
+            with no_gc():
+                groups: dict[str, list[str]] = {}
+                for key in self.keys():
+                    if isinstance(key, str) and len(key) > _MIN_STEMMED:
+                        groups.setdefault(stem(key), []).append(key)
+                self._stems = {k: tuple(v) for k, v in groups.items() if len(v) > 1 or v[0] != k}
+        if len(word) <= _MIN_STEMMED:
+            return ()
+        return tuple(v for v in self._stems.get(stem(word), ()) if v != word)
 
     def span(self, word) -> tuple[int, int] | None:  # type: ignore[no-untyped-def]
         k = self.vocab.get(word)

@@ -71,3 +71,38 @@ def object_kinds() -> dict[str, str]:
 def concern_words() -> frozenset[str]:
     """Cross-cutting concerns a task adds everywhere (synonyms.toml [objects] concern)."""
     return frozenset(singular(w.lower()) for w in _synonym_data().get("objects", {}).get("concern", []))
+
+
+# Derivational and inflectional endings that code and prose use for the same idea: "migrating",
+# "migrated", "migration" and "migrator" all share "migrat". Conservative on purpose: a stem keeps at
+# least four letters ("user", "using", "setting" stay whole), and only these endings are stripped.
+_ENDINGS = ("ization", "isation", "ing", "ied", "ed", "er", "or", "ion", "able")
+_MIN_STEM = 4
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def stem(word: str) -> str:
+    """The shared stem of a word's variants ("serializer", "serialization", "serialized" ->
+    "serializ"), for finding a prompt's words in another form; never shorter than four letters."""
+    w = word
+    for _ in range(2):
+        cut = None
+        for ending in _ENDINGS:
+            if w.endswith(ending) and len(w) - len(ending) >= _MIN_STEM:
+                base = w[: -len(ending)]
+                if ending == "ied":
+                    base += "y"
+                elif ending in ("ization", "isation"):
+                    base += "iz"
+                elif len(base) > 2 and base[-1] == base[-2] and base[-1] not in "lsz" and base[-1] not in "aeiou":
+                    if len(base) - 1 < _MIN_STEM:
+                        continue
+                    base = base[:-1]  # "formatting" -> "format", but "setting" stays whole
+                cut = base
+                break
+        if cut is None:
+            break
+        w = cut
+    if w.endswith("e") and len(w) - 1 >= _MIN_STEM:
+        w = w[:-1]
+    return w
