@@ -234,6 +234,96 @@ def classify_misses(tasks: list[dict], weights_file: Path, half: str = "fit") ->
         print("       " + " ".join(sorted(ids)))
 
 
+LAMBDAS = (0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0)
+
+
+def choose_lambda(tasks: list[dict], folds: int, grid=LAMBDAS, verbose: bool = False) -> float:  # type: ignore[no-untyped-def]
+    """The L2 penalty with the best cross-validated Hit@1 + Hit@5 (+ a little log-likelihood)
+    among ``tasks`` alone: nothing outside them is looked at."""
+    best = None
+    for lam in grid:
+        scores = []
+        for k in range(folds):
+            train = [t for t in tasks if fold_of(t["id"], folds) != k]
+            test = [t for t in tasks if fold_of(t["id"], folds) == k]
+            if not train or not test:
+                continue
+            scores.append(evaluate(fit(train, lam), test))
+        mean = {key: float(np.mean([s[key] for s in scores])) for key in scores[0]}
+        if verbose:
+            print(f"lambda {lam:<5} cross-validated on the fit half: " + " ".join(f"{k} {v:.3f}" for k, v in mean.items()))
+        key = mean["Hit@1"] + mean["Hit@5"] + 0.1 * mean["loglik"]
+        if best is None or key > best[0]:
+            best = (key, lam)
+    assert best is not None
+    return best[1]
+
+
+def ranked_candidates(w: np.ndarray, t: dict) -> list[str]:
+    s = t["X"] @ w
+    return [t["cands"][j] for j in sorted(range(len(s)), key=lambda j: (-s[j], t["cands"][j]))]
+
+
+def hit_table(rankings: list[list[str]], golds: list[list[str]]) -> list[float]:
+    n = max(1, len(golds))
+    out = [sum(any(g in r[:k] for g in gold) for r, gold in zip(rankings, golds)) / n for k in (1, 5, 10)]
+    return out + [sum(all(g in r[:5] for g in gold) for r, gold in zip(rankings, golds)) / n]
+
+
+def cross_validate(tasks: list[dict], folds: int, baseline_file: Path | None) -> None:
+    """Out-of-fold figures over every task: each task is ranked with weights fitted (penalty chosen
+    by an inner cross-validation) on other tasks only. Two splits: ``folds`` folds by a hash of the
+    instance id, and leave-one-repository-out (weights that never saw the repository: the case of a
+    user's own repository). Printed per repository next to the mention+BM25 baseline on the same
+    tasks (from bench_localization.py's --baseline-cache), when given."""
+    import json
+
+    inner = (0.3, 1.0, 3.0, 10.0)
+    oof: dict[str, dict[str, list[str]]] = {"k-fold": {}, "repo-out": {}}
+    for k in range(folds):
+        train = [t for t in tasks if fold_of(t["id"], folds) != k]
+        lam = choose_lambda(train, 3, inner)
+        w = fit(train, lam)
+        for t in tasks:
+            if fold_of(t["id"], folds) == k:
+                oof["k-fold"][t["id"]] = ranked_candidates(w, t)
+        print(f"  fold {k}: lambda {lam}", file=sys.stderr)
+    for repo in sorted({t["repo"] for t in tasks}):
+        train = [t for t in tasks if t["repo"] != repo]
+        lam = choose_lambda(train, 3, inner)
+        w = fit(train, lam)
+        for t in tasks:
+            if t["repo"] == repo:
+                oof["repo-out"][t["id"]] = ranked_candidates(w, t)
+        print(f"  without {repo}: lambda {lam}", file=sys.stderr)
+    base: dict[str, list[str]] = {}
+    if baseline_file is not None:
+        cache = json.loads(baseline_file.read_text())
+        base = {t["id"]: cache[f"1:notests:{t['id']}"] for t in tasks if f"1:notests:{t['id']}" in cache}
+    cols = ("Hit@1", "Hit@5", "Hit@10", "All@5")
+    head = f"{'':<28} {'n':>4}  " + "   | ".join([" ".join(f"{c:>6}" for c in cols)] * (3 if base else 2))
+    print(f"\nout-of-fold (every task ranked by weights fitted without it): {folds}-fold by task | leave-one-repository-out"
+          + (" | mention+BM25 over non-test code files (same tasks)" if base else ""))
+    print(head)
+
+    def row(title: str, part: list[dict]) -> None:
+        golds = [t["gold"] for t in part]
+        cells = [hit_table([oof[s][t["id"]] for t in part], golds) for s in ("k-fold", "repo-out")]
+        if base:
+            have = [t for t in part if t["id"] in base]
+            if len(have) < len(part):
+                sys.exit(f"the baseline cache lacks {len(part) - len(have)} of these tasks")
+            cells.append(hit_table([base[t["id"]] for t in part], golds))
+        print(f"{title:<28} {len(part):>4}  " + "   | ".join(" ".join(f"{v:>6.3f}" for v in c) for c in cells))
+
+    for repo in sorted({t["repo"] for t in tasks}):
+        row(repo, [t for t in tasks if t["repo"] == repo])
+    print("-" * len(head))
+    for half in ("fit", "held"):
+        row(f"{half} half", [t for t in tasks if t["half"] == half])
+    row("all", tasks)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("dump", type=Path)
@@ -242,8 +332,13 @@ def main() -> None:
     parser.add_argument("--drop", default="", help="comma-separated features to leave out (feature selection by CV on the fit half)")
     parser.add_argument("--report", type=Path, help="only print metrics and the ablation with this weights file")
     parser.add_argument("--misses", type=Path, help="only classify the fit half's misses with this weights file")
+    parser.add_argument("--cv", action="store_true", help="only print out-of-fold figures over all tasks (k-fold and leave-one-repository-out)")
+    parser.add_argument("--baseline-cache", type=Path, help="with --cv: bench_localization.py's baseline cache, to print the baseline on the same tasks")
     args = parser.parse_args()
     tasks = load(args.dump)
+    if args.cv:
+        cross_validate(tasks, args.folds, args.baseline_cache)
+        return
     if args.report:
         report(tasks, args.report)
         return
@@ -258,21 +353,7 @@ def main() -> None:
     held_half = [t for t in tasks if t["half"] == "held"]
     print(f"{len(tasks)} tasks: fit {len(fit_half)}, held {len(held_half)}; gold among candidates: "
           f"fit {sum(t['y'].any() for t in fit_half)}, held {sum(t['y'].any() for t in held_half)}")
-    best = None
-    for lam in (0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0):
-        scores = []
-        for k in range(args.folds):
-            train = [t for t in fit_half if fold_of(t["id"], args.folds) != k]
-            test = [t for t in fit_half if fold_of(t["id"], args.folds) == k]
-            w = fit(train, lam)
-            scores.append(evaluate(w, test))
-        mean = {key: float(np.mean([s[key] for s in scores])) for key in scores[0]}
-        print(f"lambda {lam:<5} cross-validated on the fit half: " + " ".join(f"{k} {v:.3f}" for k, v in mean.items()))
-        key = mean["Hit@1"] + mean["Hit@5"] + 0.1 * mean["loglik"]
-        if best is None or key > best[0]:
-            best = (key, lam)
-    assert best is not None
-    lam = best[1]
+    lam = choose_lambda(fit_half, args.folds, verbose=True)
     w = fit(fit_half, lam)
     print(f"\nchosen lambda {lam}; fitted on all {len(fit_half)} fit-half tasks")
     for name, v in zip(FEATURES, w):
