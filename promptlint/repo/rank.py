@@ -45,7 +45,7 @@ FEATURES = (
     "def_prose", "def_code", "uses", "def_prose_spec", "def_code_spec",
     "message",
     "content", "content_code", "content_head", "content_top",
-    "path", "symbol",
+    "path", "symbol", "file_word",
     "graph",
     "indegree", "test", "secondary", "init", "noncode",
 )
@@ -55,7 +55,7 @@ GROUPS = {
     "definitions": ("def_prose", "def_code", "uses", "def_prose_spec", "def_code_spec"),
     "messages": ("message",),
     "content": ("content", "content_code", "content_head", "content_top"),
-    "path words": ("path",),
+    "path words": ("path", "file_word"),
     "symbol words": ("symbol",),
     "graph": ("graph",),
     "priors": ("indegree", "test", "secondary", "init", "noncode"),
@@ -65,7 +65,8 @@ GROUPS = {
 NONE = "none"
 LEXICAL_POOL = 120  # best lexical matches that join the explicit candidates
 _SYNONYM_DISCOUNT = 0.6
-_VARIANT_DISCOUNT = 0.6  # another form of the word ("migration" for "migrating") counts as a synonym does
+_VARIANT_DISCOUNT = 0.6
+_FILE_WORD_MAX = 12  # a file name more files share than this (`utils`, `models`) names none of them  # another form of the word ("migration" for "migrating") counts as a synonym does
 
 # Function words and the filler of chat prompts: they say nothing about where the code is.
 STOPWORDS = frozenset(
@@ -113,6 +114,9 @@ class Query:
     def_code_spec: dict[int, float] = field(default_factory=dict)
     routes: dict[int, list[str]] = field(default_factory=dict)
     messages: list[str] = field(default_factory=list)
+    # the prose's words as written, lower-cased ("inspectdb", "autodetector", "number_format"): a
+    # word that is a file's own name ("the autodetector") points at that file
+    prose_names: frozenset[str] = frozenset()
     mentions_tests: bool = False
     # for reasons: file id -> names it defines / uses, as the prompt wrote them
     defines: dict[int, list[str]] = field(default_factory=dict)
@@ -163,6 +167,34 @@ class Ranker:
             stem = [w for w in split_identifier(search.paths[i].rsplit("/", 1)[-1]) if w not in ("json", "js", "ts", "yml", "yaml", "cjs", "mjs", "config", "rc")]
             if stem:
                 self._config_stems.append((i, stem))
+
+    @functools.cached_property
+    def _file_names(self) -> dict[str, np.ndarray]:
+        """file name -> the code files that carry it: `autodetector.py`, `fields/__init__.py` (a
+        package's file is named by its folder)."""
+        s = self.search
+        names: dict[str, list[int]] = {}
+        for i, p in enumerate(s.paths):
+            if self._noncode[i] or self._junk[i]:
+                continue
+            names.setdefault(file_stem(p), []).append(i)
+        return {k: np.asarray(v, dtype=np.int64) for k, v in names.items()}
+
+    def file_word_scores(self, q: Query) -> dict[int, float]:
+        """file id -> 1 / (files with that name) for each code file whose name the prose says as a
+        word: "inspectdb should generate..." points at inspectdb.py, "the autodetector" at
+        autodetector.py; a name many files share (`models`, `base`) says little about any one."""
+        if not q.prose_names:
+            return {}
+        names = self._file_names
+        out: dict[int, float] = {}
+        for w in sorted(q.prose_names):
+            ids = names.get(w)
+            if ids is None or ids.size > _FILE_WORD_MAX:
+                continue
+            for i in ids.tolist():
+                out[i] = max(out.get(i, 0.0), 1.0 / ids.size)
+        return out
 
     # --- lexical ----------------------------------------------------------------------------------
     def _expanded(self, words: dict[str, float]) -> dict[str, float]:
@@ -231,7 +263,8 @@ class Ranker:
             prefix = d.rstrip("/") + "/"
             named_dir_ids.update(i for i, p in enumerate(s.paths) if p.startswith(prefix))
         keep_explicit = [i for i in explicit if allowed[i] or i in q.named or i in q.frames]
-        cands = np.asarray(sorted(set(pool.tolist()) | set(keep_explicit)), dtype=np.int64)
+        file_word = self.file_word_scores(q)
+        cands = np.asarray(sorted(set(pool.tolist()) | set(keep_explicit) | set(file_word)), dtype=np.int64)
         if cands.size == 0:
             return cands, np.zeros((0, len(FEATURES)), dtype=np.float32)
         # Graph: files one import away from the ones the prompt points at explicitly.
@@ -267,6 +300,7 @@ class Ranker:
             "content_top": [1.0 if i == top_content else 0.0 for i in cl],
             "path": path[cands],
             "symbol": symbol[cands],
+            "file_word": [file_word.get(i, 0.0) for i in cl],
             "graph": [graph.get(i, 0.0) for i in cl],
             "indegree": self._indegree[cands],
             "test": tests[cands].astype(np.float32),
@@ -311,7 +345,7 @@ class Ranker:
         """The kinds of evidence that carry at least a tenth of the file's positive score."""
         kinds = {"named": "named", "frame": "frame", "frame_last": "frame", "module": "module", "code_import": "module",
                  "def_prose": "definition", "def_code": "definition", "def_prose_spec": "definition", "def_code_spec": "definition", "uses": "use", "message": "message", "content": "content",
-                 "content_code": "content", "content_head": "content", "content_top": "content", "path": "path", "symbol": "symbol",
+                 "content_code": "content", "content_head": "content", "content_top": "content", "path": "path", "file_word": "path", "symbol": "symbol",
                  "graph": "graph", "in_named_dir": "named"}
         parts: dict[str, float] = {}
         for name, value in r.features.items():
@@ -355,6 +389,8 @@ class Ranker:
             words = self._matched_words(i, self._with_variants(merge_words(q.words, q.head_words), s.content), s.content)
             if words:
                 parts.append((lexical, "its code mentions " + ", ".join(f"'{x}'" for x in words)))
+        if f.get("file_word"):
+            parts.append((weight("file_word"), f"the prompt says its name, '{file_stem(r.path)}'"))
         naming = weight("path", "symbol")
         if naming > 0 and (f.get("path") or f.get("symbol")):
             expanded = self._expanded(q.words)
@@ -408,6 +444,25 @@ def ablated(weights: dict[str, float], drop: tuple[str, ...] = (), only: tuple[s
 
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+
+def file_stem(path: str) -> str:
+    """A code file's own name, lower-cased: `django/db/migrations/autodetector.py` -> "autodetector";
+    a package's `__init__.py` (`index.ts`, `mod.rs`) is named by its folder."""
+    base = path.rsplit("/", 1)[-1]
+    stem = base.rsplit(".", 1)[0].lower()
+    if stem in ("__init__", "index", "mod") and "/" in path:
+        stem = path.rsplit("/", 2)[-2].lower()
+    return stem
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def prose_names(text: str) -> frozenset[str]:
+    """The words of prose as written (identifiers whole), lower-cased, three letters or more, no
+    stopwords: what can be a file's own name."""
+    return frozenset(t for t in (m.lower() for m in _NAME.findall(text)) if len(t) >= 3 and t not in STOPWORDS)
 
 
 def text_words(text: str, weight: float = 1.0) -> dict[str, float]:

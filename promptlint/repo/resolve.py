@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..fsutil import read_regular
-from .rank import Query, Ranked, Ranker, merge_words, text_words
+from .rank import Query, Ranked, Ranker, merge_words, prose_names, text_words
 from .search import RepoSearch, is_secondary_path, is_test_path, normalize_route
 from .words import object_kinds, singular, split_identifier, synonyms
 
@@ -387,6 +387,7 @@ class Resolver:
         for sp in blocks:
             prose = prose[: sp.start] + " " * (sp.end - sp.start) + prose[sp.end :]
         q.words = text_words(prose)
+        q.prose_names = prose_names(prose)
         q.code_words = text_words(" ".join(sp.inner for sp in blocks), 1.0)
         head = next((line for line in prose.split("\n") if line.strip()), "")
         q.head_words = text_words(head)
@@ -396,10 +397,13 @@ class Resolver:
             for words in (q.words, q.head_words):
                 if w in words:
                     words[w] *= 0.3
+        verbs: set[str] = set()
         for verb in analysis.task_verbs:
+            verbs.update(split_identifier(verb.lemma), split_identifier(text[verb.start : verb.end]), (text[verb.start : verb.end].lower(),))
             for w in {*split_identifier(verb.lemma), *split_identifier(text[verb.start : verb.end])}:
                 for words in (q.words, q.head_words):
                     words.pop(w, None)
+        q.prose_names = q.prose_names - verbs
         q.mentions_tests = self.about_tests(analysis, mentions)
         # prose mentions
         last_frame_in_block: dict[int, int] = {}
