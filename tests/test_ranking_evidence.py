@@ -137,3 +137,36 @@ def test_a_task_about_tests_ranks_them_with_the_code(tmp_path, linter):
         res = resolve(linter, root, text)
         assert res.mentions_tests, text
         assert "tests/test_parser.py" in [p for p, _ in res.ranked], text
+
+
+# --- a file's own name said as a word ------------------------------------------------------------------
+def test_file_stem_and_prose_names():
+    from promptlint.repo.rank import file_stem, prose_names
+
+    assert file_stem("django/db/migrations/autodetector.py") == "autodetector"
+    assert file_stem("django/db/models/fields/__init__.py") == "fields"
+    assert file_stem("src/api/index.ts") == "api" and file_stem("README") == "readme"
+    names = prose_names("inspectdb should generate related_name on the Autodetector")
+    assert {"inspectdb", "related_name", "autodetector", "generate"} <= names
+    assert "on" not in names and "the" not in names
+
+
+def test_a_file_named_in_prose_without_its_extension_is_a_candidate(tmp_path, linter):
+    root = tmp_path / "fw"
+    write(root, "fw/management/commands/inspectdb.py", "class Command:\n    def handle(self):\n        return 1\n")
+    write(root, "fw/db/related.py", "class ForeignKey:\n    related_name = None\n    def relation(self):\n        return self.related_name\n")
+    write(root, "fw/db/base.py", "class Model:\n    pass\n")
+    resolver = linter.repo_context(root).resolver
+    from promptlint.text.analysis import analyze
+    from promptlint.text.source import PromptSource
+
+    analysis = analyze(PromptSource("inspectdb should generate a related_name for each relation."), linter.pipeline)
+    q = resolver.query(analysis)
+    scores = resolver.ranker.file_word_scores(q)
+    ids = resolver.search.path_id
+    assert scores == {ids["fw/management/commands/inspectdb.py"]: 1.0}
+    cands, X = resolver.ranker.features(q)
+    from promptlint.repo.rank import FEATURES
+
+    col = X[:, FEATURES.index("file_word")]
+    assert {resolver.search.paths[i] for i, v in zip(cands.tolist(), col.tolist()) if v > 0} == {"fw/management/commands/inspectdb.py"}
