@@ -1023,10 +1023,116 @@ def _register_repo_kinds() -> None:
 _register_repo_kinds()
 
 
+_HEADING = re.compile(r"^[ \t]*(?:#{1,6}[ \t]|[A-Z][A-Z0-9 _/&-]{2,}:|[^\n:]{1,40}:[ \t]*$)")
+_MEMORY_NAMES = {"claude.md", "claude.local.md", "agents.md", "gemini.md", ".cursorrules", ".windsurfrules", "copilot-instructions.md"}
+
+
+def message_kind(analysis: "Analysis") -> str:
+    """What kind of message the prompt is, as far as escalation cares: "memory" (CLAUDE.md, AGENTS.md,
+    rules files), "command" (slash commands, prompt files, subagents), "log" (a pasted log with no
+    request), or "request". Uses the analysis's own message kind when it has one."""
+    kind = str(getattr(analysis, "message_kind", "") or "").lower()
+    for key in ("memory", "command", "log"):
+        if key in kind:
+            return key
+    path = "/" + analysis.source.path.replace("\\", "/").lower().lstrip("/")
+    name = path.rsplit("/", 1)[-1]
+    if name in _MEMORY_NAMES or name.endswith(".instructions.md") or "/.cursor/rules/" in path:
+        return "memory"
+    if any(part in path for part in ("/.claude/commands/", "/.claude/agents/", "/.github/prompts/", "/skills/")) or name.endswith((".prompt.md", ".chatmode.md")):
+        return "command"
+    if re.match(r"\A---[ \t]*\r?\n.*?\r?\n---[ \t]*(?:\r?\n|\Z)", analysis.source.text, re.S):
+        return "command"  # YAML front matter: the header of a prompt file
+    return kind or "request"
+
+
+def _in_heading(analysis: "Analysis", offset: int) -> bool:
+    """On a Markdown heading or a label line ("## Performance", "SECURITY BOUNDARY:", "Notes:")."""
+    text = analysis.text
+    start = text.rfind("\n", 0, offset) + 1
+    end = text.find("\n", offset)
+    return bool(_HEADING.match(text[start : end if end >= 0 else len(text)]))
+
+
+# Verbs that ask for advice or a plan rather than a change; the lexicon's task verbs cover the rest.
+_ADVICE_VERBS = {"do", "run", "perform", "conduct", "propose", "suggest", "compare", "recommend", "evaluate", "decide", "plan", "outline", "draft", "assess", "advise", "weigh", "help", "give"}
+
+
+def _asks(analysis: "Analysis", offset: int) -> bool:
+    """The sentence at ``offset`` asks for something: a command, a request, a modal or a question."""
+    sent = analysis.sentence_of(offset)
+    if sent is None:
+        return False
+    if sent.index in analysis.requirement_sentences or sent.is_question:
+        return True
+    words = [t for t in analysis.doc[sent.token_start : sent.token_end] if t.is_alpha]
+    return bool(words) and words[0].lower_ in _ADVICE_VERBS
+
+
+def _escalation_phrases(rule: "Rule", analysis: "Analysis", ctx: Context, key: str) -> list[Hit]:
+    import dataclasses
+
+    phrases = list(rule.check.get(key, []))
+    if not phrases and not (key == "phrases" and rule.check.get("patterns")):
+        return []
+    loose = dataclasses.replace(
+        rule,
+        code=f"{rule.code}:{key}",
+        check={
+            **{k: v for k, v in rule.check.items() if k != "patterns" or key == "phrases"},
+            "phrases": phrases, "skip-questions": False, "requirements-only": False, "skip-task-verbs": False,
+        },
+    )
+    return check_existence(loose, analysis, ctx)
+
+
+def _near(rule: "Rule", analysis: "Analysis", ctx: Context, hits: list[Hit], key: str, window: int | None) -> list[Hit]:
+    """The hits with one of the rule's ``key`` phrases in the same sentence (and within ``window``
+    characters, when given: a run-on sentence of 200 words is not one context)."""
+    others = _escalation_phrases(rule, analysis, ctx, key)
+    out = []
+    for h in hits:
+        sent = analysis.sentence_of(h.start)
+        if sent is None:
+            continue
+        for o in others:
+            if o.start >= sent.start and o.end <= sent.end and (o.start, o.end) != (h.start, h.end) and (
+                window is None or abs(o.start - h.start) <= window
+            ):
+                out.append(h)
+                break
+    return out
+
+
+_NEGATION = re.compile(r"(?:\b(?:not|no|never|without|avoid|avoiding|defer|don't|dont|doesn't|won't|shouldn't|isn't|nor)|n't)\W+(?:\w+\W+){0,2}$", re.I)
+
+
+def _negated(analysis: "Analysis", start: int) -> bool:
+    """ "won't slow down the app", "no need to optimize", "without a security review"."""
+    return bool(_NEGATION.search(analysis.text[max(0, start - 40) : start]))
+
+
+def _in_list_item(analysis: "Analysis", offset: int) -> bool:
+    sent = analysis.sentence_of(offset)
+    return sent is not None and sent.list_item
+
+
 def check_escalation(rule: "Rule", analysis: "Analysis", ctx: Context) -> list[Hit]:
-    """An escalation signal (ESC family): phrases, other findings, the estimated footprint, or a
-    focused task with a named location. Read by the advice stage, not reported as findings."""
+    """An escalation signal (ESC family): the prompt asks for a kind of work that belongs on a larger
+    model. Read by the advice stage, which may raise the tier for it; never reported as a finding.
+
+    A phrase counts only in the prompt's own words (not in code, quotes, headings or label lines),
+    in a sentence that asks for something (``sentences = "asking"``, the default) or anywhere in the
+    prose for symptoms (``"prose"``: "the test fails intermittently"). ``weak-phrases`` count only
+    with one of ``context-phrases`` close by in the same sentence ("make it fast", not "how fast the car goes");
+    ``also-phrases`` must share the sentence of a match ("review" + "payment"). A negated mention
+    ("won't slow down the app") and, in a command file, the items of a rule list do not count. Memory files and
+    pasted logs ask for no work; ``skip-kinds`` adds others (a command file's numbered steps are one
+    procedure, not a multi-part feature)."""
     c = rule.check
+    kind = message_kind(analysis)
+    if kind in set(c.get("skip-kinds", [])) | {"memory", "log"}:
+        return []
     prefixes = tuple(c.get("unless-findings", ()))
     if prefixes and any(code.startswith(prefixes) for code in ctx.earlier_codes):
         return []
@@ -1038,18 +1144,20 @@ def check_escalation(rule: "Rule", analysis: "Analysis", ctx: Context) -> list[H
         fired = sorted(code for code in ctx.earlier_codes if code.startswith(when))
         if fired:
             hits.append(Hit(*anchor, {"match": ", ".join(fired)}))
-    if c.get("phrases"):
-        loose = _with_phrases(rule, list(c["phrases"]))
-        import dataclasses
-
-        # Escalation phrases count in questions too ("How should I structure ...?").
-        loose = dataclasses.replace(loose, check={**loose.check, "skip-questions": False, "requirements-only": False, "skip-task-verbs": False})
-        found = check_existence(loose, analysis, ctx)
-        if found and c.get("also-phrases"):
-            also = dataclasses.replace(loose, check={**loose.check, "phrases": list(c["also-phrases"])})
-            if not check_existence(also, analysis, ctx):
-                found = []
-        hits += found
+    found = _escalation_phrases(rule, analysis, ctx, "phrases")
+    if c.get("weak-phrases"):
+        weak = _escalation_phrases(rule, analysis, ctx, "weak-phrases")
+        found += _near(rule, analysis, ctx, weak, "context-phrases", window=60)
+    # A heading, a label, a negated mention or (in a command file) an item of a rule list asks for nothing.
+    found = [
+        h for h in found
+        if not _in_heading(analysis, h.start) and not _negated(analysis, h.start) and not (kind == "command" and _in_list_item(analysis, h.start))
+    ]
+    if c.get("sentences", "asking") == "asking":
+        found = [h for h in found if _asks(analysis, h.start)]
+    if found and c.get("also-phrases"):
+        found = _near(rule, analysis, ctx, found, "also-phrases", window=None)
+    hits += sorted(found, key=lambda h: h.start)
     if c.get("min-estimated-files"):
         verbs = set(c.get("task-verbs", []))
         task = next((t for t in analysis.task_verbs if not verbs or t.lemma in verbs), None)
@@ -1057,14 +1165,6 @@ def check_escalation(rule: "Rule", analysis: "Analysis", ctx: Context) -> list[H
         if task is not None and estimate is not None and estimate >= int(c["min-estimated-files"]):
             shown = "all the" if estimate >= 10**9 else estimate  # unbounded: "across the codebase", no repo to count
             hits.append(Hit(task.start, task.end, {"match": analysis.text[task.start : task.end], "files": shown}))
-    if c.get("requires-named-location"):
-        kinds = set(c.get("task-kinds", []))
-        task = next((t for t in analysis.task_verbs if t.kind in kinds), None)
-        named = ctx.resolution.named_existing if ctx.resolution is not None else [
-            s for s in analysis.code_spans if s.kind in ("path", "backtick", "identifier", "module", "call", "rust-path", "frame")
-        ]
-        if task is not None and named and not analysis.is_question_only:
-            hits.append(Hit(task.start, task.end, {"match": analysis.text[task.start : task.end]}))
     return hits
 
 
@@ -1092,7 +1192,9 @@ KIND_PARAMS: dict[str, set[str]] = {
     },
     "count": {"counter", "min", "exclude-kinds", "exclude-objects", "exclude-new-objects", "exclude-verbs", "exclude-object-classes", "procedure-intro", "count-problems", "count-verbs", "single-goal-headings", "task-list-headings"},
     "missing-detail": {"objects", "task-kinds", "exclude-verbs", "task-verbs"},
-    "escalation": _EXISTENCE | {"tier", "weight", "when-findings", "also-phrases", "min-estimated-files", "task-verbs", "requires-named-location", "task-kinds"},
+    "escalation": _EXISTENCE | {
+        "tier", "sentences", "weak-phrases", "context-phrases", "also-phrases", "skip-kinds", "when-findings", "min-estimated-files", "task-verbs",
+    },
     "missing-reference": {"trigger-task-kinds", "min-score", "max-suggestions"},
     "unknown-reference": {"creation-verbs"},
     "ambiguous-reference": {"within", "min-raw-score"},
