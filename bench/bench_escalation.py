@@ -1,161 +1,333 @@
-"""Escalation and vagueness on labelled real prompts (SWE-bench dev). Run by hand, never in CI:
+"""Vagueness score and model advice against real outcomes, cross-validated. Run by hand, never in CI:
 
-    python bench/bench_escalation.py --data ../shared/eval-data/swebench-dev.jsonl [--with-repo] [--plot out.png]
+    python bench/bench_escalation.py [--data ../shared/eval-data/swebench-dev.jsonl] [--plot bench/out/escalation.png]
 
-Prints, side by side in one run:
-  * AUC of advice.score for "Haiku 4.5 failed the task" (resolved_by), against the trivial baseline
-    (prompt length) and the human difficulty label;
-  * routing: the share of tasks solved when the top x% by score go to Opus and the rest to Haiku, for
-    x in 10..50, against random routing;
-  * AUC of vagueness for OpenAI's underspecified >= 2 against == 0;
-  * the fixture prompts' tier accuracy (labels in fixtures/prompts).
+Every figure is 5-fold cross-validated on the SWE-bench dev rows (3 repeats with different splits; AUCs
+are the mean over held-out folds): for each fold, the whole fit of
+bench/fit_scores.py (feature selection included) runs on the other four folds and scores this one,
+through the same code the runtime uses (promptlint.scoring). Printed side by side in one run:
+
+  * vagueness AUC for OpenAI's annotators' "underspecified >= 2" against "== 0", next to shortness;
+  * escalation AUC for "Haiku 4.5 failed the task" (resolved_by), next to prompt length and the
+    human difficulty label (which promptlint cannot see);
+  * routing: the share of tasks solved when the top x% by score go to Opus and the rest to Haiku,
+    against random routing (its expectation), prompt length and the difficulty label;
+  * calibration: predicted against observed Haiku failure rate by decile of the prediction;
+  * cost: the error of the per-task agent cost estimate against a constant (the training median);
+  * the features the fit kept and their weights (rules/scores.toml), and how often each fold kept them;
+  * on ../shared/real-prompts: the vagueness AUC for "a reviewer confirmed a problem" against
+    "reviewed, nothing missing", next to shortness; and the tiers advised;
+  * the fixture prompts' tier accuracy.
+
+The features come from bench/data/swebench-dev-features.csv (`python bench/fit_scores.py extract`).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import random
+import math
+import statistics
 import sys
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import fit_scores  # noqa: E402
+from _fit import auc, fold_of  # noqa: E402
+from _swebench import DEFAULT_DATA, load_rows  # noqa: E402
+
+DIFFICULTY = {"<15 min fix": 0, "15 min - 1 hour": 1, "1-4 hours": 2, ">4 hours": 3}
+REAL = Path("/work/shared/real-prompts")
+K = 5
 
 
-def auc(scores: list[float], positives: list[bool]) -> float:
-    """Mann-Whitney AUC with ties counted half: P(score of a positive > score of a negative)."""
-    pos = [s for s, p in zip(scores, positives) if p]
-    neg = [s for s, p in zip(scores, positives) if not p]
-    if not pos or not neg:
-        return float("nan")
-    ranked = sorted((s, i) for i, s in enumerate(pos + neg))
-    ranks = [0.0] * len(ranked)
-    i = 0
-    while i < len(ranked):
-        j = i
-        while j + 1 < len(ranked) and ranked[j + 1][0] == ranked[i][0]:
-            j += 1
-        for k in range(i, j + 1):
-            ranks[ranked[k][1]] = (i + j) / 2 + 1
-        i = j + 1
-    rank_sum = sum(ranks[: len(pos)])
-    return (rank_sum - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg))
+def cross_validate(rows: list[dict], feats: dict[str, dict[str, float]], salt: str) -> tuple[dict[str, dict], list[dict]]:
+    """Out-of-fold predictions for every row (with its fold), and each fold's fitted tables."""
+    from promptlint.features import FEATURES
+    from promptlint.scoring import parse_scores
+
+    predictions: dict[str, dict] = {}
+    tables_per_fold = []
+    for k in range(K):
+        train = [r for r in rows if fold_of(salt + r["instance_id"]) != k]
+        test = [r for r in rows if fold_of(salt + r["instance_id"]) == k]
+        tables, _report = fit_scores.fit_models(train, feats, salt="inner:")
+        tables_per_fold.append(tables)
+        scores = parse_scores({"escalation": tables["escalation"], "vagueness": tables["vagueness"], "cost": tables["cost"]}, f"fold {k}")
+        for r in test:
+            values = dict(feats.get(r["instance_id"], {}))
+            text_values = {n: v for n, v in values.items() if not FEATURES.get(n) or not FEATURES[n].needs_repo}
+            vague = scores.vagueness.probability(text_values)
+            values["vagueness"] = text_values["vagueness"] = vague
+            model = scores.escalation(bool(values.get("has_repo")))
+            logit = model.linear(values)
+            predictions[r["instance_id"]] = {
+                "fold": k,
+                "vagueness": vague,
+                "p_fail": model.probability(values),
+                "p_fail_text": scores.escalation_text.probability(text_values),
+                "tokens": {t: scores.cost.tiers[t].input_tokens(logit) for t in ("sonnet", "opus")},
+            }
+    return predictions, tables_per_fold
 
 
-def solved_by(row: dict, tier: str) -> bool | None:
-    """resolved_by may be a dict of model -> bool or a list of the models that solved the task."""
-    value = row.get("resolved_by")
-    if value is None:
-        return None
-    if isinstance(value, dict):
-        for key, solved in value.items():
-            if tier in key.lower():
-                return bool(solved)
-        return None
-    if isinstance(value, (list, tuple)):
-        return any(tier in str(v).lower() for v in value)
-    return None
+_rule_linter = None
 
 
-def difficulty_rank(value) -> float:  # type: ignore[no-untyped-def]
-    order = {"<15 min fix": 0, "15 min - 1 hour": 1, "1-4 hours": 2, ">4 hours": 3}
-    if isinstance(value, (int, float)):
-        return float(value)
-    return float(order.get(str(value), -1))
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--data", type=Path, required=True)
-    parser.add_argument("--with-repo", action="store_true", help="also score with the repository at base_commit (needs fetch mirrors)")
-    parser.add_argument("--mirrors", type=Path, default=Path("/work/.mirror"))
-    parser.add_argument("--workdir", type=Path, default=Path("/tmp/promptlint-bench-checkouts"))
-    parser.add_argument("--plot", type=Path, help="write the routing curve as a PNG (needs matplotlib)")
-    parser.add_argument("--limit", type=int)
-    args = parser.parse_args()
-
+def rule_reasons(text: str) -> list[str]:
+    """The tier rules (ESC) that fire on a prompt, text only (thresholds the model never reaches)."""
+    global _rule_linter
     from promptlint.config import Config
     from promptlint.pipeline import Linter
 
-    rows = [json.loads(line) for line in args.data.read_text().splitlines() if line.strip()]
-    if args.limit:
-        rows = rows[: args.limit]
+    if _rule_linter is None:
+        _rule_linter = Linter(Config(sonnet_at=1.01, opus_at=1.01))
+    advice = _rule_linter.lint(text).advice or {}
+    return [r["code"] for r in advice.get("reasons", []) if r["code"].startswith("ESC")]
+
+
+def routing(order: list[int], haiku: list[bool], opus: list[bool], x: int) -> float:
+    top = set(order[: round(len(order) * x / 100)])
+    return sum(opus[k] if k in top else haiku[k] for k in range(len(order))) / len(order)
+
+
+def calibration(pred: list[float], observed: list[bool], bins: int = 10) -> list[tuple[float, float, int]]:
+    order = sorted(range(len(pred)), key=lambda i: pred[i])
+    out = []
+    for b in range(bins):
+        chunk = order[b * len(order) // bins : (b + 1) * len(order) // bins]
+        if chunk:
+            out.append((statistics.mean(pred[i] for i in chunk), sum(observed[i] for i in chunk) / len(chunk), len(chunk)))
+    return out
+
+
+def real_prompt_check(real: Path) -> None:
+    from promptlint.config import Config
+    from promptlint.pipeline import Linter
+
+    prompts = [json.loads(line) for line in (real / "prompts.jsonl").read_text().splitlines() if line.strip()]
+    judged = [json.loads(line) for line in (real / "judgments.jsonl").read_text().splitlines() if line.strip()]
+    problem, clean = set(), set()
+    reviewed = {j["id"] for j in judged if j["type"] == "miss-review"}
+    for j in judged:
+        if j["type"] == "finding" and j["verdict"] == "TP" and j["code"][:3] in ("VAG", "SCO", "CON", "REF"):
+            problem.add(j["id"])
+        if j["type"] == "miss-review" and j["verdict"] == "miss":
+            problem.add(j["id"])
+    clean = reviewed - problem
     linter = Linter(Config())
-    text_scores, repo_scores, vague, lengths = [], [], [], []
-    for n, row in enumerate(rows, 1):
-        text = row["problem_statement"][:100_000]
-        report = linter.lint(text, repo=None)
-        text_scores.append(report.advice["score"] if report.advice else 0.0)
-        vague.append(report.vagueness)
-        lengths.append(len(text))
-        if args.with_repo:
-            sys.path.insert(0, str(ROOT / "bench"))
-            from bench_localization import checkout
+    vague, words, tiers, reasons = {}, {}, Counter(), Counter()
+    for p in prompts:
+        path = p["source"]["path"] if p["kind"] in ("claude-command", "copilot-prompt-file", "claude-md", "agents-md") else "<prompt>"
+        report = linter.lint(p["text"], path=path)
+        vague[p["id"]] = report.vagueness
+        words[p["id"]] = len(p["text"].split())
+        if report.advice:
+            tiers[report.advice["model"]] += 1
+            for r in report.advice["reasons"]:
+                reasons[r["code"]] += 1
+    ids = sorted(problem | clean)
+    labels = [i in problem for i in ids]
+    print(f"\nReal prompts ({len(prompts)}; {len(problem)} with a reviewer-confirmed problem, {len(clean)} reviewed and clean; text only)")
+    print(f"  vagueness AUC, problem vs clean     {auc([vague[i] for i in ids], labels):.3f}")
+    print(f"  shortness (baseline)                {auc([-words[i] for i in ids], labels):.3f}")
+    zero = sum(1 for v in vague.values() if v == 0.0)
+    print(f"  vagueness 0.0 on {zero} of {len(vague)} prompts; median {statistics.median(vague.values()):.2f}")
+    print(f"  advised tiers: {dict(sorted(tiers.items()))}; reasons shown: {dict(sorted(reasons.items()))}")
 
-            mirror = args.mirrors / f"swe-bench+{row['repo'].replace('/', '__')}" / "repo"
-            if mirror.exists():
-                root = checkout(mirror, args.workdir, row["base_commit"])
-                fresh = Linter(Config())  # a new index per commit
-                r = fresh.lint(text, repo=root)
-                repo_scores.append(r.advice["score"] if r.advice else 0.0)
-            else:
-                repo_scores.append(float("nan"))
-        print(f"[{n}/{len(rows)}]", file=sys.stderr, end="\r")
 
-    labelled = [i for i, row in enumerate(rows) if solved_by(row, "haiku") is not None]
-    failed = [not solved_by(rows[i], "haiku") for i in labelled]
-    print(f"\n{len(rows)} prompts, {len(labelled)} with resolved_by")
-    if labelled:
-        print("AUC for 'Haiku 4.5 failed':")
-        print(f"  promptlint advice.score (text only)  {auc([text_scores[i] for i in labelled], failed):.3f}")
-        if args.with_repo:
-            pairs = [(repo_scores[i], f) for i, f in zip(labelled, failed) if repo_scores[i] == repo_scores[i]]
-            print(f"  promptlint advice.score (with repo)  {auc([p[0] for p in pairs], [p[1] for p in pairs]):.3f}")
-        print(f"  prompt length (baseline)             {auc([float(lengths[i]) for i in labelled], failed):.3f}")
-        diff = [difficulty_rank(rows[i].get("difficulty")) for i in labelled]
-        print(f"  human difficulty label               {auc(diff, failed):.3f}")
-        print("\nRouting: top x% by score to Opus, the rest to Haiku (share solved)")
-        print("   x   promptlint   random   all-Haiku   all-Opus")
-        opus = [bool(solved_by(rows[i], "opus")) for i in labelled]
-        haiku = [not f for f in failed]
-        order = sorted(range(len(labelled)), key=lambda k: -text_scores[labelled[k]])
-        curve = []
-        rng = random.Random(0)
-        for x in (10, 20, 30, 40, 50):
-            top = set(order[: round(len(order) * x / 100)])
-            ours = sum(opus[k] if k in top else haiku[k] for k in range(len(order))) / len(order)
-            rand = []
-            for _ in range(200):
-                pick = set(rng.sample(range(len(order)), len(top)))
-                rand.append(sum(opus[k] if k in pick else haiku[k] for k in range(len(order))) / len(order))
-            curve.append((x, ours, sum(rand) / len(rand)))
-            print(f"  {x:>2}%     {ours:.3f}      {sum(rand) / len(rand):.3f}     {sum(haiku) / len(haiku):.3f}      {sum(opus) / len(opus):.3f}")
-        if args.plot:
-            import matplotlib
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--features", type=Path, default=fit_scores.FEATURES_CSV)
+    parser.add_argument("--real", type=Path, default=REAL, help="real-prompts folder (skipped when absent)")
+    parser.add_argument("--plot", type=Path, default=ROOT / "bench" / "out" / "escalation.png", help="PNG of routing and calibration (needs matplotlib)")
+    parser.add_argument("--no-fixtures", action="store_true")
+    parser.add_argument("--repeats", type=int, default=3, help="repeat the 5-fold cross-validation with this many different splits")
+    parser.add_argument("--select", action="store_true", help="escalation with a repository by forward selection instead of the fixed set")
+    args = parser.parse_args()
+    if args.select:
+        fit_scores.ESCALATION_FIXED["repo"] = None
 
-            matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
+    rows = load_rows(args.data)
+    feats = fit_scores.load_features(args.features)
+    rows = [r for r in rows if r["instance_id"] in feats]
+    runs = [cross_validate(rows, feats, f"outer{n}:") for n in range(args.repeats)]
+    print(f"{len(rows)} SWE-bench dev rows, {K}-fold cross-validation repeated {args.repeats} times with different splits "
+          f"(features: {args.features.name}).\nAUC: the mean over folds and repeats of each held-out fold's AUC.")
 
-            fig, ax = plt.subplots(figsize=(6, 4))
-            ax.plot([c[0] for c in curve], [c[1] for c in curve], marker="o", label="promptlint score")
-            ax.plot([c[0] for c in curve], [c[2] for c in curve], marker="x", label="random")
-            ax.set_xlabel("% of tasks routed to Opus")
-            ax.set_ylabel("share of tasks solved")
-            ax.legend()
-            fig.tight_layout()
-            fig.savefig(args.plot)
-            print(f"plot: {args.plot}")
-    under = [i for i, row in enumerate(rows) if row.get("openai_underspecified") is not None and (row["openai_underspecified"] >= 2 or row["openai_underspecified"] == 0)]
-    if under:
-        vague_auc = auc([vague[i] for i in under], [rows[i]["openai_underspecified"] >= 2 for i in under])
-        print(f"\nAUC of vagueness for underspecified >= 2 against == 0: {vague_auc:.3f} ({len(under)} prompts)")
+    def cv_auc(score, subset: list[dict], label) -> float:  # type: ignore[no-untyped-def]
+        """Mean per-fold AUC: pooling folds would compare scores of differently fitted models."""
+        values = []
+        for pred, _ in runs:
+            for k in range(K):
+                fold = [r for r in subset if pred[r["instance_id"]]["fold"] == k]
+                values.append(auc([score(pred, r) for r in fold], [label(r) for r in fold]))
+        return statistics.mean(v for v in values if v == v)
 
-    from promptlint.evaluation import evaluate
+    # --- vagueness ---------------------------------------------------------------------------------
+    vrows = [r for r in rows if r.get("openai_underspecified") is not None and (r["openai_underspecified"] >= 2 or r["openai_underspecified"] == 0)]
+    vague_label = lambda r: r["openai_underspecified"] >= 2  # noqa: E731
+    print(f"\nVagueness: AUC for underspecified >= 2 ({sum(map(vague_label, vrows))}) against == 0 ({sum(not vague_label(r) for r in vrows)})")
+    print(f"  promptlint vagueness (CV)           {cv_auc(lambda p, r: p[r['instance_id']]['vagueness'], vrows, vague_label):.3f}")
+    print(f"  shortness: fewer prose words        {cv_auc(lambda p, r: -feats[r['instance_id']]['prose_words'], vrows, vague_label):.3f}")
+    print(f"  shortness: fewer characters         {cv_auc(lambda p, r: -len(r['problem_statement']), vrows, vague_label):.3f}")
 
-    for labels in ("labels.toml", "heldout/labels.toml"):
-        result = evaluate(ROOT / "fixtures" / "prompts" / labels, Linter(Config()), ROOT / "fixtures" / "repos")
-        print(f"fixture tier accuracy ({labels}): {result.tier_accuracy:.2f} ({result.tiers_right}/{result.tiers_labelled})")
+    # --- escalation --------------------------------------------------------------------------------
+    erows = [r for r in rows if fit_scores.haiku_failed(r) is not None]
+    fail_label = lambda r: bool(fit_scores.haiku_failed(r))  # noqa: E731
+    failed = [fail_label(r) for r in erows]
+    length = {r["instance_id"]: float(len(r["problem_statement"])) for r in erows}
+    difficulty = {r["instance_id"]: float(DIFFICULTY.get(r.get("difficulty"), -1)) for r in erows}
+    print(f"\nEscalation: AUC for 'Haiku 4.5 failed' ({sum(failed)} of {len(erows)} Verified tasks)")
+    print(f"  promptlint P(Haiku fails), repo     {cv_auc(lambda p, r: p[r['instance_id']]['p_fail'], erows, fail_label):.3f}")
+    print(f"  promptlint P(Haiku fails), text     {cv_auc(lambda p, r: p[r['instance_id']]['p_fail_text'], erows, fail_label):.3f}")
+    print(f"  prompt length (baseline)            {cv_auc(lambda p, r: length[r['instance_id']], erows, fail_label):.3f}")
+    print(f"  human difficulty label (not seen)   {cv_auc(lambda p, r: difficulty[r['instance_id']], erows, fail_label):.3f}")
+    flagged = [r for r in erows if rule_reasons(r["problem_statement"])]
+    print(f"  tasks the tier rules (ESC) flag: {len(flagged)}, Haiku failed {sum(map(fail_label, flagged))}"
+          f" ({sum(map(fail_label, flagged)) / max(1, len(flagged)):.0%}; {sum(failed) / len(failed):.0%} overall)")
+
+    haiku = [not f for f in failed]
+    opus = [bool(fit_scores.solved(r, "opus")) for r in erows]
+    h, o = sum(haiku) / len(haiku), sum(opus) / len(opus)
+
+    def order_by(key) -> list[int]:  # type: ignore[no-untyped-def]
+        return sorted(range(len(erows)), key=lambda i: (key(erows[i]), erows[i]["instance_id"]))
+
+    print("\nRouting: the top x% by score go to Opus 4.5, the rest to Haiku 4.5 (share of tasks solved; promptlint")
+    print("ranks each task by its percentile within its own fold, averaged over the repeats)")
+    print("    x   promptlint   random   length   difficulty*   (all Haiku %.3f, all Opus %.3f)" % (h, o))
+    orders = []
+    for pred, _ in runs:
+        within = {}
+        for k in range(K):
+            fold = sorted((pred[r["instance_id"]]["p_fail"], r["instance_id"]) for r in erows if pred[r["instance_id"]]["fold"] == k)
+            for rank, (_, rid) in enumerate(fold):
+                within[rid] = (rank + 0.5) / len(fold)
+        orders.append(order_by(lambda r: -within[r["instance_id"]]))
+    curve = []
+    for x in (10, 20, 30, 40, 50, 60):
+        ours = statistics.mean(routing(order, haiku, opus, x) for order in orders)
+        top = round(len(erows) * x / 100)
+        rand = h + top / len(erows) * (o - h)  # the expectation over random picks of that size
+        by_length = routing(order_by(lambda r: -length[r["instance_id"]]), haiku, opus, x)
+        by_label = routing(order_by(lambda r: (-difficulty[r["instance_id"]], -length[r["instance_id"]])), haiku, opus, x)
+        curve.append((x, ours, rand, by_length, by_label))
+        print(f"  {x:>3}%     {ours:.3f}      {rand:.3f}    {by_length:.3f}     {by_label:.3f}")
+    print("  * the human label is not available to promptlint: an upper reference, not a competitor")
+
+    p_all = [pred[r["instance_id"]]["p_fail"] for pred, _ in runs for r in erows]
+    cal = calibration(p_all, failed * len(runs))
+    print("\nCalibration: predicted against observed Haiku failure rate, by decile of the prediction (all repeats)")
+    print("  decile  predicted  observed    n")
+    for d, (mp, ob, n) in enumerate(cal, 1):
+        print(f"  {d:>6}     {mp:.3f}     {ob:.3f}  {n:>4}")
+
+    # --- cost --------------------------------------------------------------------------------------
+    print("\nTask cost: median relative error of the per-task agent cost, CV (constant: the training folds' median)")
+    pred0 = runs[0][0]
+    for tier, agent in fit_scores.AGENTS.items():
+        pairs = [(r, r["agent_cost"][agent][0]) for r in erows if r.get("agent_cost", {}).get(agent)]
+        p_in, p_out = fit_scores.DATA_PRICES[tier]
+        ours, const = [], []
+        for r, usd in pairs:
+            est = pred0[r["instance_id"]]["tokens"][tier] * (p_in + fit_scores.OUTPUT_PER_INPUT * p_out) / 1e6
+            k = pred0[r["instance_id"]]["fold"]
+            train = [u for q, u in pairs if pred0[q["instance_id"]]["fold"] != k]
+            ours.append(abs(est - usd) / usd)
+            const.append(abs(statistics.median(train) - usd) / usd)
+        print(f"  {tier:<7} promptlint {statistics.median(ours):.3f}   constant {statistics.median(const):.3f}   (median ${statistics.median(u for _, u in pairs):.2f}, {len(pairs)} tasks)")
+    folds = [tables for _, per_fold in runs for tables in per_fold]
+
+    # --- the fitted models ------------------------------------------------------------------------
+    from promptlint.scoring import load_scores
+
+    scores = load_scores(ROOT / "rules" / "scores.toml")
+    print(f"\nThe fitted models (rules/scores.toml); kept: how many of the {len(folds)} cross-validation fits kept the feature")
+    for name, model, key in (("vagueness", scores.vagueness, ("vagueness",)), ("escalation.repo", scores.escalation_repo, ("escalation", "repo")), ("escalation.text", scores.escalation_text, ("escalation", "text"))):
+        kept = Counter()
+        for tables in folds:
+            t = tables
+            for part in key:
+                t = t[part]
+            kept.update(f["name"] for f in t["features"])
+        print(f"  {name}: intercept {model.intercept:+.3f}" + ("" if model.terms else " (the fit kept no feature: a constant)"))
+        for term in model.terms:
+            print(f"    {term.feature:<20} weight {term.weight:+.3f} per sd ({term.sd:.3f}), kept {kept[term.feature]}/{len(folds)}")
+        others = sorted(f for f in kept if f not in model.features)
+        if others:
+            print("    (also kept by some fits: " + ", ".join(f"{f} {kept[f]}/{len(folds)}" for f in others) + ")")
+
+    if args.real and (args.real / "prompts.jsonl").exists():
+        real_prompt_check(args.real)
+
+    if not args.no_fixtures:
+        from promptlint.config import Config
+        from promptlint.evaluation import evaluate
+        from promptlint.pipeline import Linter
+
+        print()
+        for labels in ("labels.toml", "heldout/labels.toml"):
+            result = evaluate(ROOT / "fixtures" / "prompts" / labels, Linter(Config()), ROOT / "fixtures" / "repos")
+            print(f"fixture tier accuracy ({labels}): {result.tier_accuracy:.2f} ({result.tiers_right}/{result.tiers_labelled})")
+            for m in result.tier_mistakes:
+                print(f"  {m}")
+
+    if args.plot:
+        plot(args.plot, curve, cal)
+
+
+def spearman(a: list[float], b: list[float]) -> float:
+    def ranks(v: list[float]) -> list[float]:
+        order = sorted(range(len(v)), key=lambda i: v[i])
+        out = [0.0] * len(v)
+        i = 0
+        while i < len(order):
+            j = i
+            while j + 1 < len(order) and v[order[j + 1]] == v[order[i]]:
+                j += 1
+            for k in range(i, j + 1):
+                out[order[k]] = (i + j) / 2
+            i = j + 1
+        return out
+
+    return statistics.correlation(ranks(a), ranks(b)) if len(a) > 2 else math.nan
+
+
+def plot(path: Path, curve: list[tuple], cal: list[tuple]) -> None:
+    try:
+        import matplotlib
+    except ImportError:
+        print("plot: skipped (pip install 'haiku-promptlint[bench]')")
+        return
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    xs = [c[0] for c in curve]
+    left.plot(xs, [c[1] for c in curve], marker="o", label="promptlint P(Haiku fails)")
+    left.plot(xs, [c[2] for c in curve], linestyle="--", label="random")
+    left.plot(xs, [c[3] for c in curve], marker="x", label="prompt length")
+    left.plot(xs, [c[4] for c in curve], marker=".", alpha=0.6, label="human difficulty label (not seen)")
+    left.set_xlabel("% of tasks routed to Opus 4.5 (rest: Haiku 4.5)")
+    left.set_ylabel("share of tasks solved")
+    left.set_title("Routing (5-fold CV x 3, SWE-bench Verified dev)")
+    left.legend(fontsize=8)
+    top = max(max(c[0], c[1]) for c in cal) * 1.1
+    right.plot([0, top], [0, top], color="grey", linewidth=0.8)
+    right.plot([c[0] for c in cal], [c[1] for c in cal], marker="o")
+    right.set_xlabel("predicted P(Haiku fails), decile mean")
+    right.set_ylabel("observed failure rate")
+    right.set_title("Calibration by decile")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    print(f"\nplot: {path}")
 
 
 if __name__ == "__main__":

@@ -282,16 +282,19 @@ def advise(path: str, repo: Path | None, no_repo: bool, config_path: Path | None
         click.echo("No advice: the prompt is empty or fully suppressed.")
         return
     names = {"haiku": "Claude Haiku 4.5", "sonnet": "Claude Sonnet 4.5", "opus": "Claude Opus 4.5"}
-    click.echo(f"Model: {names[advice['model']]} (escalation score {advice['score']:.2f}; /model {advice['model']})")
+    click.echo(f"Model: {names[advice['model']]} (chance Haiku fails this task: {advice['score']:.0%}; /model {advice['model']})")
     for reason in advice["reasons"]:
-        click.echo(for_terminal(f"  {reason['code']}  {reason['message']}"))
+        click.echo(for_terminal(f"  {reason['code']:<6}  {reason['message']}"))
     if not advice["reasons"]:
         click.echo("  no escalation signal")
     if advice["estimated_files"] is not None:
         click.echo(f"Estimated files touched: {advice['estimated_files']}")
     cost = advice["cost"]
-    per = ", ".join(f"{tier} ${cost['input'][tier]:.6f}" for tier in ("haiku", "sonnet", "opus"))
-    click.echo(f"Prompt: ~{cost['input_tokens']} input tokens ({per} for the prompt alone)")
+    task = ", ".join(f"{tier.capitalize()} ${cost['task'][tier]:.2f}" for tier in ("haiku", "sonnet", "opus"))
+    click.echo(f"Task cost, estimated for an agent run: {task}")
+    versus = cost["compared_with"].capitalize()
+    click.echo(f"  Haiku saves ${cost['haiku_saving']:.2f} against {versus}; trying Haiku first and redoing a failure on {versus}: ${cost['haiku_first']:.2f} on average")
+    click.echo(f"  ({cost['basis']})")
     if report.vagueness >= 0.5:
         click.echo(f"Vagueness {report.vagueness:.2f}: see `promptlint check` and `promptlint rewrite` first.")
 

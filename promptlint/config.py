@@ -54,8 +54,10 @@ class Config:
     nlp_pipeline: str = "blank"
     max_size: int = DEFAULT_MAX_SIZE
     repo_max_file_size: int = DEFAULT_REPO_FILE_SIZE  # files larger than this are not indexed
-    sonnet_at: float = 0.5  # escalation score from which the advice is Sonnet
-    opus_at: float = 0.9  # ... and Opus (security and critical-code reviews are Opus regardless)
+    # The fitted probability that Haiku 4.5 fails the task (advice.score) from which the advice is
+    # Sonnet, and Opus; the tier rules (rules/ESC*.toml) can raise the tier further, never lower it.
+    sonnet_at: float = 0.5
+    opus_at: float = 0.75
     prices: tuple[tuple[str, float, float], ...] = DEFAULT_PRICES
     llm: bool = False  # polish rewrites with the Messages API (opt-in)
     llm_model: str = "claude-haiku-4-5"
@@ -208,6 +210,8 @@ def _parse_advice(table: Any, where: str) -> dict[str, Any]:
             if not _finite(value) or not 0 <= value <= 1.01:
                 raise ConfigError(f"{where}: 'advice.{key}' must be a number between 0 and 1")
             out[attr] = float(value)
+    if out.get("opus_at", Config.opus_at) < out.get("sonnet_at", Config.sonnet_at):
+        raise ConfigError(f"{where}: 'advice.opus-at' must not be below 'advice.sonnet-at'")
     if "prices" in table:
         prices = table["prices"]
         if not isinstance(prices, dict) or set(prices) - set(TIERS):

@@ -20,7 +20,7 @@ FAMILIES = {
     "ESC": "model escalation advice",
 }
 # Shared word lists that live beside the rules but are not rules.
-DATA_FILES = {"lexicon.toml", "synonyms.toml"}
+DATA_FILES = {"lexicon.toml", "synonyms.toml", "scores.toml"}
 _CODE = re.compile(r"^([A-Z]{2,4})(\d{3})$")
 _NAME = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 _DOC_SECTIONS = ("what", "why", "example", "use-instead")

@@ -1,0 +1,105 @@
+"""rules/scores.toml: the runtime reads the fitted weights and rejects a malformed file clearly."""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import pytest
+from click.testing import CliRunner
+
+from promptlint import scoring
+from promptlint.cli import main
+from promptlint.resources import builtin_rules_dir, load_toml
+from promptlint.scoring import LinearModel, ScoresError, Term, load_scores, parse_scores
+
+
+def builtin() -> dict:
+    return load_toml(builtin_rules_dir() / "scores.toml")
+
+
+def test_the_builtin_weights_load_and_are_fitted():
+    scores = load_scores()
+    assert scores.vagueness.terms, "the vagueness model has features"
+    assert scores.escalation_repo.terms, "the escalation model with a repository has features"
+    assert set(scores.cost.tiers) == {"haiku", "sonnet", "opus"}
+    assert builtin()["meta"]["fitted-by"] == "bench/fit_scores.py fit"
+
+
+def test_a_model_is_a_logistic_function_of_standardised_features():
+    model = LinearModel("m", "t", -1.0, (Term("names_code", 1.0, 0.5, 2.0), Term("hedges", 0.0, 1.0, -1.0)))
+    values = {"names_code": 2.0, "hedges": 0.5}
+    z = -1.0 + 2.0 * (2.0 - 1.0) / 0.5 - 1.0 * 0.5
+    assert model.linear(values) == pytest.approx(z)
+    assert model.probability(values) == pytest.approx(1 / (1 + math.exp(-z)))
+    assert model.contributions(values) == [("names_code", pytest.approx(4.0)), ("hedges", pytest.approx(-0.5))]
+    # A feature the prompt does not have counts at its mean: no contribution.
+    assert model.linear({}) == pytest.approx(-1.0)
+    assert 0 < model.probability({"names_code": 1e9}) <= 1
+
+
+def _broken(change) -> dict:  # type: ignore[no-untyped-def]
+    data = copy.deepcopy(builtin())
+    change(data)
+    return data
+
+
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        (lambda d: d["vagueness"]["features"].append({"name": "shoe_size", "mean": 0, "sd": 1, "weight": 1}), "unknown feature 'shoe_size'"),
+        (lambda d: d["vagueness"]["features"].append({"name": "top_share", "mean": 0, "sd": 1, "weight": 1}), "'top_share' needs a repository"),
+        (lambda d: d["vagueness"].pop("intercept"), "needs an 'intercept'"),
+        (lambda d: d["vagueness"].update(intercept="high"), "'intercept' must be a finite number"),
+        (lambda d: d["escalation"]["repo"]["features"].append({"name": "hedges", "mean": 0, "sd": 0, "weight": 1}), "'sd' must be positive"),
+        (lambda d: d["escalation"]["repo"]["features"].append({"name": "hedges", "mean": 0, "weight": 1}), "exactly the keys name, mean, sd, weight"),
+        (lambda d: d["escalation"].pop("text"), "missing [text] table"),
+        (lambda d: d.update(weights={}), "unknown table [weights]"),
+        (lambda d: d["vagueness"].update(bias=1.0), "[vagueness] has no key 'bias'"),
+        (lambda d: d["cost"]["haiku"].update({"tokens-like": "gpt"}), "'tokens-like' must name another tier"),
+        (lambda d: d["cost"]["sonnet"].update(slope=float("nan")), "'slope' must be a finite number"),
+        (lambda d: d["cost"].update({"output-per-input": -1}), "'output-per-input' must not be negative"),
+        (lambda d: d["cost"].update({"min-logit": 3.0, "max-logit": 1.0}), "'min-logit' must not exceed 'max-logit'"),
+        (lambda d: d["cost"].update(dollars=1), "[cost] has no key 'dollars'"),
+    ],
+)
+def test_a_malformed_weights_file_is_a_clear_error(change, message):
+    with pytest.raises(ScoresError) as err:
+        parse_scores(_broken(change), "scores.toml")
+    assert message in str(err.value) and str(err.value).startswith("scores.toml")
+
+
+def test_a_duplicate_feature_is_an_error():
+    def dup(d: dict) -> None:
+        d["vagueness"]["features"] = [{"name": "hedges", "mean": 0, "sd": 1, "weight": 1}] * 2
+
+    with pytest.raises(ScoresError, match="appears twice"):
+        parse_scores(_broken(dup), "scores.toml")
+
+
+def test_a_broken_weights_file_stops_the_cli_with_one_line_and_exit_2(tmp_path, monkeypatch):
+    (tmp_path / "scores.toml").write_text("[vagueness]\nintercept = 0.0\nfeatures = [{ name = 'nope', mean = 0, sd = 1, weight = 1 }]\n")
+    monkeypatch.setattr(scoring, "builtin_rules_dir", lambda: tmp_path)
+    scoring.load_scores.cache_clear()
+    try:
+        result = CliRunner().invoke(main, ["check", "-", "--no-repo"], input="Fix the parser.")
+    finally:
+        scoring.load_scores.cache_clear()
+    assert result.exit_code == 2
+    assert "scores.toml" in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_missing_or_invalid_toml_is_a_clear_error(tmp_path):
+    with pytest.raises(ScoresError, match="the model weights are missing"):
+        load_scores(tmp_path / "absent.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[vagueness\n")
+    with pytest.raises(ScoresError, match="invalid TOML"):
+        load_scores(bad)
+
+
+def test_vagueness_is_a_probability(linter):
+    for text in ("fix it", "Fix `parse_config` in src/config.py: `parse_config('')` raises KeyError; it should return {}.", "x" * 3000):
+        assert 0.0 <= linter.lint(text).vagueness <= 1.0
+    assert linter.lint("   ").vagueness == 0.0
