@@ -146,6 +146,7 @@ def main() -> None:
     parser.add_argument("--features", type=Path, default=fit_scores.FEATURES_CSV)
     parser.add_argument("--real", type=Path, default=REAL, help="real-prompts folder (skipped when absent)")
     parser.add_argument("--plot", type=Path, default=ROOT / "bench" / "out" / "escalation.png", help="PNG of routing and calibration (needs matplotlib)")
+    parser.add_argument("--no-plot", action="store_true")
     parser.add_argument("--no-fixtures", action="store_true")
     parser.add_argument("--repeats", type=int, default=3, help="repeat the 5-fold cross-validation with this many different splits")
     parser.add_argument("--select", action="store_true", help="escalation with a repository by forward selection instead of the fixed set")
@@ -278,7 +279,7 @@ def main() -> None:
             for m in result.tier_mistakes:
                 print(f"  {m}")
 
-    if args.plot:
+    if not args.no_plot:
         plot(args.plot, curve, cal)
 
 
