@@ -189,6 +189,12 @@ def main() -> None:
     print(f"  promptlint P(Haiku fails), text     {cv_auc(lambda p, r: p[r['instance_id']]['p_fail_text'], erows, fail_label):.3f}")
     print(f"  prompt length (baseline)            {cv_auc(lambda p, r: length[r['instance_id']], erows, fail_label):.3f}")
     print(f"  human difficulty label (not seen)   {cv_auc(lambda p, r: difficulty[r['instance_id']], erows, fail_label):.3f}")
+    nobody = lambda r: not any(bool(fit_scores.solved(r, t)) for t in ("haiku", "sonnet", "opus"))  # noqa: E731
+    rescued = lambda r: bool(fit_scores.haiku_failed(r)) and bool(fit_scores.solved(r, "opus"))  # noqa: E731
+    print(f"  the same P(Haiku fails), for 'no tier solved it' ({sum(map(nobody, erows))})      "
+          f"{cv_auc(lambda p, r: p[r['instance_id']]['p_fail'], erows, nobody):.3f}")
+    print(f"  ... and for 'Opus solved what Haiku failed' ({sum(map(rescued, erows))})  "
+          f"{cv_auc(lambda p, r: p[r['instance_id']]['p_fail'], erows, rescued):.3f}  (what routing to Opus gains on)")
     flagged = [r for r in erows if rule_reasons(r["problem_statement"])]
     print(f"  tasks the tier rules (ESC) flag: {len(flagged)}, Haiku failed {sum(map(fail_label, flagged))}"
           f" ({sum(map(fail_label, flagged)) / max(1, len(flagged)):.0%}; {sum(failed) / len(failed):.0%} overall)")
