@@ -114,9 +114,9 @@ def build_advice(
     resolution: "Resolution | None" = None, repo: "RepoContext | None" = None,
 ) -> dict[str, Any]:
     from . import features
-    from .scoring import load_scores
+    from .scoring import load_scores, scores_file
 
-    scores = load_scores()
+    scores = load_scores(scores_file(config.rules_dirs))
     files = estimated_files(analysis, findings, resolution, repo)
     values = features.extract(analysis, findings, resolution, repo, estimated_files=files)
     values["vagueness"] = vagueness

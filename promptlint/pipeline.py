@@ -149,7 +149,7 @@ class Linter:
             _check(deadline)
             if resolution is not None:
                 report.references = [r.to_json() for r in resolution.references]
-            report.vagueness = vagueness(analysis, report.findings)
+            report.vagueness = vagueness(analysis, report.findings, self.config.rules_dirs)
             from .advice import build_advice
 
             report.advice = build_advice(analysis, report.findings, report.vagueness, self.engine, self.config, resolution, repo_ctx)

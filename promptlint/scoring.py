@@ -85,7 +85,8 @@ class TierCost:
     high: float = 10.0
 
     def input_tokens(self, logit: float) -> float:
-        return math.exp(self.intercept + self.slope * max(self.low, min(self.high, logit)))
+        # Capped at e^30 (~10^13 tokens): a project's weights may be anything the validation allows.
+        return math.exp(min(30.0, self.intercept + self.slope * max(self.low, min(self.high, logit))))
 
 
 @dataclass(frozen=True)
@@ -107,9 +108,16 @@ class Scores:
         return self.escalation_repo if with_repo else self.escalation_text
 
 
+# A project's rules-dir may carry its own scores.toml (weights refitted on the team's own outcomes):
+# it is untrusted input, so every number is bounded, and a probability or a cost cannot overflow.
+_MAX_MAGNITUDE = 1e6
+
+
 def _number(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ScoresError(f"{where} must be a finite number, not {value!r}")
+    if abs(value) > _MAX_MAGNITUDE:
+        raise ScoresError(f"{where} must be between -{_MAX_MAGNITUDE:g} and {_MAX_MAGNITUDE:g}, not {value!r}")
     return float(value)
 
 
@@ -202,10 +210,30 @@ def parse_scores(data: dict[str, Any], where: str) -> Scores:
     )
 
 
-@functools.lru_cache(maxsize=4)
+def scores_file(rules_dirs: tuple[Path, ...] = ()) -> Path:
+    """The weights in use: the last of a project's rules-dir folders that has a scores.toml (the same
+    order in which its rules override), else the built-in rules/scores.toml."""
+    for folder in reversed(rules_dirs):
+        candidate = Path(folder) / SCORES_FILE
+        if candidate.is_file():
+            return candidate
+    return builtin_rules_dir() / SCORES_FILE
+
+
 def load_scores(path: Path | None = None) -> Scores:
-    """The models in ``path`` (default: the built-in rules/scores.toml), validated."""
+    """The models in ``path`` (default: the built-in rules/scores.toml), validated; loaded again when
+    the file changes (a long-lived editor server sees an edited project file)."""
     path = path or builtin_rules_dir() / SCORES_FILE
+    try:
+        st = path.stat()
+        stamp: tuple[int, int] | None = (st.st_mtime_ns, st.st_size)
+    except OSError:
+        stamp = None
+    return _load_scores(path, stamp)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_scores(path: Path, stamp: tuple[int, int] | None) -> Scores:
     try:
         data = load_toml(path)
     except FileNotFoundError:
@@ -217,11 +245,14 @@ def load_scores(path: Path | None = None) -> Scores:
     return parse_scores(data, str(path))
 
 
-def vagueness(analysis: "Analysis", findings: list[Finding]) -> float:
+load_scores.cache_clear = _load_scores.cache_clear  # type: ignore[attr-defined]
+
+
+def vagueness(analysis: "Analysis", findings: list[Finding], rules_dirs: tuple[Path, ...] = ()) -> float:
     """How much a careful engineer would have to guess, from 0 (nothing) to 1: the probability that
     annotators would call the task underspecified, from what it says about where, what and done."""
     if not analysis.text.strip():
         return 0.0
     from .features import text_features
 
-    return round(load_scores().vagueness.probability(text_features(analysis, findings)), 3)
+    return round(load_scores(scores_file(rules_dirs)).vagueness.probability(text_features(analysis, findings)), 3)

@@ -103,3 +103,67 @@ def test_vagueness_is_a_probability(linter):
     for text in ("fix it", "Fix `parse_config` in src/config.py: `parse_config('')` raises KeyError; it should return {}.", "x" * 3000):
         assert 0.0 <= linter.lint(text).vagueness <= 1.0
     assert linter.lint("   ").vagueness == 0.0
+
+
+def _project_with_scores(tmp_path, monkeypatch, text: str):  # type: ignore[no-untyped-def]
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "scores.toml").write_text(text)
+    (tmp_path / "promptlint.toml").write_text('rules-dir = "rules"\n')
+    (tmp_path / "p.prompt").write_text("Fix the parser.\n")
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[vagueness\n", "invalid TOML"),
+        ("[vagueness]\nintercept = 0.0\nfeatures = [{ name = 'nope', mean = 0, sd = 1, weight = 1 }]\n", "missing [escalation] table"),
+        ("\x00\x01garbage", "invalid TOML"),
+    ],
+)
+def test_a_broken_weights_file_in_a_projects_rules_dir_is_one_line_and_exit_2(tmp_path, monkeypatch, text, message):
+    _project_with_scores(tmp_path, monkeypatch, text)
+    result = CliRunner().invoke(main, ["check", "--no-repo", "p.prompt"])
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "scores.toml" in lines[0] and message in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_a_projects_weights_replace_the_builtin_ones(tmp_path, monkeypatch):
+    import json
+
+    data = builtin()
+    data["vagueness"]["intercept"] = 3.0
+    data["vagueness"]["features"] = []
+    data["escalation"]["text"]["intercept"] = 2.0  # P(Haiku fails) 0.88: past opus-at
+    lines = []
+    for table, body in (("vagueness", data["vagueness"]), ("escalation.text", data["escalation"]["text"]), ("escalation.repo", data["escalation"]["repo"])):
+        lines += [f"[{table}]", f"intercept = {body['intercept']}", "features = ["]
+        lines += [f"  {{ name = '{t['name']}', mean = {t['mean']}, sd = {t['sd']}, weight = {t['weight']} }}," for t in body["features"]]
+        lines.append("]")
+    builtin_text = (builtin_rules_dir() / "scores.toml").read_text()
+    lines.append(builtin_text[builtin_text.index("[cost]"):])
+    _project_with_scores(tmp_path, monkeypatch, "\n".join(lines))
+    result = CliRunner().invoke(main, ["check", "--no-repo", "--format", "json", "p.prompt"])
+    report = json.loads(result.stdout)
+    first = report[0] if isinstance(report, list) else report["files"][0]
+    assert first["vagueness"] == pytest.approx(1 / (1 + math.exp(-3.0)), abs=1e-3)
+    assert first["advice"]["score"] == pytest.approx(1 / (1 + math.exp(-2.0)), abs=1e-3)
+    assert first["advice"]["model"] == "opus"
+    # The same prompt without the project's file: the built-in weights.
+    (tmp_path / "rules" / "scores.toml").unlink()
+    again = json.loads(CliRunner().invoke(main, ["check", "--no-repo", "--format", "json", "p.prompt"]).stdout)
+    first = again[0] if isinstance(again, list) else again["files"][0]
+    assert first["vagueness"] != pytest.approx(1 / (1 + math.exp(-3.0)), abs=1e-3)
+
+
+def test_out_of_range_numbers_are_rejected_and_costs_cannot_overflow():
+    def huge(d: dict) -> None:
+        d["vagueness"]["intercept"] = 1e300
+
+    with pytest.raises(ScoresError, match="must be between"):
+        parse_scores(_broken(huge), "scores.toml")
+    cost = scoring.TierCost(intercept=1e6, slope=1e6, low=-1e6, high=1e6)
+    assert math.isfinite(cost.input_tokens(1e6))
