@@ -146,7 +146,7 @@ def _model(data: dict[str, Any], name: str, where: str, allow_repo: bool) -> Lin
         if not isinstance(item, dict) or set(item) != _TERM_KEYS:
             raise ScoresError(f"{at} must have exactly the keys name, mean, sd, weight")
         feature = item["name"]
-        if feature not in FEATURES:
+        if not isinstance(feature, str) or feature not in FEATURES:
             raise ScoresError(f"{at}: unknown feature {feature!r} (known: {', '.join(sorted(FEATURES))})")
         if FEATURES[feature].needs_repo and not allow_repo:
             raise ScoresError(f"{at}: {feature!r} needs a repository, but [{name}] is used without one")
@@ -180,7 +180,7 @@ def _cost(data: dict[str, Any], where: str) -> CostModel:
             raise ScoresError(f"{where}: [cost.{tier}] has no key '{sorted(unknown)[0]}'")
         like = table.get("tokens-like")
         if like is not None:
-            if like not in TIERS or like == tier:
+            if not isinstance(like, str) or like not in TIERS or like == tier:
                 raise ScoresError(f"{where}: [cost.{tier}] 'tokens-like' must name another tier")
             continue
         tiers[tier] = TierCost(

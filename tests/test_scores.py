@@ -6,6 +6,8 @@ import copy
 import math
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from click.testing import CliRunner
 
 from promptlint import scoring
@@ -167,3 +169,52 @@ def test_out_of_range_numbers_are_rejected_and_costs_cannot_overflow():
         parse_scores(_broken(huge), "scores.toml")
     cost = scoring.TierCost(intercept=1e6, slope=1e6, low=-1e6, high=1e6)
     assert math.isfinite(cost.input_tokens(1e6))
+
+
+# A project's scores.toml is repository input: whatever it holds, loading it either works or is a
+# ScoresError (one line, exit 2), and a loaded model gives a probability and a finite cost.
+_leaf = st.one_of(
+    st.none(), st.booleans(), st.integers(-10**30, 10**30), st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=8), st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=4), st.integers(), max_size=2),
+)
+
+
+def _paths(node, prefix=()):  # type: ignore[no-untyped-def]
+    yield prefix
+    if isinstance(node, dict):
+        for k in sorted(node):
+            yield from _paths(node[k], (*prefix, k))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _paths(v, (*prefix, i))
+
+
+_BUILTIN_PATHS = [p for p in _paths(load_toml(builtin_rules_dir() / "scores.toml")) if p]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(_BUILTIN_PATHS), st.one_of(_leaf, st.just("<delete>"))), min_size=1, max_size=3),
+       st.floats(-1e6, 1e6))
+def test_any_mutation_of_the_weights_loads_or_is_a_clear_error(mutations, value):
+    data = copy.deepcopy(builtin())
+    for path, new in mutations:
+        node = data
+        try:
+            for key in path[:-1]:
+                node = node[key]
+            if new == "<delete>":
+                del node[path[-1]]
+            else:
+                node[path[-1]] = new
+        except (KeyError, IndexError, TypeError):
+            continue  # an earlier mutation removed or replaced this path
+    try:
+        scores = parse_scores(data, "scores.toml")
+    except ScoresError as exc:
+        assert str(exc).startswith("scores.toml") and "\n" not in str(exc)
+        return
+    for model in (scores.vagueness, scores.escalation_text, scores.escalation_repo):
+        values = {t.feature: value for t in model.terms}
+        assert 0.0 <= model.probability(values) <= 1.0
+        for tier in ("haiku", "sonnet", "opus"):
+            assert math.isfinite(scores.cost.tiers[tier].input_tokens(model.linear(values)))
