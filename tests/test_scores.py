@@ -218,3 +218,29 @@ def test_any_mutation_of_the_weights_loads_or_is_a_clear_error(mutations, value)
         assert 0.0 <= model.probability(values) <= 1.0
         for tier in ("haiku", "sonnet", "opus"):
             assert math.isfinite(scores.cost.tiers[tier].input_tokens(model.linear(values)))
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero", "outside", "huge"])
+def test_a_projects_weights_file_is_read_as_untrusted_input(tmp_path, monkeypatch, kind):
+    """A FIFO, /dev/zero or a symlink out of the rules folder under the name scores.toml: one line,
+    exit 2, at once (it used to block on the FIFO and read /dev/zero until memory ran out)."""
+    import os
+
+    _project_with_scores(tmp_path, monkeypatch, "")
+    target = tmp_path / "rules" / "scores.toml"
+    target.unlink()
+    if kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "dev-zero":
+        target.symlink_to("/dev/zero")
+    elif kind == "outside":
+        secret = tmp_path / "elsewhere.toml"
+        secret.write_text((builtin_rules_dir() / "scores.toml").read_text())
+        target.symlink_to(secret)
+    else:
+        target.write_text("# " + "x" * 2_000_000 + "\n")
+    result = CliRunner().invoke(main, ["check", "--no-repo", "p.prompt"])
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "scores.toml" in lines[0], lines
+    assert "Traceback" not in result.stderr
