@@ -118,7 +118,9 @@ _ACTUAL = re.compile(
     r"|\bresults? in\b|\binstead\b|\bgot\b",
     re.I,
 )
-_OUTPUT_HEAD = re.compile(r"^\s*(?:#+\s*)?(?:expected|actual)?\s*(?:output|result|outcome)s?\s*:?\s*$|^\s*Out\[\d+\]:|^>>>", re.I | re.M)
+# [ \t], not \s: \s also matches line breaks, and its runs next to each other backtracked
+# quadratically over a long blank stretch (a masked front matter line took minutes).
+_OUTPUT_HEAD = re.compile(r"^[ \t]*(?:#+[ \t]*)?(?:(?:expected|actual)[ \t]*)?(?:output|result|outcome)s?[ \t]*:?[ \t]*$|^[ \t]*Out\[\d+\]:|^>>>", re.I | re.M)
 _NUMBER_OR_LITERAL = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?:%|ms|s|px|kb|mb|gb)?(?!\w|\.\w)|\"[^\"\n]{1,60}\"|'[^'\n]{1,60}'")
 _DONE = re.compile(
     r"\b(?:test(?:s|ed|ing)?|pytest|unittest|assert\w*|should (?:pass|return|print|output|produce|give|raise)|so that|acceptance|done when|make sure|verify|expected (?:output|result|behaviou?r)|must)\b",

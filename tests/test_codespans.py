@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from promptlint.text.codespans import find_code_spans
@@ -71,3 +71,18 @@ code_alphabet = st.sampled_from(list("abcXY_/.`:()\"' \n-0123456789#*"))
 def test_code_like_noise_never_crashes(text):
     for s in find_code_spans(text):
         assert text[s.start : s.end] == s.text
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=" \t", max_size=6), st.sampled_from([
+    "at foo (a.js:1:2)", "src/app.ts:12:3 error", "2025-12-26 08:06:32 boot", "[ERROR] x", "ERROR: y", "npm ERR! z",
+    "> 12 | const a", "^^^", "TypeError: bad", "Caused by: x", "FAIL src/a.test.ts", "\u276f Update now", "abc1234 fix",
+    "import x from 'y';", "def f(x):", "SELECT * FROM t", "plain prose here", "", "   ", "- a list item",
+]), st.text(alphabet=" \tab:|^", max_size=4))
+def test_a_log_line_is_one_whatever_its_indentation(indent, body, tail):
+    """_is_log_line strips the indentation before matching (the pattern backtracked quadratically
+    over long blank runs): the answer must be the full pattern's."""
+    from promptlint.text.codespans import _LOG_LINE, _is_log_line
+
+    line = indent + body + tail
+    assert _is_log_line(line) == bool(_LOG_LINE.match(line))

@@ -168,6 +168,13 @@ def _accept(kind: str, text: str) -> bool:
     return True
 
 
+def _is_log_line(line: str) -> bool:
+    # The indentation is stripped first: the pattern's own leading [ \t]* followed by the \s* of
+    # several alternatives backtracked quadratically over a long run of blanks (a masked 70 kB front
+    # matter line took minutes); every alternative accepts any indentation, so the answer is the same.
+    return _LOG_LINE.match(line.lstrip(" \t")) is not None
+
+
 _LIST_START = re.compile(r"[ \t]*(?:[-*+\u2022]|\d{1,3}[.)])[ \t]")
 
 
@@ -194,16 +201,16 @@ def _log_blocks(text: str) -> list[tuple[int, int]]:
         line = lines[i]
         indented = bool(re.match(r"(?: {4}|\t)\S", line)) and not _LIST_START.match(line)
         after_blank = i == 0 or not lines[i - 1].strip()
-        starts_log = _LOG_LINE.match(line) and len(line.strip()) > 2
+        starts_log = _is_log_line(line) and len(line.strip()) > 2
         # A symbolic line ("maven-plugin:3.3.1:resources (default) @ common ---") just before a log.
-        starts_log = starts_log or (_symbolic(line) and i + 1 < len(lines) and bool(_LOG_LINE.match(lines[i + 1])))
+        starts_log = starts_log or (_symbolic(line) and i + 1 < len(lines) and _is_log_line(lines[i + 1]))
         if starts_log or (indented and after_blank):
             j = i + 1
             while j < len(lines):
                 nxt = lines[j]
-                if _LOG_LINE.match(nxt) or _symbolic(nxt) or (nxt[:1] in (" ", "\t") and nxt.strip() and not _LIST_START.match(nxt)):
+                if _is_log_line(nxt) or _symbolic(nxt) or (nxt[:1] in (" ", "\t") and nxt.strip() and not _LIST_START.match(nxt)):
                     j += 1
-                elif not nxt.strip() and j + 1 < len(lines) and (_LOG_LINE.match(lines[j + 1]) or re.match(r"(?: {2,}|\t)\S", lines[j + 1])):
+                elif not nxt.strip() and j + 1 < len(lines) and (_is_log_line(lines[j + 1]) or re.match(r"(?: {2,}|\t)\S", lines[j + 1])):
                     j += 1  # a blank line inside the output
                 else:
                     break
