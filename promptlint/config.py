@@ -24,7 +24,7 @@ from typing import Any
 
 from .errors import ConfigError
 from .model import Severity
-from .resources import TOMLDecodeError, loads_toml
+from .resources import read_untrusted_toml
 
 CONFIG_FILES = (".promptlint.toml", "promptlint.toml", "pyproject.toml")
 DEFAULT_MAX_SIZE = 1_000_000  # bytes; larger prompts are refused with a clear message
@@ -270,28 +270,8 @@ def _parse_hook(table: Any, where: str) -> dict[str, Any]:
 
 
 def _read_toml(path: Path, where: str) -> dict[str, Any]:
-    """A config file's TOML: only a regular file of at most 1 MB, UTF-8, parsed; every problem is a
-    ConfigError naming the file (a FIFO or /dev/zero named pyproject.toml must not hang a run)."""
-    from .fsutil import UnsafeRead, read_regular
-
-    try:
-        raw = read_regular(path, MAX_CONFIG_FILE)
-    except FileNotFoundError:
-        raise ConfigError(f"config file {path} does not exist") from None
-    except UnsafeRead as exc:
-        raise ConfigError(f"{where}: not read: {exc}") from None
-    except OSError as exc:
-        raise ConfigError(f"{where}: cannot read: {exc.strerror or exc}") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{where}: not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})") from None
-    try:
-        return loads_toml(text)
-    except TOMLDecodeError as exc:
-        raise ConfigError(f"{where}: invalid TOML: {exc}") from None
-    except RecursionError:
-        raise ConfigError(f"{where}: invalid TOML: nested too deeply") from None
+    """A config file's TOML, read as untrusted input (resources.read_untrusted_toml)."""
+    return read_untrusted_toml(path, MAX_CONFIG_FILE, where, ConfigError, f"config file {path} does not exist")
 
 
 def load_config_file(path: Path, trusted: bool = True) -> Config:

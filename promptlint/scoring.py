@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import PromptlintError
 from .model import Finding
-from .resources import TOMLDecodeError, builtin_rules_dir, loads_toml
+from .resources import builtin_rules_dir, read_untrusted_toml
 
 if TYPE_CHECKING:  # pragma: no cover
     from .text.analysis import Analysis
@@ -237,24 +237,9 @@ MAX_SCORES_FILE = 1_000_000
 
 @functools.lru_cache(maxsize=8)
 def _load_scores(path: Path, stamp: tuple[int, int] | None) -> Scores:
-    from .fsutil import UnsafeRead, read_regular
-
-    # A project's rules-dir may ship this file: untrusted, so a bounded read of a regular file only
-    # (a FIFO or /dev/zero under that name must not hang or exhaust a run).
-    try:
-        raw = read_regular(path, MAX_SCORES_FILE, root=path.parent)
-    except FileNotFoundError:
-        raise ScoresError(f"{path}: the model weights are missing (run `python bench/fit_scores.py fit`)") from None
-    except UnsafeRead as exc:
-        raise ScoresError(f"{path}: not read: {exc}") from None
-    except OSError as exc:
-        raise ScoresError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    try:
-        data = loads_toml(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ScoresError(f"{path}: not valid UTF-8") from None
-    except (TOMLDecodeError, RecursionError) as exc:
-        raise ScoresError(f"{path}: invalid TOML: {exc}") from None
+    # A project's rules-dir may ship this file: untrusted input, read inside its folder.
+    data = read_untrusted_toml(path, MAX_SCORES_FILE, str(path), ScoresError,
+                               f"{path}: the model weights are missing (run `python bench/fit_scores.py fit`)", root=path.parent)
     return parse_scores(data, str(path))
 
 
