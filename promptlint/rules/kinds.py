@@ -538,6 +538,15 @@ def _detailed_list(analysis: "Analysis", minimum: int) -> bool:
     return len(detailed) * 2 >= len(items)
 
 
+def _requirement_stated(rule: "Rule", analysis: "Analysis") -> bool:
+    """Whether the prompt already says what the rule asks for: one of its `required-patterns`
+    (regexes) or `required-phrases` anywhere in the text."""
+    if any(p.search(analysis.text) for p in _compile_regexes(rule, "required-patterns")):
+        return True
+    required = list(rule.check.get("required-phrases", []))
+    return bool(required) and bool(_phrase_matches(_with_phrases(rule, required), analysis, required, anywhere=True))
+
+
 def check_unverifiable_goal(rule: "Rule", analysis: "Analysis", ctx: Context) -> list[Hit]:
     """A change whose only goal is vague ("create a guard that PROPERLY checks", "make it look better",
     "add more customization options", "make the frontend work with the backend") and nothing in the
@@ -545,12 +554,9 @@ def check_unverifiable_goal(rule: "Rule", analysis: "Analysis", ctx: Context) ->
     c = rule.check
     if analysis.is_question_only:
         return []
+    if _requirement_stated(rule, analysis):
+        return []
     text = analysis.text
-    if any(p.search(text) for p in _compile_regexes(rule, "required-patterns")):
-        return []
-    required = list(c.get("required-phrases", []))
-    if required and _phrase_matches(_with_phrases(rule, required), analysis, required, anywhere=True):
-        return []
     if _detailed_list(analysis, int(c.get("satisfied-by-list-items", 0))):
         return []
     kinds = set(c.get("trigger-task-kinds", ["create", "change", "fix", "remove", "handle"]))
@@ -625,12 +631,9 @@ def check_absence_given_trigger(rule: "Rule", analysis: "Analysis", ctx: Context
         return []
     if len(analysis.change_tasks) < int(c.get("min-tasks", 0)):
         return []
+    if _requirement_stated(rule, analysis):
+        return []
     text = analysis.text
-    if any(p.search(text) for p in _compile_regexes(rule, "required-patterns")):
-        return []
-    required = list(c.get("required-phrases", []))
-    if required and _phrase_matches(_with_phrases(rule, required), analysis, required, anywhere=True):
-        return []
     if c.get("satisfied-by-code-spans") and len(analysis.code_spans) >= int(c["satisfied-by-code-spans"]):
         return []
     if _detailed_list(analysis, int(c.get("satisfied-by-list-items", 0))):
