@@ -169,6 +169,31 @@ def test_http_install_refuses_a_tracked_local_file(tmp_path):
     assert (repo / ".claude" / "settings.local.json").read_text() == "{}"
 
 
+def test_http_install_never_follows_a_symlink_planted_at_the_git_exclude_file(tmp_path):
+    # An unpacked archive can carry its own .git: info/exclude pointing at a file of the user's
+    # must not get a line appended to it, and the secret must not be written where git can see it.
+    repo = git_repo(tmp_path / "repo")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    exclude = repo / ".git" / "info" / "exclude"
+    exclude.unlink(missing_ok=True)
+    exclude.symlink_to(victim)
+    result = run("install", "claude-code", "--scope", "local", "--transport", "http", "--project", str(repo))
+    assert result.exit_code == 2 and "cannot keep the secret out of git" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert victim.read_text() == "precious\n"
+    assert not (repo / ".claude" / "settings.local.json").exists()
+
+
+def test_http_install_appends_to_an_existing_exclude_file_once(tmp_path):
+    repo = git_repo(tmp_path / "repo")
+    exclude = repo / ".git" / "info" / "exclude"
+    exclude.write_text("# mine\n*.log")  # no final newline
+    inst.install("local", repo, transport="http")
+    inst.install("local", repo, transport="http")
+    assert exclude.read_text() == "# mine\n*.log\n/.claude/settings.local.json\n"
+
+
 def test_switching_transport_replaces_our_hook_and_keeps_the_port_and_secret(tmp_path):
     repo = git_repo(tmp_path / "repo")
     inst.install("local", repo)

@@ -20,6 +20,7 @@ import json
 import os
 import shlex
 import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -27,7 +28,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import PromptlintError
-from ..fsutil import atomic_write
+from ..fsutil import NotRegularFile, atomic_write, read_regular
 
 HOOK_MARK = "hook claude-code"
 START_MARK = "hook session-start"
@@ -164,6 +165,9 @@ def _place(groups: list[Any], wanted: dict[str, Any], ours: Any) -> None:
         groups.append({"hooks": [wanted]})
 
 
+EXCLUDE_LIMIT = 1 << 20  # a git exclude file is a few lines; anything larger is not one
+
+
 def _exclude_from_git(path: Path, project: Path) -> None:
     """Keep the local settings file (it holds the secret) out of git, without touching a committed
     .gitignore: .git/info/exclude is this clone's own."""
@@ -181,12 +185,29 @@ def _exclude_from_git(path: Path, project: Path) -> None:
         raise PromptlintError(f"{path} is tracked by git, and the HTTP hook would put your secret in it; "
                               f"run `git rm --cached {path}` first, or use --scope user")
     exclude = Path(gitdir.stdout.strip()) / "info" / "exclude"
-    exclude.parent.mkdir(parents=True, exist_ok=True)
     line = "/" + str(path.relative_to(project.resolve()) if path.is_absolute() else path)
-    existing = exclude.read_text(encoding="utf-8") if exclude.exists() else ""
-    if line not in existing.splitlines():
-        with open(exclude, "a", encoding="utf-8") as fh:
-            fh.write(("" if existing.endswith("\n") or not existing else "\n") + line + "\n")
+    # The clone is not necessarily the user's own making (an unpacked archive carries its .git):
+    # never follow a symlink planted at info/exclude, never read a FIFO or a huge file there.
+    try:
+        exclude.parent.mkdir(parents=True, exist_ok=True)
+        existing = read_regular(exclude, EXCLUDE_LIMIT, follow_symlinks=False).decode("utf-8", "replace")
+    except FileNotFoundError:
+        existing = ""
+    except OSError as exc:
+        raise PromptlintError(f"{exclude}: cannot keep the secret out of git ({exc}); use --scope user") from None
+    if line in existing.splitlines():
+        return
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(exclude, flags, 0o644)
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise NotRegularFile(exclude, "not a regular file")
+            os.write(fd, (("" if existing.endswith("\n") or not existing else "\n") + line + "\n").encode("utf-8"))
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise PromptlintError(f"{exclude}: cannot keep the secret out of git ({exc}); use --scope user") from None
 
 
 def install(scope: str, project: Path, mode: str | None = None, timeout: int | None = None,
