@@ -481,3 +481,72 @@ def test_symbols_stay_readable_in_a_child_forked_while_another_thread_holds_the_
         index.symbols._lock.release()
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def _mixed_sources(root: Path, n: int) -> None:
+    """Files of several languages with shared names, so ties in counts and routes occur."""
+    for i in range(n):
+        write(root, f"app/views_{i}.py", (
+            f'"""View module {i}."""\nfrom django.urls import path\nimport os\n\n'
+            f"class View{i}(Base):\n    name = 'v{i}'\n    def get(self, request):\n        return render(request, os.sep)\n\n"
+            f"def helper_{i % 7}(x):\n    'Helper doc.'\n    raise ValueError(\"the value given is not valid here\")\n\n"
+            f"urlpatterns = [path('a{i}/', View{i}), path('b{i}/', helper_{i % 7}), path('c/', other)]\n"))
+        write(root, f"web/route_{i}.ts", (
+            f"import {{ Router }} from 'express';\nconst r = Router();\nr.get('/items/{i}', list);\nr.post('/items', create);\n"
+            f"export function list{i}(a: number) {{ return a + b + c; }}\nexport const K{i} = () => go(a, b);\n"))
+    write(root, "svc/main.go", 'package main\n\nimport "net/http"\n\ntype S struct{}\n\nfunc main() {\n\thttp.HandleFunc("/x", h)\n}\n')
+    write(root, "lib/src/lib.rs", "/// Doc\npub fn run() -> u8 { helper(); other(); 1 }\nmod inner;\n")
+    write(root, "App.java", "/** Doc */\nclass App { @GetMapping(\"/x\") void get() { a(); b(); } }\n")
+
+
+def test_parallel_and_serial_builds_give_the_same_index(tmp_path):
+    """Worker processes change how the work is split, never what is indexed: every entry, byte for
+    byte, and every count."""
+    from promptlint.repo.index import PARALLEL_THRESHOLD, SymbolTable, symbols_codec
+
+    root = tmp_path / "mixed"
+    _mixed_sources(root, PARALLEL_THRESHOLD // 2 + 20)
+    serial = build_index(root, workers=1, use_cache=False)
+    parallel = build_index(root, workers=2, use_cache=False)
+    assert parallel.stats.parsed_now == serial.stats.parsed_now > PARALLEL_THRESHOLD
+    codec = symbols_codec()
+    assert isinstance(parallel.symbols, SymbolTable)
+    assert list(parallel.symbols) == list(serial.symbols)
+    for path in serial.symbols:
+        assert codec.encode(parallel.symbols[path]) == codec.encode(serial.symbols[path]), path
+    for what in ("files", "parsed_files", "definitions", "references", "routes", "parse_errors", "languages", "skipped"):
+        assert getattr(parallel.stats, what) == getattr(serial.stats, what), what
+    assert parallel.content_digest == serial.content_digest
+
+
+def test_extraction_is_the_same_every_time(tmp_path):
+    """tree-sitter 0.26 hands each capture's nodes over in an order that varies between calls:
+    references (ties in count), routes and definitions must not follow it."""
+    from promptlint.repo.extract import extract
+    from promptlint.repo.index import symbols_codec
+
+    _mixed_sources(tmp_path, 1)
+    codec = symbols_codec()
+    for rel, lang in (("app/views_0.py", "python"), ("web/route_0.ts", "typescript"), ("svc/main.go", "go")):
+        data = (tmp_path / rel).read_bytes()
+        encoded = {codec.encode(extract(data, lang)) for _ in range(12)}
+        assert len(encoded) == 1, rel
+    syms = extract((tmp_path / "app/views_0.py").read_bytes(), "python")
+    assert [r[1] for r in syms.routes] == ["a0/", "b0/", "c/"]  # source order
+    counts = list(syms.refs.items())
+    assert counts == sorted(counts, key=lambda kv: (-kv[1], kv[0]))
+
+
+_PLAIN_MESSAGE = r"""(?<!")"((?:[^"\\\n]|\\.){12,240})"(?!")|(?<!')'((?:[^'\\\n]|\\.){12,240})'(?!')|`([^`\n]{12,240})`"""
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(['"', "'", "`", "\\", "\n", " ", "ab", "word ", "x" * 13, '""', "''"]), max_size=60).map("".join))
+def test_message_pattern_matches_as_its_plain_form(text):
+    """The quote-first message regex (fast: the engine skips to the next quote) finds exactly what
+    the plain lookbehind-first form finds."""
+    import re
+
+    from promptlint.repo.extract import _MESSAGE
+
+    assert [m.groups() for m in _MESSAGE.finditer(text)] == [m.groups() for m in re.finditer(_PLAIN_MESSAGE, text)]
