@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import operator
 import re
 from collections import Counter
@@ -22,6 +23,7 @@ _MAX_REFS = 2000
 _MAX_WORDS = 6000  # distinct content words kept per file (a generated table is not worth more)
 _MESSAGE_LIMIT = 6000  # characters of message-like string literals kept per file
 _IDENT = re.compile(rb"[A-Za-z][A-Za-z0-9_]*")
+_THREE_LETTERS = re.compile(r"[A-Za-z]{3}")
 # A string literal that reads like a message: letters, at least two spaces, on one line. Each
 # branch starts with its quote and looks behind only after it ("(?<!"")" there is "(?<!")" before
 # it), so the regex engine skips straight to the next quote instead of trying every position; the
@@ -125,18 +127,19 @@ def _token_words(token: bytes) -> tuple[str, ...]:
 
 
 def _vocabulary(source: bytes) -> tuple[str, bytes]:
-    counts: Counter[str] = Counter()
+    counts: dict[str, int] = {}  # a plain dict: Counter's += calls __missing__ in Python per new word
+    get = counts.get
     cached = _TOKEN_WORDS.get
     for token, n in Counter(_IDENT.findall(source)).items():
         words = cached(token)
         if words is None:
             words = _token_words(token)
         for w in words:
-            counts[w] += n
-    if len(counts) > _MAX_WORDS:
-        counts = Counter(dict(counts.most_common(_MAX_WORDS)))
+            counts[w] = get(w, 0) + n
+    if len(counts) > _MAX_WORDS:  # the most frequent, ties in first-seen order (as Counter.most_common)
+        counts = dict(sorted(counts.items(), key=operator.itemgetter(1), reverse=True)[:_MAX_WORDS])
     words = sorted(counts)
-    return " ".join(words), bytes(min(255, counts[w]) for w in words)
+    return " ".join(words), bytes(map(min, itertools.repeat(255), map(counts.__getitem__, words)))
 
 
 def _messages(text: str) -> str:
@@ -144,8 +147,8 @@ def _messages(text: str) -> str:
     size = 0
     seen = set()
     for m in _MESSAGE.finditer(text):
-        literal = next(g for g in m.groups() if g is not None)
-        if literal.count(" ") < 2 or not re.search(r"[A-Za-z]{3}", literal) or literal in seen:
+        literal = m.group(m.lastindex)  # the one group of the branch that matched (none can be empty)
+        if literal.count(" ") < 2 or not _THREE_LETTERS.search(literal) or literal in seen:
             continue
         seen.add(literal)
         out.append(literal)
