@@ -64,6 +64,39 @@ def test_modified_tracked_file_is_not_keyed_by_its_stale_blob(git_repo):
     assert [d[0] for d in index.symbols["src/app.py"].defs] == ["main", "extra"]
 
 
+def test_tracked_entries_kept_between_refreshes_follow_every_change_to_gits_index(git_repo):
+    """A long-running process keeps git's decoded entries while the index file is the same one; an
+    edit (not staged), a staged edit, a new tracked file, a removal and a checkout all show."""
+    from promptlint.repo import files as files_mod
+
+    def listed() -> dict:
+        return {f.path: (f.blob, f.size) for f in list_files(git_repo).files}
+
+    def fresh() -> dict:
+        files_mod._TRACKED_MEMO.clear()
+        return listed()
+
+    first = fresh()
+    old_blob = first["src/app.py"][0]
+    assert old_blob is not None and str(git_repo.resolve()) in files_mod._TRACKED_MEMO
+    assert listed() == first
+    (git_repo / "src/app.py").write_text("def main():\n    return 22\n")  # edited, not staged
+    assert listed() == fresh() and listed()["src/app.py"][0] is None
+    git(git_repo, "add", "src/app.py")
+    staged = listed()
+    # A file written in the index's own clock tick is hashed (racy git), so None is right too.
+    assert staged == fresh() and staged["src/app.py"][0] in (None, content_key((git_repo / "src/app.py").read_bytes()))
+    write(git_repo, "src/more.py", "def more():\n    pass\n")
+    git(git_repo, "add", "src/more.py")
+    assert listed() == fresh() and "src/more.py" in listed()
+    git(git_repo, "rm", "-q", "--cached", "src/db/schema.ts")
+    assert listed() == fresh() and listed()["src/db/schema.ts"][0] is None  # now untracked
+    git(git_repo, "commit", "-qam", "more")
+    (git_repo / "src/db/schema.ts").unlink()  # untracked now; the checkout brings it back
+    git(git_repo, "checkout", "-q", "HEAD~1")
+    assert listed() == fresh() and "src/more.py" not in listed()
+
+
 def test_size_cap_and_binary_files(git_repo):
     write(git_repo, "src/huge.py", "x = 1\n" * 200_000)
     (git_repo / "src/blob.py").write_bytes(b"\x00\x01binary")

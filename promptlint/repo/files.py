@@ -278,18 +278,38 @@ _DEBUG_ENTRY = re.compile(
 )
 
 
+# A long-running process (server, editor) refreshes the same roots again and again while git's index
+# rarely changes: the decoded tracked entries are kept per root, keyed by the index file's identity
+# (a rewrite of the index is a rename of a new file: new inode, ctime, mtime). Bounded in roots and
+# in entries, so a huge tree is not held twice.
+_TRACKED_MEMO: dict[str, tuple[tuple, list[tuple]]] = {}
+_TRACKED_MEMO_ROOTS = 4
+_TRACKED_MEMO_MAX = 50_000
+_memo_lock = threading.Lock()
+
+
+def _tracked_records(staged: bytes) -> list[tuple]:
+    """git's tracked entries, decoded once: (path, stage 0?, mode, blob, mtime_ns, ctime_ns, inode,
+    size, folder, name, language)."""
+    out = []
+    for m in _DEBUG_ENTRY.finditer(staged):
+        mode, blob, stage_no, raw_path, c_s, c_ns, m_s, m_ns, ino, size = m.groups()
+        rel = raw_path.decode("utf-8", "surrogateescape")
+        folder, _, name = rel.rpartition("/")
+        dot = name.rfind(".")
+        out.append((rel, stage_no == b"0", mode, blob.decode(), int(m_s) * 1_000_000_000 + int(m_ns), int(c_s) * 1_000_000_000 + int(c_ns),
+                    int(ino), int(size), folder, name, _EXTENSIONS.get(name[dot:].lower()) if dot >= 0 else None))
+    return out
+
+
 def _list_git(root: Path, max_size: int, during: Callable[[], None] = lambda: None) -> Listing | None:
     env = _git_env()
-    # The untracked listing walks the whole tree (the slowest of the three): started first, it runs
-    # while we check the tracked files.
-    commands = [_GitCommand(root, args, env) for args in (
-        ("ls-files", "-z", "--others", "--exclude-standard"),
-        ("rev-parse", "--is-inside-work-tree", "--git-path", "index"),
-        ("ls-files", "-z", "-s", "--debug", "--cached"),
-    )]
-    probe, staged = commands[1].result(), commands[2].result()
-    if probe is None or staged is None:
-        commands[0].result()
+    # The untracked listing walks the whole tree (the slowest command): started first, it runs while
+    # we check the tracked files.
+    others_cmd = _GitCommand(root, ("ls-files", "-z", "--others", "--exclude-standard"), env)
+    probe = _GitCommand(root, ("rev-parse", "--is-inside-work-tree", "--git-path", "index"), env).result()
+    if probe is None:
+        others_cmd.result()
         return None
     lines = probe.split(b"\n")
     if not lines or lines[0].strip() != b"true":
@@ -297,23 +317,41 @@ def _list_git(root: Path, max_size: int, during: Callable[[], None] = lambda: No
     # Racy git: a file written in the same clock tick as git's index may have changed after git
     # recorded it, with identical stat data. Such a file is hashed, not trusted by its blob.
     index_mtime = 0
+    memo_key: tuple | None = None
     if len(lines) > 1 and lines[1]:
+        index_path = os.path.join(str(root), os.fsdecode(lines[1]))
         try:
-            index_mtime = os.stat(os.path.join(str(root), os.fsdecode(lines[1]))).st_mtime_ns
+            ist = os.stat(index_path)
+            index_mtime = ist.st_mtime_ns
+            memo_key = (index_path, ist.st_dev, ist.st_ino, ist.st_size, ist.st_mtime_ns, ist.st_ctime_ns)
         except OSError:
             index_mtime = 0
+    root_key = str(root)
+    memo = _TRACKED_MEMO.get(root_key)
+    if memo is not None and memo_key is not None and memo[0] == memo_key:
+        records = memo[1]
+    else:
+        staged = _GitCommand(root, ("ls-files", "-z", "-s", "--debug", "--cached"), env).result()
+        if staged is None:
+            others_cmd.result()
+            return None
+        records = _tracked_records(staged)
+        if staged and not records:
+            return None  # an output format we do not know: let the walk list the tree
+        if memo_key is not None and len(records) <= _TRACKED_MEMO_MAX:
+            with _memo_lock:
+                _TRACKED_MEMO.pop(root_key, None)
+                while len(_TRACKED_MEMO) >= _TRACKED_MEMO_ROOTS:
+                    _TRACKED_MEMO.pop(next(iter(_TRACKED_MEMO)))
+                _TRACKED_MEMO[root_key] = (memo_key, records)
     listing = Listing(root=root, git=True)
     acceptor = _Acceptor(listing, max_size)
     seen: set[str] = set()
-    entries = 0
     accept = acceptor.accept
     # The hot loop of a refresh, inlined: what _Acceptor.accept does, for git's tracked entries.
     files, folders, skipped, prefix, lstat = listing.files, acceptor.folders, listing.skipped, acceptor.prefix, os.lstat
-    for m in _DEBUG_ENTRY.finditer(staged):
-        entries += 1
-        mode, blob, stage_no, raw_path, c_s, c_ns, m_s, m_ns, ino, size = m.groups()
-        rel = raw_path.decode("utf-8", "surrogateescape")
-        if stage_no != b"0":
+    for rel, stage0, mode, blob, mtime_ns, ctime_ns, i_ino, isize, folder, name, lang in records:
+        if not stage0:
             if rel not in seen:  # merge conflicts list a path once per stage
                 seen.add(rel)
                 accept(rel, None)
@@ -327,7 +365,6 @@ def _list_git(root: Path, max_size: int, during: Callable[[], None] = lambda: No
         if len(files) >= MAX_FILES:
             accept(rel, None)  # records the overflow
             continue
-        folder, _, name = rel.rpartition("/")
         verdict = folders.get(folder, "")
         if verdict == "":
             verdict = acceptor.folder_verdict(folder)
@@ -337,14 +374,10 @@ def _list_git(root: Path, max_size: int, during: Callable[[], None] = lambda: No
         if name.endswith(_MINIFIED):
             skipped["minified or generated file"] += 1
             continue
-        dot = name.rfind(".")
-        lang = _EXTENSIONS.get(name[dot:].lower()) if dot >= 0 else None
-        mtime_ns = int(m_s) * 1_000_000_000 + int(m_ns)
         if lang is None:
             # A file we never parse: git's record of it is enough to list it (its path, for
             # matching), and skips an lstat per file. Nothing is read on the strength of this
             # entry: the reads that happen (manifests) check the file again.
-            isize = int(size)
             if isize > max_size:
                 skipped["over the size cap"] += 1
             else:
@@ -367,17 +400,13 @@ def _list_git(root: Path, max_size: int, during: Callable[[], None] = lambda: No
         # git's own test (ie_match_stat): the recorded stat data still describes the file, and the
         # file is not racily clean (written in the same tick as the index). Sizes and inodes are
         # stored modulo 2**32; nanoseconds are 0 when git was built without them.
-        if (index_mtime == 0 or mtime_ns < index_mtime) and int(size) == fsize & 0xFFFFFFFF:
-            ctime_ns = int(c_s) * 1_000_000_000 + int(c_ns)
-            i_ino = int(ino)
+        if (index_mtime == 0 or mtime_ns < index_mtime) and isize == fsize & 0xFFFFFFFF:
             if ((mtime_ns == f_mtime or _same_second(mtime_ns, f_mtime)) and (ctime_ns == f_ctime or _same_second(ctime_ns, f_ctime))
                     and (i_ino == 0 or i_ino == st.st_ino & 0xFFFFFFFF)):
-                valid = blob.decode()
+                valid = blob
         files.append(RepoFile(rel, fsize, f_mtime, valid, lang, f_ctime, st.st_ino))
-    if staged and not entries:
-        return None  # an output format we do not know: let the walk list the tree
     during()
-    others = commands[0].result()
+    others = others_cmd.result()
     if others is None:
         return None
     for raw in others.split(b"\0"):
