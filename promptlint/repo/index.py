@@ -931,6 +931,11 @@ def _parse_all(root: str, jobs: list[tuple[str, str, int]], known: frozenset[str
     # background thread) can deadlock the child on a lock held by another thread.
     method = "fork" if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
+    if method == "fork":  # grammars and compiled queries loaded once here, inherited by every worker
+        from .languages import toolkit
+
+        for lang in sorted({lang for _, lang in pairs}):
+            toolkit(lang)
     # Interleaved chunks of similar total size (jobs are sorted by size), several per worker so a
     # slow chunk does not leave the other workers idle at the end.
     # Each chunk in path order, so consecutive files share their folder descriptors (Beneath).
