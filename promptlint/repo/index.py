@@ -247,12 +247,15 @@ class _Codec:
         self.fields = [f for f in dataclasses.fields(cls) if f.init]
         self.names = [f.name for f in self.fields]
         self.convs = [_converter(hints[f.name]) for f in self.fields]
-        self.nested = any(_needs_walk(hints[f.name]) for f in self.fields)
+        # Only the fields json.dumps cannot take as they are (bytes, sets, dataclasses) are walked:
+        # tuples and dicts of plain values encode the same either way.
+        self.walk = [_needs_walk(hints[f.name]) for f in self.fields]
+        self.nested = any(self.walk)
         self.signature = ";".join(f"{f.name}:{hints[f.name]!r}" for f in self.fields)
 
     def to_json(self, obj: Any) -> list[Any]:
         if self.nested:
-            return [_to_json(getattr(obj, n)) for n in self.names]
+            return [_to_json(getattr(obj, n)) if walk else getattr(obj, n) for n, walk in zip(self.names, self.walk)]
         return [getattr(obj, n) for n in self.names]
 
     def from_json(self, data: Any) -> Any:
