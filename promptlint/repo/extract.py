@@ -111,30 +111,11 @@ def _go_type_kind(node) -> str:  # type: ignore[no-untyped-def]
     return {"struct_type": "struct", "interface_type": "interface"}.get(body.type if body is not None else "", "type")
 
 
-# identifier (bytes) -> its words: a repository repeats its identifiers across files, and
-# splitting one costs more than the lookup. Cleared when full (a worker's memory stays bounded).
-_TOKEN_WORDS: dict[bytes, tuple[str, ...]] = {}
-_TOKEN_WORDS_MAX = 1 << 18
-
-
-def _token_words(token: bytes) -> tuple[str, ...]:
-    words = _TOKEN_WORDS.get(token)
-    if words is None:
-        if len(_TOKEN_WORDS) >= _TOKEN_WORDS_MAX:
-            _TOKEN_WORDS.clear()
-        words = _TOKEN_WORDS[token] = tuple(split_identifier(token.decode("ascii")))
-    return words
-
-
 def _vocabulary(source: bytes) -> tuple[str, bytes]:
     counts: dict[str, int] = {}  # a plain dict: Counter's += calls __missing__ in Python per new word
     get = counts.get
-    cached = _TOKEN_WORDS.get
     for token, n in Counter(_IDENT.findall(source)).items():
-        words = cached(token)
-        if words is None:
-            words = _token_words(token)
-        for w in words:
+        for w in split_identifier(token.decode("ascii")):
             counts[w] = get(w, 0) + n
     if len(counts) > _MAX_WORDS:  # the most frequent, ties in first-seen order (as Counter.most_common)
         counts = dict(sorted(counts.items(), key=operator.itemgetter(1), reverse=True)[:_MAX_WORDS])

@@ -288,6 +288,12 @@ _TRACKED_MEMO_MAX = 50_000
 _memo_lock = threading.Lock()
 
 
+def forget_tracked(root: str) -> None:
+    """Drop the tracked entries kept for ``root`` (before forking workers that would copy them)."""
+    with _memo_lock:
+        _TRACKED_MEMO.pop(str(root), None)
+
+
 def _tracked_records(staged: bytes) -> list[tuple]:
     """git's tracked entries, decoded once: (path, stage 0?, mode, blob, mtime_ns, ctime_ns, inode,
     size, folder, name, language)."""

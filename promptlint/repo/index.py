@@ -930,6 +930,12 @@ def _parse_all(root: str, jobs: list[tuple[str, str, int]], known: frozenset[str
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor  # 10-15 ms of imports a refresh never needs
 
+    from .files import forget_tracked
+
+    # The tracked entries kept for the next refresh are not worth their memory in every forked worker
+    # of a build this big (the parse costs far more than listing again).
+    forget_tracked(root)
+
     # fork is cheapest, but forking a process with other threads running (the LSP indexes in a
     # background thread) can deadlock the child on a lock held by another thread.
     method = "fork" if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods() else "spawn"
