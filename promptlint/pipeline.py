@@ -287,12 +287,20 @@ def _catalog(rules_dirs: tuple[Path, ...]) -> dict[str, Rule]:
 _default: dict[Config, Linter] = {}
 
 
+def shared_linter(config: Config) -> Linter:
+    """This process's Linter for ``config``, made once while its rule files stay unchanged: the
+    warm server's, for the `check` children it forks (a rule engine costs milliseconds to set up)."""
+    linter = _default.get(config)
+    if linter is None or linter.catalog is not _catalog(config.rules_dirs):
+        if len(_default) >= 16 and config not in _default:  # a long-lived server sees few configs; never unbounded
+            _default.pop(next(iter(_default)))
+        linter = _default[config] = Linter(config)
+    return linter
+
+
 def lint(text: str, *, path: str = "<prompt>", repo: str | Path | None = None, config: Config | None = None) -> FileReport:
     """Lint one prompt. ``repo`` is the repository the prompt is about (None: text only)."""
-    config = config or Config()
-    linter = _default.get(config)
-    if linter is None:
-        linter = _default[config] = Linter(config)
+    linter = shared_linter(config or Config())
     return linter.lint(text, path=path, repo=Path(repo) if repo is not None else None)
 
 

@@ -190,12 +190,12 @@ class PromptlintServer:
         return {"error": f"unknown op {op!r}"}
 
     def linter_for(self, config: Any) -> Any:
-        from .pipeline import Linter
+        # The process's shared Linter (pipeline.shared_linter): the one a forked `check` child
+        # finds ready, rebuilt when the rule files changed.
+        from .pipeline import shared_linter
 
         with self._guard:
-            linter = self._linters.get(config)
-            if linter is None:
-                linter = self._linters[config] = Linter(config)
+            linter = self._linters[config] = shared_linter(config)
             return linter
 
     def answer_hook(self, raw: bytes, mode: str | None, project_dir: str | None, budget: float) -> dict[str, Any]:
@@ -382,8 +382,11 @@ class PromptlintServer:
         # What a `check` run in a forked child imports: loaded once here, shared by every child.
         import rich.console  # noqa: F401
 
-        from . import cli  # noqa: F401
+        from . import cli, inputs  # noqa: F401
+        from .config import user_config_path
         from .output import json as _json, sarif as _sarif, text as _text  # noqa: F401
+
+        user_config_path()  # imports what finding the user's config needs (platformdirs)
         _freeze_heap()
 
     def serve(self) -> None:
