@@ -142,7 +142,7 @@ def check(
     for warning in cfg.warnings:
         _warn(warning)
     items, errors = inputs.expand(list(paths))
-    linter = shared_linter(cfg)
+    linter = shared_linter(cfg).with_fresh_repos()  # a repository changed since is rescanned
     report = Report()
     for shown, path in items:
         try:
@@ -245,7 +245,7 @@ def _lint_one(path_arg: str, repo: Path | None, no_repo: bool, config_path: Path
         _warn(warning)
     prompt = inputs.read_stdin(stdin_filename or "-", cfg.max_size) if path_arg == "-" else inputs.read_path(Path(path_arg), path_arg, cfg.max_size)
     repo_root = None if no_repo else (repo.resolve() if repo is not None else find_repo_root(Path.cwd()))
-    linter = shared_linter(cfg)
+    linter = shared_linter(cfg).with_fresh_repos()  # a repository changed since is rescanned
     return linter, linter.lint(prompt.text, path=prompt.path, repo=repo_root)
 
 

@@ -7,6 +7,7 @@ The CLI, the Claude Code hook and the LSP server stay thin and call :class:`Lint
 
 from __future__ import annotations
 
+import copy
 import os
 import threading
 import time
@@ -52,6 +53,16 @@ class Linter:
         self._repos: dict[Path, "RepoContext"] = {}
         self._building: dict[Path, threading.Thread] = {}
         self._build_guard = threading.Lock()
+
+    def with_fresh_repos(self) -> "Linter":
+        """This Linter's catalogue, rules and NLP pipeline (and its lock: they are one) with no
+        repository looked at yet: each repository is checked for changes on first use, exactly as
+        by a new Linter, while the rest costs nothing to set up."""
+        other = copy.copy(self)
+        other._repos = {}
+        other._building = {}
+        other._build_guard = threading.Lock()
+        return other
 
     @property
     def pipeline(self):  # type: ignore[no-untyped-def]
