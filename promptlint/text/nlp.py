@@ -222,6 +222,8 @@ def _build_blank_whole() -> Pipeline:
 # forwarded name) runs its __init__ then (_upgrade_parts).
 
 _PARTS_VERSIONS = ("3.8.",)
+_lock_parts = threading.RLock()  # re-entrant: a forwarded call may come while the parts import
+_parts_cache: list[Any] = []  # the parts, once imported (a second pipeline built in this process)
 _STAND_INS = {
     "spacy.schemas": ("validate_token_pattern", "DocJSONSchema", "validate"),
     "spacy.scorer": ("Scorer", "PRFScore", "ROCAUCScore", "get_ner_prf"),
@@ -262,7 +264,7 @@ def _upgrade_parts() -> None:
         return
     with _lock_parts:
         if not getattr(spacy, "_promptlint_parts", False):
-            return spacy
+            return  # another thread did it meanwhile
         for name in _STAND_INS:
             if getattr(sys.modules.get(name), "_promptlint_stand_in", False):
                 del sys.modules[name]
@@ -274,7 +276,6 @@ def _upgrade_parts() -> None:
         importlib.invalidate_caches()
 
 
-_lock_parts = threading.RLock()
 # Token attributes the PhraseMatcher is made with (the tokenizer's ORTH, the rules' LOWER and
 # LEMMA): fields of spacy.schemas.TokenPattern, which it checks against (a test says they are).
 _PATTERN_FIELDS = frozenset({"orth", "lower", "lemma"})
@@ -312,7 +313,7 @@ def _stand_in_package(name: str, path: str):  # type: ignore[no-untyped-def]
 
 def _import_spacy_parts():  # type: ignore[no-untyped-def]
     """The spaCy modules the blank pipeline needs, imported without spacy/__init__ (see above);
-    None when that is not possible here (then nothing is left behind in sys.modules)."""
+    None when that is not possible here (the stand-ins are gone again then)."""
     import importlib
     import importlib.util
     import os
@@ -498,9 +499,6 @@ def _build_blank_from_parts() -> Pipeline | None:
     except Exception:  # noqa: BLE001 - the usual path
         return None
     return Pipeline(nlp=nlp, name="blank", trained=False)  # type: ignore[arg-type]
-
-
-_parts_cache: list[Any] = []
 
 
 def _parts_again():  # type: ignore[no-untyped-def]
