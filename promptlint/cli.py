@@ -115,7 +115,7 @@ def check(
     from . import inputs
     from .model import Report, Severity
     from .output import render
-    from .pipeline import Linter
+    from .pipeline import shared_linter
 
     if not paths:
         raise click.UsageError("give at least one prompt file, directory, or '-' for stdin")
@@ -142,7 +142,7 @@ def check(
     for warning in cfg.warnings:
         _warn(warning)
     items, errors = inputs.expand(list(paths))
-    linter = Linter(cfg)
+    linter = shared_linter(cfg).with_fresh_repos()  # a repository changed since is rescanned
     report = Report()
     for shown, path in items:
         try:
@@ -233,7 +233,7 @@ def _lint_one(path_arg: str, repo: Path | None, no_repo: bool, config_path: Path
     """Shared by `advise` and `rewrite`: lint a single prompt with the usual config and repo rules."""
     from . import config as config_mod
     from . import inputs
-    from .pipeline import Linter
+    from .pipeline import shared_linter
 
     if repo is not None and no_repo:
         raise click.UsageError("--repo and --no-repo exclude each other")
@@ -245,7 +245,7 @@ def _lint_one(path_arg: str, repo: Path | None, no_repo: bool, config_path: Path
         _warn(warning)
     prompt = inputs.read_stdin(stdin_filename or "-", cfg.max_size) if path_arg == "-" else inputs.read_path(Path(path_arg), path_arg, cfg.max_size)
     repo_root = None if no_repo else (repo.resolve() if repo is not None else find_repo_root(Path.cwd()))
-    linter = Linter(cfg)
+    linter = shared_linter(cfg).with_fresh_repos()  # a repository changed since is rescanned
     return linter, linter.lint(prompt.text, path=prompt.path, repo=repo_root)
 
 

@@ -7,6 +7,7 @@ The CLI, the Claude Code hook and the LSP server stay thin and call :class:`Lint
 
 from __future__ import annotations
 
+import copy
 import os
 import threading
 import time
@@ -52,6 +53,16 @@ class Linter:
         self._repos: dict[Path, "RepoContext"] = {}
         self._building: dict[Path, threading.Thread] = {}
         self._build_guard = threading.Lock()
+
+    def with_fresh_repos(self) -> "Linter":
+        """This Linter's catalogue, rules and NLP pipeline (and its lock: they are one) with no
+        repository looked at yet: each repository is checked for changes on first use, exactly as
+        by a new Linter, while the rest costs nothing to set up."""
+        other = copy.copy(self)
+        other._repos = {}
+        other._building = {}
+        other._build_guard = threading.Lock()
+        return other
 
     @property
     def pipeline(self):  # type: ignore[no-untyped-def]
@@ -287,12 +298,20 @@ def _catalog(rules_dirs: tuple[Path, ...]) -> dict[str, Rule]:
 _default: dict[Config, Linter] = {}
 
 
+def shared_linter(config: Config) -> Linter:
+    """This process's Linter for ``config``, made once while its rule files stay unchanged: the
+    warm server's, for the `check` children it forks (a rule engine costs milliseconds to set up)."""
+    linter = _default.get(config)
+    if linter is None or linter.catalog is not _catalog(config.rules_dirs):
+        if len(_default) >= 16 and config not in _default:  # a long-lived server sees few configs; never unbounded
+            _default.pop(next(iter(_default)))
+        linter = _default[config] = Linter(config)
+    return linter
+
+
 def lint(text: str, *, path: str = "<prompt>", repo: str | Path | None = None, config: Config | None = None) -> FileReport:
     """Lint one prompt. ``repo`` is the repository the prompt is about (None: text only)."""
-    config = config or Config()
-    linter = _default.get(config)
-    if linter is None:
-        linter = _default[config] = Linter(config)
+    linter = shared_linter(config or Config())
     return linter.lint(text, path=path, repo=Path(repo) if repo is not None else None)
 
 

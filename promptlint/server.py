@@ -114,7 +114,8 @@ class _CliHandler(socketserver.BaseRequestHandler):
                 if not chunk:
                     raise ValueError("cut short")
                 body += chunk
-            cwd, encoding, argv, env = _parse_cli_body(bytes(body))
+            body = bytes(body)
+            cwd, encoding, argv, env = _parse_cli_body(body)
         except (OSError, ValueError) as exc:
             for fd in fds:
                 os.close(fd)
@@ -125,7 +126,7 @@ class _CliHandler(socketserver.BaseRequestHandler):
             return
         state.last_activity = time.monotonic()
         state.requests += 1
-        state.run_cli(conn, fds, cwd, encoding, argv, env)
+        state.run_cli(conn, fds, cwd, encoding, argv, env, body)
 
 
 def _parse_cli_body(body: bytes) -> tuple[str, str, list[str], dict[str, str]]:
@@ -160,6 +161,8 @@ class PromptlintServer:
         self._refreshing: set[Path] = set()
         self._warming: set[tuple[Path, int]] = set()  # repositories a `check` child indexed
         self._guard = threading.Lock()
+        self._spare: _Spare | None = None  # a child forked ahead of the next `check` (see run_cli)
+        self._spare_lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="promptlint-work")
         self.server: _SocketServer | None = None
         self.cli_server: _SocketServer | None = None
@@ -179,6 +182,7 @@ class PromptlintServer:
                 "warm": sorted({str(root) for root, _ in _warm_keys()}),
                 "watched": sorted({str(root) for root, ctx in _warm_items() if ctx.watcher is not None and not ctx.watcher.changed()}),
                 "idle_timeout": self.idle_timeout,
+                "spare": self._spare.pid if self._spare is not None else None,  # the child the next `check` runs in
             }
         if op == "stop":
             threading.Thread(target=self.stop, daemon=True).start()
@@ -190,12 +194,12 @@ class PromptlintServer:
         return {"error": f"unknown op {op!r}"}
 
     def linter_for(self, config: Any) -> Any:
-        from .pipeline import Linter
+        # The process's shared Linter (pipeline.shared_linter): the one a forked `check` child
+        # finds ready, rebuilt when the rule files changed.
+        from .pipeline import shared_linter
 
         with self._guard:
-            linter = self._linters.get(config)
-            if linter is None:
-                linter = self._linters[config] = Linter(config)
+            linter = self._linters[config] = shared_linter(config)
             return linter
 
     def answer_hook(self, raw: bytes, mode: str | None, project_dir: str | None, budget: float) -> dict[str, Any]:
@@ -279,40 +283,66 @@ class PromptlintServer:
                 _freeze_heap()
             finally:
                 self._refreshing.discard(root)
+            self.replenish_spare()
 
         threading.Thread(target=refresh, daemon=True).start()
 
     # --- life cycle ---------------------------------------------------------------------------
-    def run_cli(self, conn: Any, fds: list[int], cwd: str, encoding: str, argv: list[str], env: dict[str, str]) -> None:
-        """Fork; the child runs the command on the client's streams and reports the exit code."""
+    def run_cli(self, conn: Any, fds: list[int], cwd: str, encoding: str, argv: list[str], env: dict[str, str], body: bytes) -> None:
+        """Run the command in a child on the client's streams; the child reports the exit code.
+
+        The child is the spare forked ahead of time when it is still current (nothing this
+        process holds changed since), else one forked now. Forking a process of this size costs
+        10-20 ms, and a fresh child's first lint copies the pages it writes (reference counts):
+        the spare did both before the request came."""
         from . import pipeline
+
+        before = dict(pipeline._warm_repos)
+        spare = self._take_spare()
+        if spare is not None and spare.hand_over(conn, fds, body):
+            for fd in fds:
+                os.close(fd)
+            pid, said = spare.pid, spare.sock.detach()
+        else:
+            if spare is not None:
+                spare.discard()
+            pid, said = self._fork_child(conn, fds, cwd, encoding, argv, env, before)
+        try:
+            self._wait_for_child(conn, pid)
+        finally:
+            try:
+                self._warm_in_background(_read_said_repos(said))
+            finally:
+                os.close(said)
+                self.replenish_spare()
+
+    def _fork(self) -> int:
+        """os.fork(), with every lock another thread may hold taken first: a lock held at fork
+        time stays held forever in the child (a lint in progress finishes first)."""
         from .text import nlp
 
-        # The child says which repositories it indexed, so that this process indexes them too
-        # and the next `check` there starts warm (what the child learns dies with it).
-        said_r, said_w = os.pipe()
-        before = dict(pipeline._warm_repos)
-        # Whatever lock another thread holds at fork time stays held forever in the child: take
-        # them all (a lint in progress finishes first), fork, release them on both sides.
         locks = [nlp._lock, self._guard, *(linter._lock for linter in list(self._linters.values()))]
         for lock in locks:
             lock.acquire()
         try:
-            pid = os.fork()
+            return os.fork()
         finally:
             for lock in locks:
                 lock.release()
+
+    def _fork_child(self, conn: Any, fds: list[int], cwd: str, encoding: str, argv: list[str], env: dict[str, str],
+                    before: dict) -> tuple[int, int]:
+        """A child forked now for this request: its pid, and the pipe it says its repositories on."""
+        # The child says which repositories it indexed, so that this process indexes them too
+        # and the next `check` there starts warm (what the child learns dies with it).
+        said_r, said_w = os.pipe()
+        pid = self._fork()
         if pid == 0:  # pragma: no cover - runs in the child; tests/test_remote.py checks what it does
             code = 2
             try:
                 os.close(said_r)
-                for listener in (self.server, self.cli_server):
-                    if listener is not None:
-                        listener.socket.close()
-                code = _run_cli_child(fds, cwd, encoding, argv, env)
-                # before the exit code: the client then hangs up, and a hang-up stops this child
-                _say_repos(said_w, pipeline.repos_warmed_since(before))
-                conn.sendall(b"exit %d\n" % code)
+                self._close_listeners()
+                code = _serve_in_child(conn, fds, cwd, encoding, argv, env, before, said_w)
             except BaseException:  # noqa: BLE001
                 pass
             finally:
@@ -320,13 +350,62 @@ class PromptlintServer:
         os.close(said_w)
         for fd in fds:
             os.close(fd)
-        try:
-            self._wait_for_child(conn, pid)
-        finally:
+        return pid, said_r
+
+    def _close_listeners(self) -> None:
+        for listener in (self.server, self.cli_server):
+            if listener is not None:
+                listener.socket.close()
+
+    def _state(self) -> tuple:
+        """What a forked child takes from this process and a spare must still match: the warm
+        repository contexts and the shared Linters (pipeline), by identity."""
+        from . import pipeline
+
+        return (tuple((key, id(ctx)) for key, ctx in pipeline._warm_repos.items()),
+                tuple((id(config), id(linter)) for config, linter in pipeline._default.items()))
+
+    def _take_spare(self) -> "_Spare | None":
+        with self._spare_lock:
+            spare, self._spare = self._spare, None
+        if spare is not None and spare.state != self._state():
+            spare.discard()  # forked before this process indexed or refreshed something
+            return None
+        return spare
+
+    def replenish_spare(self) -> None:
+        """Fork the next spare child unless a current one waits; replace a stale one."""
+        if self.server is None:
+            return
+        with self._spare_lock:
+            spare = self._spare
+            state = self._state()
+            if spare is not None:
+                if spare.state == state and spare.alive():
+                    return
+                self._spare = None
+                spare.discard()
+            import socket
+
+            parent_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
             try:
-                self._warm_in_background(_read_said_repos(said_r))
-            finally:
-                os.close(said_r)
+                pid = self._fork()
+            except OSError:
+                parent_end.close()
+                child_end.close()
+                return
+            if pid == 0:  # pragma: no cover - the spare child
+                code = 2
+                try:
+                    parent_end.close()
+                    self._close_listeners()
+                    code = _spare_main(child_end)
+                except BaseException:  # noqa: BLE001
+                    pass
+                finally:
+                    os._exit(code)
+            child_end.close()
+            self._spare = _Spare(pid, parent_end, state)
 
     def _warm_in_background(self, keys: list[tuple[Path, int]]) -> None:
         from . import pipeline
@@ -349,6 +428,7 @@ class PromptlintServer:
                     pass
                 finally:
                     self._warming.discard((root, max_size))
+                self.replenish_spare()  # the spare must know this repository too
 
             threading.Thread(target=warm, name="promptlint-warm", daemon=True).start()
 
@@ -382,8 +462,11 @@ class PromptlintServer:
         # What a `check` run in a forked child imports: loaded once here, shared by every child.
         import rich.console  # noqa: F401
 
-        from . import cli  # noqa: F401
+        from . import cli, inputs  # noqa: F401
+        from .config import user_config_path
         from .output import json as _json, sarif as _sarif, text as _text  # noqa: F401
+
+        user_config_path()  # imports what finding the user's config needs (platformdirs)
         _freeze_heap()
 
     def serve(self) -> None:
@@ -413,6 +496,7 @@ class PromptlintServer:
                 pass
         threading.Thread(target=self._watch_idle, daemon=True).start()
         self.start_http()
+        self.replenish_spare()
         try:
             self.server.serve_forever(poll_interval=0.2)
         finally:
@@ -444,6 +528,10 @@ class PromptlintServer:
                 return
 
     def stop(self) -> None:
+        with self._spare_lock:
+            spare, self._spare = self._spare, None
+        if spare is not None:
+            spare.discard()
         server, self.server = self.server, None
         cli_server, self.cli_server = self.cli_server, None
         for listener in (cli_server, server):
@@ -467,6 +555,91 @@ def socket_flags_peek() -> int:
     import socket
 
     return socket.MSG_PEEK | socket.MSG_DONTWAIT
+
+
+class _Spare:
+    """A child forked ahead of the next `check`, waiting on its end of a socket pair for the
+    client's connection, streams and request (see _spare_main)."""
+
+    def __init__(self, pid: int, sock: Any, state: tuple) -> None:
+        self.pid, self.sock, self.state = pid, sock, state
+
+    def alive(self) -> bool:
+        try:
+            return os.waitpid(self.pid, os.WNOHANG) == (0, 0)
+        except ChildProcessError:
+            return False
+
+    def hand_over(self, conn: Any, fds: list[int], body: bytes) -> bool:
+        """Pass the request on; False when the spare is gone (it died, or was killed)."""
+        import socket
+
+        try:
+            self.sock.settimeout(5.0)
+            socket.send_fds(self.sock, [len(body).to_bytes(8, "big")], [conn.fileno(), *fds])
+            self.sock.sendall(body)
+            self.sock.settimeout(None)
+        except OSError:
+            return False
+        return True
+
+    def discard(self) -> None:
+        import signal
+
+        self.sock.close()
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        try:
+            os.waitpid(self.pid, 0)
+        except ChildProcessError:
+            pass
+
+
+def _spare_main(sock: Any) -> int:  # pragma: no cover - runs in the spare child
+    """In the spare: lint once against every repository the server watches unchanged (the
+    pages that lint writes are copied now, not during the request), then wait for a request."""
+    import socket
+
+    from . import pipeline
+    from .config import Config
+
+    linter = pipeline.shared_linter(Config())
+    size = linter.config.repo_max_file_size
+    for (root, max_size), ctx in sorted(pipeline._warm_repos.items(), key=lambda item: str(item[0][0])):
+        if max_size == size and ctx.watcher is not None and not ctx.watcher.changed():
+            try:
+                linter.lint(_WARM_PROMPT, repo=root)
+            except Exception:  # noqa: BLE001 - only a warm-up
+                pass
+    linter.lint(_WARM_PROMPT)
+    before = dict(pipeline._warm_repos)
+    head, fds, _flags, _addr = socket.recv_fds(sock, 8, 4)  # the body's size, and the four descriptors
+    if len(head) != 8 or len(fds) != 4:
+        return 0  # the server went away, or discarded this spare
+    size = int.from_bytes(head, "big")
+    body = bytearray()
+    while len(body) < size:
+        chunk = sock.recv(min(1 << 20, size - len(body)))
+        if not chunk:
+            return 0
+        body += chunk
+    cwd, encoding, argv, env = _parse_cli_body(bytes(body))
+    conn = socket.socket(fileno=fds[0])
+    return _serve_in_child(conn, fds[1:], cwd, encoding, argv, env, before, sock.fileno())
+
+
+def _serve_in_child(conn: Any, fds: list[int], cwd: str, encoding: str, argv: list[str], env: dict[str, str],
+                    before: dict, said: int) -> int:  # pragma: no cover - runs in a child
+    """Run the command, say which repositories it indexed on ``said``, then tell the client the
+    exit code (before exiting: the client then hangs up, and a hang-up stops this child)."""
+    from . import pipeline
+
+    code = _run_cli_child(fds, cwd, encoding, argv, env)
+    _say_repos(said, pipeline.repos_warmed_since(before))
+    conn.sendall(b"exit %d\n" % code)
+    return code
 
 
 def _run_cli_child(fds: list[int], cwd: str, encoding: str, argv: list[str], env: dict[str, str]) -> int:

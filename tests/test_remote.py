@@ -206,3 +206,29 @@ def test_a_client_confined_to_another_view_of_the_files_cannot_read_through_the_
     assert b"SECRET-TOKEN-4242" not in proc.stdout + proc.stderr
     assert proc.returncode == 2 and b"no such file or directory" in proc.stderr, proc.stderr
     assert requests(server) >= before + 1
+
+
+def test_a_check_runs_in_the_spare_child_and_a_new_spare_waits_after_it(server, tmp_path):
+    """The child forked ahead of time answers the next check (same output as in-process, as every
+    test above checks), and the server forks the next spare once it is done."""
+    first = None
+    for _ in range(100):
+        first = status(server)["spare"]
+        if first is not None:
+            break
+        time.sleep(0.1)
+    assert isinstance(first, int)
+    os.kill(first, 0)  # it is there, waiting
+    runs = both(server, "check", "--format", "json", str(PROMPTS / "orders-table.prompt"))
+    assert runs[0].stdout == runs[1].stdout and runs[0].returncode == runs[1].returncode
+    for _ in range(100):
+        after = status(server)["spare"]
+        if after is not None and after != first:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail(f"no new spare after the check: {status(server)}")
+    with pytest.raises(ProcessLookupError):  # the one that ran the check has exited (and was reaped)
+        for _ in range(100):
+            os.kill(first, 0)
+            time.sleep(0.05)

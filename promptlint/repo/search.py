@@ -591,8 +591,12 @@ class RepoSearch:
 
     @property
     def in_degree(self) -> dict[str, int]:
-        """How many files import each file: a cheap centrality, as in aider's repo map."""
-        return {self.paths[i]: int(d) for i, d in enumerate(self.in_degree_ids) if d}
+        """How many files import each file: a cheap centrality, as in aider's repo map. Made once
+        (it is read on every lint with a repository; the arrays do not change once built)."""
+        got = self.__dict__.get("_in_degree")
+        if got is None:
+            got = self.__dict__["_in_degree"] = {self.paths[i]: int(d) for i, d in enumerate(self.in_degree_ids) if d}
+        return got
 
     def close_names(self, name: str, n: int = 3, cutoff: float = 0.8) -> list[str]:
         """Definition names close to ``name`` (did-you-mean): difflib's ratio, but only over the

@@ -74,6 +74,13 @@ def _compile_conditional(rule: "Rule", key: str) -> list[tuple[re.Pattern[str], 
     return out
 
 
+def _shipped(rule: "Rule") -> bool:
+    """A rule of promptlint's own catalogue (not one from a rules folder the user added)."""
+    from ..resources import builtin_rules_dir
+
+    return rule.path.parent == builtin_rules_dir()
+
+
 def _phrase_matches(rule: "Rule", analysis: "Analysis", phrases: list[str], anywhere: bool = False) -> list[tuple[int, int, str]]:
     """(start, end, matched text) for each phrase/pattern match, longest first.
 
@@ -91,7 +98,9 @@ def _phrase_matches(rule: "Rule", analysis: "Analysis", phrases: list[str], anyw
             from ..text.nlp import run
 
             phrase_matcher.add(rule.code, [run(analysis.pipeline, p) if attr == "LEMMA" else nlp.make_doc(p) for p in phrases])
-        token_matcher = Matcher(nlp.vocab)
+        # The shipped rules' token patterns are valid (tests/test_nlp_parts.py validates every one
+        # against spaCy's schema): validating them again would import pydantic models on every run.
+        token_matcher = Matcher(nlp.vocab, validate=not _shipped(rule))
         patterns = rule.check.get("patterns") or []
         if patterns:
             try:
