@@ -208,7 +208,7 @@ def main() -> None:
 
     print("\nRouting: the top x% by score go to Opus 4.5, the rest to Haiku 4.5 (share of tasks solved; promptlint")
     print("ranks each task by its percentile within its own fold, averaged over the repeats)")
-    print("    x   promptlint   random   length   difficulty*   (all Haiku %.3f, all Opus %.3f)" % (h, o))
+    print("    x   promptlint   random   length   difficulty*   solve-rate**   (all Haiku %.3f, all Opus %.3f)" % (h, o))
     orders = []
     for pred, _ in runs:
         within = {}
@@ -224,9 +224,13 @@ def main() -> None:
         rand = h + top / len(erows) * (o - h)  # the expectation over random picks of that size
         by_length = routing(order_by(lambda r: -length[r["instance_id"]]), haiku, opus, x)
         by_label = routing(order_by(lambda r: (-difficulty[r["instance_id"]], -length[r["instance_id"]])), haiku, opus, x)
-        curve.append((x, ours, rand, by_length, by_label))
-        print(f"  {x:>3}%     {ours:.3f}      {rand:.3f}    {by_length:.3f}     {by_label:.3f}")
+        by_rate = routing(order_by(lambda r: r["solve_rate"]), haiku, opus, x)
+        curve.append((x, ours, rand, by_length, by_label, by_rate))
+        print(f"  {x:>3}%     {ours:.3f}      {rand:.3f}    {by_length:.3f}     {by_label:.3f}         {by_rate:.3f}")
     print("  * the human label is not available to promptlint: an upper reference, not a competitor")
+    print("  ** the tasks' measured solve_rate (25 runs), hardest first: a perfect difficulty ranking, the ceiling of any")
+    print("     P(Haiku fails). Where even it is not above random, the hardest tasks are ones Opus fails too: routing gains")
+    print("     only on tasks Opus solves and Haiku does not, which a failure score does not single out")
 
     p_all = [pred[r["instance_id"]]["p_fail"] for pred, _ in runs for r in erows]
     cal = calibration(p_all, failed * len(runs))
@@ -321,6 +325,7 @@ def plot(path: Path, curve: list[tuple], cal: list[tuple]) -> None:
     left.plot(xs, [c[2] for c in curve], linestyle="--", label="random")
     left.plot(xs, [c[3] for c in curve], marker="x", label="prompt length")
     left.plot(xs, [c[4] for c in curve], marker=".", alpha=0.6, label="human difficulty label (not seen)")
+    left.plot(xs, [c[5] for c in curve], marker=".", alpha=0.6, label="measured solve rate (not seen)")
     left.set_xlabel("% of tasks routed to Opus 4.5 (rest: Haiku 4.5)")
     left.set_ylabel("share of tasks solved")
     left.set_title("Routing (5-fold CV x 3, SWE-bench Verified dev)")

@@ -134,7 +134,7 @@ VAGUENESS_CANDIDATES = {
 ESCALATION_TEXT_CANDIDATES = {
     "names_code": -1, "names_path": -1, "has_reproducer": -1, "has_expected": -1, "has_example_io": -1, "states_done": -1,
     "hedges": +1, "alternatives": +1, "questions": +1, "external_refs": +1, "vague_findings": +1, "prose_words": +1,
-    "code_lines": +1, "feature_request": +1, "proposes_fix": -1, "vagueness": +1,
+    "code_lines": +1, "feature_request": +1, "proposes_fix": -1, "vagueness": +1, "several_symptoms": +1,
 }
 ESCALATION_REPO_CANDIDATES = {
     **ESCALATION_TEXT_CANDIDATES,
@@ -155,7 +155,7 @@ AGENTS = {"sonnet": "claude-sonnet-4.5", "opus": "claude-opus-4.5"}
 # and a feature whose weight contradicts its meaning is dropped. Greedy selection among the
 # correlated size measures was unstable across folds and did worse out of sample (bench/
 # bench_escalation.py, --select). Without a repository, forward selection over the text features.
-ESCALATION_FIXED: dict[str, list[str] | None] = {"text": None, "repo": ["likely_defs", "likely_in_degree", "likely_files"]}
+ESCALATION_FIXED: dict[str, list[str] | None] = {"text": None, "repo": ["likely_defs", "likely_in_degree", "likely_files", "several_symptoms"]}
 
 
 def prune_signs(X, y, names: list[str], features: list[str], signs: dict[str, int]):  # type: ignore[no-untyped-def]
