@@ -195,6 +195,15 @@ def main() -> None:
           f"{cv_auc(lambda p, r: p[r['instance_id']]['p_fail'], erows, nobody):.3f}")
     print(f"  ... and for 'Opus solved what Haiku failed' ({sum(map(rescued, erows))})  "
           f"{cv_auc(lambda p, r: p[r['instance_id']]['p_fail'], erows, rescued):.3f}  (what routing to Opus gains on)")
+    # The dev rows outside Verified have no outcome, so the escalation fit never sees them; the human
+    # difficulty label on them is an independent check of the direction (out-of-fold predictions).
+    others = [r for r in rows if fit_scores.haiku_failed(r) is None and DIFFICULTY.get(r.get("difficulty"), -1) >= 0]
+    if others:
+        longer = lambda r: DIFFICULTY[r["difficulty"]] >= 1  # noqa: E731
+        mean_p = {r["instance_id"]: statistics.mean(pred[r["instance_id"]]["p_fail"] for pred, _ in runs) for r in others}
+        print(f"  rows without an outcome ({len(others)}, never in the escalation fit): AUC for the human label '1 hour or more'"
+              f" ({sum(map(longer, others))})  {auc([mean_p[r['instance_id']] for r in others], [longer(r) for r in others]):.3f};"
+              f" prompt length {auc([len(r['problem_statement']) for r in others], [longer(r) for r in others]):.3f}")
     flagged = [r for r in erows if rule_reasons(r["problem_statement"])]
     print(f"  tasks the tier rules (ESC) flag: {len(flagged)}, Haiku failed {sum(map(fail_label, flagged))}"
           f" ({sum(map(fail_label, flagged)) / max(1, len(flagged)):.0%}; {sum(failed) / len(failed):.0%} overall)")
