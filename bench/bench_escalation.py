@@ -149,10 +149,10 @@ def main() -> None:
     parser.add_argument("--no-plot", action="store_true")
     parser.add_argument("--no-fixtures", action="store_true")
     parser.add_argument("--repeats", type=int, default=3, help="repeat the 5-fold cross-validation with this many different splits")
-    parser.add_argument("--select", action="store_true", help="escalation with a repository by forward selection instead of the fixed set")
+    parser.add_argument("--select", action="store_true", help="escalation models by forward selection instead of the fixed sets")
     args = parser.parse_args()
     if args.select:
-        fit_scores.ESCALATION_FIXED["repo"] = None
+        fit_scores.ESCALATION_FIXED["repo"] = fit_scores.ESCALATION_FIXED["text"] = None
 
     rows = load_rows(args.data)
     feats = fit_scores.load_features(args.features)

@@ -84,7 +84,7 @@ FEATURES: dict[str, FeatureInfo] = {
         FeatureInfo("feature_request", "kind", "1 if it asks for new behaviour (add support, would be nice, allow)",
                     "asks for new behaviour", ""),
         FeatureInfo("proposes_fix", "kind", "1 if it proposes the fix (a patch, a diff, 'the fix is')", "proposes the fix", ""),
-        FeatureInfo("several_symptoms", "kind", "log(1 + additive connectives in the prose: also, another, additionally, in addition, furthermore, moreover, second(ly))",
+        FeatureInfo("several_symptoms", "kind", "1 if the prose adds a symptom or a change: also, another, additionally, in addition, furthermore, moreover, second(ly)",
                     "reports several symptoms or asks for several changes", ""),
         # --- repository -------------------------------------------------------------------------
         FeatureInfo("likely_files", "repo", "log(1 + files that score at least half of the best match)",
@@ -209,7 +209,9 @@ def text_features(analysis: "Analysis", findings: list[Finding]) -> dict[str, fl
         "code_lines": _log1p(code_lines),
         "feature_request": float(bool(_FEATURE.search(prose))),
         "proposes_fix": float(bool(_PROPOSES_FIX.search(text))),
-        "several_symptoms": _log1p(len(_SEVERAL.findall(prose))),
+        # Present or not: how often a reporter says "also" is style, not more symptoms (a count let
+        # one chatty report reach the Sonnet threshold on its own).
+        "several_symptoms": float(bool(_SEVERAL.search(prose))),
     }
 
 
