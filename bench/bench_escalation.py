@@ -149,10 +149,10 @@ def main() -> None:
     parser.add_argument("--no-plot", action="store_true")
     parser.add_argument("--no-fixtures", action="store_true")
     parser.add_argument("--repeats", type=int, default=3, help="repeat the 5-fold cross-validation with this many different splits")
-    parser.add_argument("--select", action="store_true", help="escalation with a repository by forward selection instead of the fixed set")
+    parser.add_argument("--select", action="store_true", help="escalation models by forward selection instead of the fixed sets")
     args = parser.parse_args()
     if args.select:
-        fit_scores.ESCALATION_FIXED["repo"] = None
+        fit_scores.ESCALATION_FIXED["repo"] = fit_scores.ESCALATION_FIXED["text"] = None
 
     rows = load_rows(args.data)
     feats = fit_scores.load_features(args.features)
@@ -195,6 +195,15 @@ def main() -> None:
           f"{cv_auc(lambda p, r: p[r['instance_id']]['p_fail'], erows, nobody):.3f}")
     print(f"  ... and for 'Opus solved what Haiku failed' ({sum(map(rescued, erows))})  "
           f"{cv_auc(lambda p, r: p[r['instance_id']]['p_fail'], erows, rescued):.3f}  (what routing to Opus gains on)")
+    # The dev rows outside Verified have no outcome, so the escalation fit never sees them; the human
+    # difficulty label on them is an independent check of the direction (out-of-fold predictions).
+    others = [r for r in rows if fit_scores.haiku_failed(r) is None and DIFFICULTY.get(r.get("difficulty"), -1) >= 0]
+    if others:
+        longer = lambda r: DIFFICULTY[r["difficulty"]] >= 1  # noqa: E731
+        mean_p = {r["instance_id"]: statistics.mean(pred[r["instance_id"]]["p_fail"] for pred, _ in runs) for r in others}
+        print(f"  rows without an outcome ({len(others)}, never in the escalation fit): AUC for the human label '1 hour or more'"
+              f" ({sum(map(longer, others))})  {auc([mean_p[r['instance_id']] for r in others], [longer(r) for r in others]):.3f};"
+              f" prompt length {auc([len(r['problem_statement']) for r in others], [longer(r) for r in others]):.3f}")
     flagged = [r for r in erows if rule_reasons(r["problem_statement"])]
     print(f"  tasks the tier rules (ESC) flag: {len(flagged)}, Haiku failed {sum(map(fail_label, flagged))}"
           f" ({sum(map(fail_label, flagged)) / max(1, len(flagged)):.0%}; {sum(failed) / len(failed):.0%} overall)")
@@ -208,7 +217,7 @@ def main() -> None:
 
     print("\nRouting: the top x% by score go to Opus 4.5, the rest to Haiku 4.5 (share of tasks solved; promptlint")
     print("ranks each task by its percentile within its own fold, averaged over the repeats)")
-    print("    x   promptlint   random   length   difficulty*   (all Haiku %.3f, all Opus %.3f)" % (h, o))
+    print("    x   promptlint   random   length   difficulty*   solve-rate**   (all Haiku %.3f, all Opus %.3f)" % (h, o))
     orders = []
     for pred, _ in runs:
         within = {}
@@ -224,9 +233,13 @@ def main() -> None:
         rand = h + top / len(erows) * (o - h)  # the expectation over random picks of that size
         by_length = routing(order_by(lambda r: -length[r["instance_id"]]), haiku, opus, x)
         by_label = routing(order_by(lambda r: (-difficulty[r["instance_id"]], -length[r["instance_id"]])), haiku, opus, x)
-        curve.append((x, ours, rand, by_length, by_label))
-        print(f"  {x:>3}%     {ours:.3f}      {rand:.3f}    {by_length:.3f}     {by_label:.3f}")
+        by_rate = routing(order_by(lambda r: r["solve_rate"]), haiku, opus, x)
+        curve.append((x, ours, rand, by_length, by_label, by_rate))
+        print(f"  {x:>3}%     {ours:.3f}      {rand:.3f}    {by_length:.3f}     {by_label:.3f}         {by_rate:.3f}")
     print("  * the human label is not available to promptlint: an upper reference, not a competitor")
+    print("  ** the tasks' measured solve_rate (25 runs), hardest first: a perfect difficulty ranking, the ceiling of any")
+    print("     P(Haiku fails). Where even it is not above random, the hardest tasks are ones Opus fails too: routing gains")
+    print("     only on tasks Opus solves and Haiku does not, which a failure score does not single out")
 
     p_all = [pred[r["instance_id"]]["p_fail"] for pred, _ in runs for r in erows]
     cal = calibration(p_all, failed * len(runs))
@@ -321,6 +334,7 @@ def plot(path: Path, curve: list[tuple], cal: list[tuple]) -> None:
     left.plot(xs, [c[2] for c in curve], linestyle="--", label="random")
     left.plot(xs, [c[3] for c in curve], marker="x", label="prompt length")
     left.plot(xs, [c[4] for c in curve], marker=".", alpha=0.6, label="human difficulty label (not seen)")
+    left.plot(xs, [c[5] for c in curve], marker=".", alpha=0.6, label="measured solve rate (not seen)")
     left.set_xlabel("% of tasks routed to Opus 4.5 (rest: Haiku 4.5)")
     left.set_ylabel("share of tasks solved")
     left.set_title("Routing (5-fold CV x 3, SWE-bench Verified dev)")

@@ -134,7 +134,7 @@ VAGUENESS_CANDIDATES = {
 ESCALATION_TEXT_CANDIDATES = {
     "names_code": -1, "names_path": -1, "has_reproducer": -1, "has_expected": -1, "has_example_io": -1, "states_done": -1,
     "hedges": +1, "alternatives": +1, "questions": +1, "external_refs": +1, "vague_findings": +1, "prose_words": +1,
-    "code_lines": +1, "feature_request": +1, "proposes_fix": -1, "vagueness": +1,
+    "code_lines": +1, "feature_request": +1, "proposes_fix": -1, "vagueness": +1, "several_symptoms": +1,
 }
 ESCALATION_REPO_CANDIDATES = {
     **ESCALATION_TEXT_CANDIDATES,
@@ -150,12 +150,15 @@ OUTPUT_PER_INPUT = 0.02  # assumed output tokens per input token of an agent run
 AGENTS = {"sonnet": "claude-sonnet-4.5", "opus": "claude-opus-4.5"}
 
 
-# With a repository, the escalation model uses a set fixed by meaning (the issue's "size and
-# in-degree of the code they point at, spread of the likely files"); only the weights are fitted,
-# and a feature whose weight contradicts its meaning is dropped. Greedy selection among the
-# correlated size measures was unstable across folds and did worse out of sample (bench/
-# bench_escalation.py, --select). Without a repository, forward selection over the text features.
-ESCALATION_FIXED: dict[str, list[str] | None] = {"text": None, "repo": ["likely_defs", "likely_in_degree", "likely_files"]}
+# Both escalation models use a set fixed by meaning (the issue's "size and in-degree of the code they
+# point at, spread of the likely files", and whether the report adds symptoms: more to find and fix);
+# only the weights are fitted, and a feature whose weight contradicts its meaning is dropped. Greedy
+# selection among the correlated size measures was unstable across folds and did worse out of sample
+# (bench/bench_escalation.py, --select). Without a repository it picked rule-hit counts (vague_findings)
+# whose spread on issue reports is tiny (sd 0.12), so on chat prompts, where such findings are
+# common, one count sent a prompt to Opus on its own: the text model keeps the one bounded text
+# feature the repository model uses.
+ESCALATION_FIXED: dict[str, list[str] | None] = {"text": ["several_symptoms"], "repo": ["likely_defs", "likely_in_degree", "likely_files", "several_symptoms"]}
 
 
 def prune_signs(X, y, names: list[str], features: list[str], signs: dict[str, int]):  # type: ignore[no-untyped-def]

@@ -84,6 +84,8 @@ FEATURES: dict[str, FeatureInfo] = {
         FeatureInfo("feature_request", "kind", "1 if it asks for new behaviour (add support, would be nice, allow)",
                     "asks for new behaviour", ""),
         FeatureInfo("proposes_fix", "kind", "1 if it proposes the fix (a patch, a diff, 'the fix is')", "proposes the fix", ""),
+        FeatureInfo("several_symptoms", "kind", "1 if the prose adds a symptom or a change: also, another, additionally, in addition, furthermore, moreover, second(ly)",
+                    "reports several symptoms or asks for several changes", ""),
         # --- repository -------------------------------------------------------------------------
         FeatureInfo("likely_files", "repo", "log(1 + files that score at least half of the best match)",
                     "the likely files are spread out", "", needs_repo=True),
@@ -143,6 +145,9 @@ _PROPOSES_FIX = re.compile(
     r"^\s*(?:diff --git|@@ .* @@|--- a/|\+\+\+ b/)|\b(?:the fix (?:is|would be)|a fix (?:is|would be)|possible fix|proposed (?:fix|solution|change)|i propose|suggested fix|patch(?:ed)?|changing (?:line|it) to|replace .{1,60} with|should be changed to|workaround)\b",
     re.I | re.M,
 )
+# A report that adds "also ..." / "another ..." / "secondly ..." describes more than one symptom or
+# more than one change: more to find and more to fix in one task.
+_SEVERAL = re.compile(r"\b(?:also|another|additionally|in addition|furthermore|moreover|second(?:ly)?)\b", re.I)
 _NAMED_KINDS = ("path", "module", "identifier", "call", "rust-path", "backtick", "route")
 
 
@@ -204,6 +209,9 @@ def text_features(analysis: "Analysis", findings: list[Finding]) -> dict[str, fl
         "code_lines": _log1p(code_lines),
         "feature_request": float(bool(_FEATURE.search(prose))),
         "proposes_fix": float(bool(_PROPOSES_FIX.search(text))),
+        # Present or not: how often a reporter says "also" is style, not more symptoms (a count let
+        # one chatty report reach the Sonnet threshold on its own).
+        "several_symptoms": float(bool(_SEVERAL.search(prose))),
     }
 
 

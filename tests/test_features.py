@@ -108,3 +108,14 @@ def test_the_extractor_never_raises_and_gives_finite_values(text):
 def test_the_extractor_never_raises_on_code_like_fragments(parts):
     values = feats(" ".join(parts))
     assert all(math.isfinite(v) for v in values.values())
+
+
+def test_several_symptoms_sees_added_symptoms_in_prose_only():
+    one = "The export crashes on empty tables."
+    two = "The export crashes on empty tables. It also drops the header, and another problem: the footer is doubled."
+    assert feats(one)["several_symptoms"] == 0.0
+    assert feats(two)["several_symptoms"] == 1.0
+    # A word inside quoted code is not the reporter adding a symptom.
+    assert feats("The export crashes:\n```python\nalso = another = 1\n```")["several_symptoms"] == 0.0
+    # "also" as part of another word does not count.
+    assert feats("The alsoran module crashes.")["several_symptoms"] == 0.0

@@ -140,6 +140,7 @@ def test_a_projects_weights_replace_the_builtin_ones(tmp_path, monkeypatch):
     data["vagueness"]["intercept"] = 3.0
     data["vagueness"]["features"] = []
     data["escalation"]["text"]["intercept"] = 2.0  # P(Haiku fails) 0.88: past opus-at
+    data["escalation"]["text"]["features"] = []
     lines = []
     for table, body in (("vagueness", data["vagueness"]), ("escalation.text", data["escalation"]["text"]), ("escalation.repo", data["escalation"]["repo"])):
         lines += [f"[{table}]", f"intercept = {body['intercept']}", "features = ["]
