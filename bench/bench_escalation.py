@@ -20,6 +20,22 @@ through the same code the runtime uses (promptlint.scoring). Printed side by sid
   * the fixture prompts' tier accuracy.
 
 The features come from bench/data/swebench-dev-features.csv (`python bench/fit_scores.py extract`).
+
+Pre-registered candidates for the escalation model with a repository (`--try-features`), written
+down on 2026-12-02 before any of their AUCs was looked at in this session. Five features of the
+issue's list that the fixed set (likely_defs, likely_in_degree, likely_files, several_symptoms; the
+fits keep likely_defs and several_symptoms) lacks, each with the sign its meaning fixes:
+  modules (+)          distinct folders among the likely files: "modules touched"
+  top_share (-)        the best file's share of the top-10 match scores: spread of the likely files
+  feature_request (+)  asks for new behaviour rather than reporting a bug: kind of task
+  resolved_code (-)    named files and symbols that exist in the repository
+  estimated_files (+)  files the change is estimated to touch
+(feature_request was among the ~25 text candidates an earlier forward selection saw, at chance
+there.) Each is added alone to the fixed set and run through the same repeated 5-fold CV. Rule:
+adopt at most one, the one with the largest gain, and only if (a) the CV AUC for "Haiku failed"
+rises by at least 0.005 over the current set in the same run, (b) the AUC on the 74 rows without an
+outcome rises too, and (c) the fold fits keep it (sign as its meaning) in at least 12 of 15.
+Otherwise the negative result goes to the README.
 """
 
 from __future__ import annotations
