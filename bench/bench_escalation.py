@@ -12,6 +12,9 @@ through the same code the runtime uses (promptlint.scoring). Printed side by sid
     human difficulty label (which promptlint cannot see);
   * routing: the share of tasks solved when the top x% by score go to Opus and the rest to Haiku,
     against random routing (its expectation), prompt length and the difficulty label;
+  * oracle routing, orders that know the outcomes (the solve rate, the Haiku outcome, the gain of Opus
+    itself), at every number of tasks sent to Opus: where any score of the task can beat random;
+  * advice.sonnet-at: the tasks at or above each threshold sent to Sonnet, tasks won against Haiku;
   * calibration: predicted against observed Haiku failure rate by decile of the prediction;
   * cost: the error of the per-task agent cost estimate against a constant (the training median);
   * the features the fit kept and their weights (rules/scores.toml), and how often each fold kept them;
@@ -234,6 +237,28 @@ def oracle_table(erows: list[dict], haiku: list[bool], opus: list[bool], h: floa
               f" routing the top n of 1..{n_all - 1} to Opus: {where}")
 
 
+def sonnet_threshold_table(runs: list[tuple[dict, list]], rows: list[dict], erows: list[dict]) -> None:
+    """Send the tasks whose out-of-fold P(Haiku fails) reaches t to Sonnet 4.5: tasks won against Haiku, and a random pick."""
+    from promptlint.config import Config
+
+    haiku = {r["instance_id"]: not fit_scores.haiku_failed(r) for r in erows}
+    sonnet = {r["instance_id"]: bool(fit_scores.solved(r, "sonnet")) for r in erows}
+    per_task = statistics.mean(sonnet[i] - haiku[i] for i in haiku)
+    print(f"\nadvice.sonnet-at (default {Config.sonnet_at}): tasks at or above t go to Sonnet 4.5, the rest to Haiku 4.5, out of fold;"
+          f" net: Sonnet-solved minus Haiku-solved among the flagged Verified tasks, per repeat; random: the same number picked"
+          f" at random ({per_task:+.3f} a task)")
+    print("     t   flagged of all rows   flagged Verified   Haiku / Sonnet solved   net (per repeat)   random")
+    for t in (0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7):
+        all_flagged = statistics.mean(sum(pred[r["instance_id"]]["p_fail"] >= t for r in rows) for pred, _ in runs)
+        verified = [[i for i in haiku if pred[i]["p_fail"] >= t] for pred, _ in runs]
+        nets = [sum(sonnet[i] - haiku[i] for i in ids) for ids in verified]
+        n = statistics.mean(len(ids) for ids in verified)
+        solved_h = statistics.mean(sum(haiku[i] for i in ids) for ids in verified)
+        solved_s = statistics.mean(sum(sonnet[i] for i in ids) for ids in verified)
+        print(f"  {t:.2f}   {all_flagged:>6.1f} of {len(rows)}       {n:>6.1f} of {len(erows)}      {solved_h:>5.1f} / {solved_s:<5.1f}"
+              f"          {' / '.join(f'{v:+d}' for v in nets):<17}  {n * per_task:+.1f}")
+
+
 def compact_ranges(values: list[int]) -> str:
     out, start = [], None
     for i, v in enumerate(values):
@@ -384,6 +409,8 @@ def main() -> None:
     print("  * the human label is not available to promptlint: an upper reference, not a competitor")
     print("  ** the tasks' measured solve_rate (25 runs), hardest first (ties at random): a perfect difficulty ranking")
     oracle_table(erows, haiku, opus, h, o)
+
+    sonnet_threshold_table(runs, rows, erows)
 
     p_all = [pred[r["instance_id"]]["p_fail"] for pred, _ in runs for r in erows]
     cal = calibration(p_all, failed * len(runs))
