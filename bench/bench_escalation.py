@@ -12,6 +12,9 @@ through the same code the runtime uses (promptlint.scoring). Printed side by sid
     human difficulty label (which promptlint cannot see);
   * routing: the share of tasks solved when the top x% by score go to Opus and the rest to Haiku,
     against random routing (its expectation), prompt length and the difficulty label;
+  * oracle routing, orders that know the outcomes (the solve rate, the Haiku outcome, the gain of Opus
+    itself), at every number of tasks sent to Opus: where any score of the task can beat random;
+  * advice.sonnet-at: the tasks at or above each threshold sent to Sonnet, tasks won against Haiku;
   * calibration: predicted against observed Haiku failure rate by decile of the prediction;
   * cost: the error of the per-task agent cost estimate against a constant (the training median);
   * the features the fit kept and their weights (rules/scores.toml), and how often each fold kept them;
@@ -20,6 +23,28 @@ through the same code the runtime uses (promptlint.scoring). Printed side by sid
   * the fixture prompts' tier accuracy.
 
 The features come from bench/data/swebench-dev-features.csv (`python bench/fit_scores.py extract`).
+
+Pre-registered candidates for the escalation model with a repository (`--try-features`), written
+down on 2026-12-02 before any of their AUCs was looked at in this session. Five features of the
+issue's list that the fixed set (likely_defs, likely_in_degree, likely_files, several_symptoms; the
+fits keep likely_defs and several_symptoms) lacks, each with the sign its meaning fixes:
+  modules (+)          distinct folders among the likely files: "modules touched"
+  top_share (-)        the best file's share of the top-10 match scores: spread of the likely files
+  feature_request (+)  asks for new behaviour rather than reporting a bug: kind of task
+  resolved_code (-)    named files and symbols that exist in the repository
+  estimated_files (+)  files the change is estimated to touch
+(feature_request was among the ~25 text candidates an earlier forward selection saw, at chance
+there.) Each is added alone to the fixed set and run through the same repeated 5-fold CV. Rule:
+adopt at most one, the one with the largest gain, and only if (a) the CV AUC for "Haiku failed"
+rises by at least 0.005 over the current set in the same run, (b) the AUC on the 74 rows without an
+outcome rises too, and (c) the fold fits keep it (sign as its meaning) in at least 12 of 15.
+Otherwise the negative result goes to the README.
+
+`advice.sonnet-at` (written down before the threshold table was first printed): the table sends the
+tasks whose out-of-fold P(Haiku fails) reaches each threshold to Sonnet 4.5 and counts the tasks
+Sonnet solved against Haiku's, next to a random pick of the same number. The default moves from 0.6
+only to a threshold whose gain is above the random pick's in every repeat and that flags at least
+5% of the tasks; otherwise it stays.
 """
 
 from __future__ import annotations
@@ -75,6 +100,70 @@ def cross_validate(rows: list[dict], feats: dict[str, dict[str, float]], salt: s
     return predictions, tables_per_fold
 
 
+def mean_fold_auc(runs: list[tuple[dict, list]], score, subset: list[dict], label) -> float:  # type: ignore[no-untyped-def]
+    """Mean per-fold AUC: pooling folds would compare scores of differently fitted models."""
+    values = []
+    for pred, _ in runs:
+        for k in range(K):
+            fold = [r for r in subset if pred[r["instance_id"]]["fold"] == k]
+            values.append(auc([score(pred, r) for r in fold], [label(r) for r in fold]))
+    return statistics.mean(v for v in values if v == v)
+
+
+def no_outcome_rows(rows: list[dict]) -> list[dict]:
+    """The dev rows outside Verified have no outcome, so the escalation fit never sees them; the human
+    difficulty label on them is an independent check of the direction (out-of-fold predictions)."""
+    return [r for r in rows if fit_scores.haiku_failed(r) is None and DIFFICULTY.get(r.get("difficulty"), -1) >= 0]
+
+
+def longer_than_hour(row: dict) -> bool:
+    return DIFFICULTY[row["difficulty"]] >= 1
+
+
+def no_outcome_auc(runs: list[tuple[dict, list]], others: list[dict]) -> float:
+    mean_p = [statistics.mean(pred[r["instance_id"]]["p_fail"] for pred, _ in runs) for r in others]
+    return auc(mean_p, [longer_than_hour(r) for r in others])
+
+
+# Written down before their figures were computed (see the module docstring): the rule below is fixed.
+PREREGISTERED = ["modules", "top_share", "feature_request", "resolved_code", "estimated_files"]
+MIN_AUC_GAIN = 0.005
+MIN_KEPT = 12
+
+
+def try_features(rows: list[dict], feats: dict[str, dict[str, float]], repeats: int) -> None:
+    """The current repository model against the same model plus each pre-registered candidate, one run."""
+    base = list(fit_scores.ESCALATION_FIXED["repo"] or [])
+    erows = [r for r in rows if fit_scores.haiku_failed(r) is not None]
+    others = no_outcome_rows(rows)
+    failed = lambda r: bool(fit_scores.haiku_failed(r))  # noqa: E731
+    print(f"\nPre-registered escalation candidates (repository model), {K}-fold CV x {repeats}: AUC for 'Haiku failed'"
+          f" ({sum(map(failed, erows))} of {len(erows)}), AUC on the {len(others)} rows without an outcome (human label"
+          f" '1 hour or more'), and in how many fold fits the candidate survived the sign check")
+    print(f"  current fixed set: {', '.join(base)} (the sign check drops what contradicts its meaning)")
+    print(f"  adopt only if CV AUC +{MIN_AUC_GAIN} or more, the no-outcome AUC rises, and kept in >= {MIN_KEPT} of {K * repeats} fits")
+    print("  set                                    CV AUC   (per repeat)            no-outcome   kept")
+    results = {}
+    try:
+        for extra in [None, *PREREGISTERED]:
+            fit_scores.ESCALATION_FIXED["repo"] = base + ([extra] if extra else [])
+            runs = [cross_validate(rows, feats, f"outer{n}:") for n in range(repeats)]
+            per_repeat = [mean_fold_auc([run], lambda p, r: p[r["instance_id"]]["p_fail"], erows, failed) for run in runs]
+            cv = mean_fold_auc(runs, lambda p, r: p[r["instance_id"]]["p_fail"], erows, failed)
+            check = no_outcome_auc(runs, others)
+            kept = sum(extra in [f["name"] for f in tables["escalation"]["repo"]["features"]] for _, per_fold in runs for tables in per_fold) if extra else None
+            results[extra] = (cv, check, kept)
+            label = "current fixed set" if extra is None else f"  + {extra}"
+            print(f"  {label:<38} {cv:.3f}    ({' / '.join(f'{v:.3f}' for v in per_repeat)})    {check:.3f}"
+                  + ("" if kept is None else f"        {kept}/{K * repeats}"))
+    finally:
+        fit_scores.ESCALATION_FIXED["repo"] = base
+    cv0, check0, _ = results[None]
+    passing = [f for f in PREREGISTERED if results[f][0] >= cv0 + MIN_AUC_GAIN and results[f][1] > check0 and results[f][2] >= MIN_KEPT]
+    best = max(passing, key=lambda f: (results[f][0], f), default=None)
+    print(f"  verdict: {'adopt ' + best if best else 'adopt none (no candidate passes all three conditions)'}")
+
+
 _rule_linter = None
 
 
@@ -93,6 +182,92 @@ def rule_reasons(text: str) -> list[str]:
 def routing(order: list[int], haiku: list[bool], opus: list[bool], x: int) -> float:
     top = set(order[: round(len(order) * x / 100)])
     return sum(opus[k] if k in top else haiku[k] for k in range(len(order))) / len(order)
+
+
+def routing_ties(key: list[float], haiku: list[bool], opus: list[bool], n: int) -> float:
+    """Share solved when the n tasks with the highest key go to Opus, ties broken at random (the
+    expectation): an oracle key such as "Haiku failed" ties on most tasks, and an id order would
+    decide the figure."""
+    gain = [float(opus[k]) - float(haiku[k]) for k in range(len(key))]
+    groups: dict[float, list[float]] = {}
+    for k, g in zip(key, gain):
+        groups.setdefault(k, []).append(g)
+    total, left = sum(haiku), n
+    for k in sorted(groups, reverse=True):
+        take = min(left, len(groups[k]))
+        total += take * statistics.mean(groups[k])
+        left -= take
+        if not left:
+            break
+    return total / len(key)
+
+
+def oracle_orders(erows: list[dict]) -> dict[str, list[float]]:
+    """Keys that know the outcomes, highest first to Opus: references for what any score of the task could reach."""
+    def won(r: dict) -> float:  # what sending the task to Opus changes: +1, 0 or -1
+        return float(bool(fit_scores.solved(r, "opus"))) - float(not fit_scores.haiku_failed(r))
+
+    return {
+        "solve-rate": [-r["solve_rate"] for r in erows],
+        "Haiku failed": [float(bool(fit_scores.haiku_failed(r))) for r in erows],
+        "Opus gains": [won(r) for r in erows],
+    }
+
+
+def oracle_table(erows: list[dict], haiku: list[bool], opus: list[bool], h: float, o: float) -> None:
+    """Routing by keys that know the outcomes, at every number of tasks sent to Opus: where can a score beat random?"""
+    n_all = len(erows)
+    keys = oracle_orders(erows)
+    gains = Counter(int(v) for v in keys["Opus gains"])
+    print(f"\nOracle routing (ties broken at random, in expectation). Sending a task to Opus gains on {gains[1]} tasks"
+          f" (Opus solved, Haiku failed), loses on {gains[-1]} (Haiku solved, Opus failed), changes nothing on {gains[0]}:")
+    print("  solve-rate: hardest first by the measured solve rate; Haiku failed: the Haiku outcome itself (a failure")
+    print("  score with AUC 1); Opus gains: the gain itself, the upper bound of any routing score")
+    print("    x   random   " + "   ".join(f"{name:>12}" for name in keys))
+    for x in (5, 10, 13, 15, 20, 25, 30, 40, 50, 60, 80, 90, 95):
+        n = round(n_all * x / 100)
+        rand = h + n / n_all * (o - h)
+        print(f"  {x:>3}%    {rand:.3f}   " + "   ".join(f"{routing_ties(k, haiku, opus, n):>12.3f}" for k in keys.values()))
+    for name, key in keys.items():
+        # Tolerance: the expectation of a tie group can equal random's up to float rounding.
+        not_above = [n for n in range(1, n_all) if routing_ties(key, haiku, opus, n) <= h + n / n_all * (o - h) + 1e-12]
+        where = "above random at every n" if not not_above else (
+            f"not above random at {len(not_above)} of {n_all - 1} n (n = {compact_ranges(not_above)}, of {n_all})")
+        print(f"  {name:<13} AUC for 'Haiku failed' {auc(key, [bool(fit_scores.haiku_failed(r)) for r in erows]):.3f};"
+              f" routing the top n of 1..{n_all - 1} to Opus: {where}")
+
+
+def sonnet_threshold_table(runs: list[tuple[dict, list]], rows: list[dict], erows: list[dict]) -> None:
+    """Send the tasks whose out-of-fold P(Haiku fails) reaches t to Sonnet 4.5: tasks won against Haiku, and a random pick."""
+    from promptlint.config import Config
+
+    haiku = {r["instance_id"]: not fit_scores.haiku_failed(r) for r in erows}
+    sonnet = {r["instance_id"]: bool(fit_scores.solved(r, "sonnet")) for r in erows}
+    per_task = statistics.mean(sonnet[i] - haiku[i] for i in haiku)
+    print(f"\nadvice.sonnet-at (default {Config.sonnet_at}): tasks at or above t go to Sonnet 4.5, the rest to Haiku 4.5, out of fold;"
+          f" net: Sonnet-solved minus Haiku-solved among the flagged Verified tasks, per repeat; random: the same number picked"
+          f" at random ({per_task:+.3f} a task)")
+    print("     t   flagged of all rows   flagged Verified   Haiku / Sonnet solved   net (per repeat)   random")
+    for t in (0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7):
+        all_flagged = statistics.mean(sum(pred[r["instance_id"]]["p_fail"] >= t for r in rows) for pred, _ in runs)
+        verified = [[i for i in haiku if pred[i]["p_fail"] >= t] for pred, _ in runs]
+        nets = [sum(sonnet[i] - haiku[i] for i in ids) for ids in verified]
+        n = statistics.mean(len(ids) for ids in verified)
+        solved_h = statistics.mean(sum(haiku[i] for i in ids) for ids in verified)
+        solved_s = statistics.mean(sum(sonnet[i] for i in ids) for ids in verified)
+        print(f"  {t:.2f}   {all_flagged:>6.1f} of {len(rows)}       {n:>6.1f} of {len(erows)}      {solved_h:>5.1f} / {solved_s:<5.1f}"
+              f"          {' / '.join(f'{v:+d}' for v in nets):<17}  {n * per_task:+.1f}")
+
+
+def compact_ranges(values: list[int]) -> str:
+    out, start = [], None
+    for i, v in enumerate(values):
+        if start is None:
+            start = v
+        if i + 1 == len(values) or values[i + 1] != v + 1:
+            out.append(str(start) if start == v else f"{start}-{v}")
+            start = None
+    return ", ".join(out)
 
 
 def calibration(pred: list[float], observed: list[bool], bins: int = 10) -> list[tuple[float, float, int]]:
@@ -149,6 +324,7 @@ def main() -> None:
     parser.add_argument("--no-plot", action="store_true")
     parser.add_argument("--no-fixtures", action="store_true")
     parser.add_argument("--repeats", type=int, default=3, help="repeat the 5-fold cross-validation with this many different splits")
+    parser.add_argument("--try-features", action="store_true", help="only the pre-registered candidate comparison for the repository escalation model")
     parser.add_argument("--select", action="store_true", help="escalation models by forward selection instead of the fixed sets")
     args = parser.parse_args()
     if args.select:
@@ -162,13 +338,11 @@ def main() -> None:
           f"(features: {args.features.name}).\nAUC: the mean over folds and repeats of each held-out fold's AUC.")
 
     def cv_auc(score, subset: list[dict], label) -> float:  # type: ignore[no-untyped-def]
-        """Mean per-fold AUC: pooling folds would compare scores of differently fitted models."""
-        values = []
-        for pred, _ in runs:
-            for k in range(K):
-                fold = [r for r in subset if pred[r["instance_id"]]["fold"] == k]
-                values.append(auc([score(pred, r) for r in fold], [label(r) for r in fold]))
-        return statistics.mean(v for v in values if v == v)
+        return mean_fold_auc(runs, score, subset, label)
+
+    if args.try_features:
+        try_features(rows, feats, args.repeats)
+        return
 
     # --- vagueness ---------------------------------------------------------------------------------
     vrows = [r for r in rows if r.get("openai_underspecified") is not None and (r["openai_underspecified"] >= 2 or r["openai_underspecified"] == 0)]
@@ -195,15 +369,11 @@ def main() -> None:
           f"{cv_auc(lambda p, r: p[r['instance_id']]['p_fail'], erows, nobody):.3f}")
     print(f"  ... and for 'Opus solved what Haiku failed' ({sum(map(rescued, erows))})  "
           f"{cv_auc(lambda p, r: p[r['instance_id']]['p_fail'], erows, rescued):.3f}  (what routing to Opus gains on)")
-    # The dev rows outside Verified have no outcome, so the escalation fit never sees them; the human
-    # difficulty label on them is an independent check of the direction (out-of-fold predictions).
-    others = [r for r in rows if fit_scores.haiku_failed(r) is None and DIFFICULTY.get(r.get("difficulty"), -1) >= 0]
+    others = no_outcome_rows(rows)
     if others:
-        longer = lambda r: DIFFICULTY[r["difficulty"]] >= 1  # noqa: E731
-        mean_p = {r["instance_id"]: statistics.mean(pred[r["instance_id"]]["p_fail"] for pred, _ in runs) for r in others}
         print(f"  rows without an outcome ({len(others)}, never in the escalation fit): AUC for the human label '1 hour or more'"
-              f" ({sum(map(longer, others))})  {auc([mean_p[r['instance_id']] for r in others], [longer(r) for r in others]):.3f};"
-              f" prompt length {auc([len(r['problem_statement']) for r in others], [longer(r) for r in others]):.3f}")
+              f" ({sum(map(longer_than_hour, others))})  {no_outcome_auc(runs, others):.3f};"
+              f" prompt length {auc([len(r['problem_statement']) for r in others], [longer_than_hour(r) for r in others]):.3f}")
     flagged = [r for r in erows if rule_reasons(r["problem_statement"])]
     print(f"  tasks the tier rules (ESC) flag: {len(flagged)}, Haiku failed {sum(map(fail_label, flagged))}"
           f" ({sum(map(fail_label, flagged)) / max(1, len(flagged)):.0%}; {sum(failed) / len(failed):.0%} overall)")
@@ -233,13 +403,14 @@ def main() -> None:
         rand = h + top / len(erows) * (o - h)  # the expectation over random picks of that size
         by_length = routing(order_by(lambda r: -length[r["instance_id"]]), haiku, opus, x)
         by_label = routing(order_by(lambda r: (-difficulty[r["instance_id"]], -length[r["instance_id"]])), haiku, opus, x)
-        by_rate = routing(order_by(lambda r: r["solve_rate"]), haiku, opus, x)
+        by_rate = routing_ties(oracle_orders(erows)["solve-rate"], haiku, opus, top)
         curve.append((x, ours, rand, by_length, by_label, by_rate))
         print(f"  {x:>3}%     {ours:.3f}      {rand:.3f}    {by_length:.3f}     {by_label:.3f}         {by_rate:.3f}")
     print("  * the human label is not available to promptlint: an upper reference, not a competitor")
-    print("  ** the tasks' measured solve_rate (25 runs), hardest first: a perfect difficulty ranking, the ceiling of any")
-    print("     P(Haiku fails). Where even it is not above random, the hardest tasks are ones Opus fails too: routing gains")
-    print("     only on tasks Opus solves and Haiku does not, which a failure score does not single out")
+    print("  ** the tasks' measured solve_rate (25 runs), hardest first (ties at random): a perfect difficulty ranking")
+    oracle_table(erows, haiku, opus, h, o)
+
+    sonnet_threshold_table(runs, rows, erows)
 
     p_all = [pred[r["instance_id"]]["p_fail"] for pred, _ in runs for r in erows]
     cal = calibration(p_all, failed * len(runs))

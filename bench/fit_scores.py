@@ -159,6 +159,10 @@ AGENTS = {"sonnet": "claude-sonnet-4.5", "opus": "claude-opus-4.5"}
 # common, one count sent a prompt to Opus on its own: the text model keeps the one bounded text
 # feature the repository model uses.
 ESCALATION_FIXED: dict[str, list[str] | None] = {"text": ["several_symptoms"], "repo": ["likely_defs", "likely_in_degree", "likely_files", "several_symptoms"]}
+# Which escalation models may set the advised tier (scores.toml `sets-tier`); the other only gives the
+# score. The text model is near chance (CV AUC 0.561 against prompt length 0.547, bench/bench_escalation.py)
+# and at advice.sonnet-at 0.45 sent 33 of the 343 real chat prompts to Sonnet for an "also" in them.
+ESCALATION_SETS_TIER = {"text": False, "repo": True}
 
 
 def prune_signs(X, y, names: list[str], features: list[str], signs: dict[str, int]):  # type: ignore[no-untyped-def]
@@ -272,7 +276,7 @@ def fit_models(rows: list[dict], feats: dict[str, dict[str, float]], salt: str =
         report[f"escalation.{variant}"] = trace
         tables["escalation"][variant] = _model_table(
             composed, "Haiku 4.5 fails (resolved_by), direction fitted on 1 - solve_rate (25 runs)", len(use)
-        )
+        ) | {"sets-tier": ESCALATION_SETS_TIER[variant]}
         logits[variant] = (sub_rows, composed.linear(X, names))
 
     # Cost: agent input tokens per task, log-linear in the escalation log-odds (harder tasks take more turns).
@@ -319,8 +323,9 @@ def render_toml(tables: dict, meta: dict) -> str:
 
     def model(name: str, table: dict) -> None:
         lines.extend(["", f"[{name}]"])
-        for key in ("target", "rows", "intercept"):
-            lines.append(f"{key} = {value(table[key])}")
+        for key in ("target", "rows", "intercept", "sets-tier"):
+            if key in table:
+                lines.append(f"{key} = {value(table[key])}")
         lines.append("features = [")
         for t in table["features"]:
             lines.append(f"  {{ name = {value(t['name'])}, mean = {value(t['mean'])}, sd = {value(t['sd'])}, weight = {value(t['weight'])} }},")

@@ -4,7 +4,8 @@ Two sources decide the tier, and every reason shown is one of them:
 
 * the fitted model (rules/scores.toml, `escalation`): the probability that Haiku 4.5 fails the task,
   from text and repository features (footprint, spread and centrality of the likely files, what the
-  prompt pins down). The tier follows from `advice.sonnet-at` and `advice.opus-at`; its reasons are
+  prompt pins down). The tier follows from `advice.sonnet-at` and `advice.opus-at` when the model may set
+  it (`sets-tier`; the built-in text-only model, near chance, only gives the score); its reasons are
   the features that moved this prompt's probability the most, in the direction of the advice;
 * the escalation rules (rules/ESC*.toml): work the tiering guidance puts on a larger model
   (architecture decisions, refactors of 10+ files, deep debugging, performance work, security review).
@@ -124,7 +125,8 @@ def build_advice(
     model = scores.escalation(with_repo)
     logit = model.linear(values)
     probability = model.probability(values)
-    by_model = fitted_tier(probability, config)
+    # A model too weak to decide (the built-in text-only one, scores.toml sets-tier) only gives the score.
+    by_model = fitted_tier(probability, config) if model.sets_tier else "haiku"
 
     signals = engine.escalation_reasons(analysis, findings, resolution, files)
     by_rules = max((rule.check.get("tier", "haiku") for rule, _ in signals), key=TIERS.index, default="haiku")

@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 SCORES_FILE = "scores.toml"
 TIERS = ("haiku", "sonnet", "opus")
-_MODEL_KEYS = {"target", "rows", "intercept", "features", "auc-cv", "note"}
+_MODEL_KEYS = {"target", "rows", "intercept", "features", "auc-cv", "note", "sets-tier"}
 _TERM_KEYS = {"name", "mean", "sd", "weight"}
 _COST_KEYS = {"output-per-input", "min-logit", "max-logit", "basis", *TIERS}
 _COST_TIER_KEYS = {"intercept", "slope", "tokens-like", "rows", "note"}
@@ -56,6 +56,8 @@ class LinearModel:
     target: str
     intercept: float
     terms: tuple[Term, ...]
+    # An escalation model too weak to decide the tier (sets-tier = false) only gives the score.
+    sets_tier: bool = True
 
     @property
     def features(self) -> tuple[str, ...]:
@@ -158,7 +160,10 @@ def _model(data: dict[str, Any], name: str, where: str, allow_repo: bool) -> Lin
             raise ScoresError(f"{at} 'sd' must be positive")
         terms.append(Term(feature, _number(item["mean"], f"{at} 'mean'"), sd, _number(item["weight"], f"{at} 'weight'")))
     target = data.get("target", "")
-    return LinearModel(name, str(target), _number(data["intercept"], f"{where}: [{name}] 'intercept'"), tuple(terms))
+    sets_tier = data.get("sets-tier", True)
+    if not isinstance(sets_tier, bool):
+        raise ScoresError(f"{where}: [{name}] 'sets-tier' must be true or false")
+    return LinearModel(name, str(target), _number(data["intercept"], f"{where}: [{name}] 'intercept'"), tuple(terms), sets_tier)
 
 
 def _cost(data: dict[str, Any], where: str) -> CostModel:

@@ -61,14 +61,22 @@ def test_rules_only_raise_the_tier_and_are_shown_only_when_they_set_it():
     assert advice["model"] == "sonnet" and [r["code"] for r in advice["reasons"]] == ["ESC005"]
     # The model alone says Opus: a Sonnet rule neither lowers the tier nor is shown as its reason.
     model_says_opus = Linter(Config(sonnet_at=0.0, opus_at=0.0))
-    advice = advise(model_says_opus, text)
+    advice = advise(model_says_opus, text, repo=TS)
     assert advice["model"] == "opus" and all(r["code"] == "model" for r in advice["reasons"])
     # Both say Sonnet: both are reasons.
-    both = advise(Linter(Config(sonnet_at=0.0, opus_at=1.01)), text)
+    both = advise(Linter(Config(sonnet_at=0.0, opus_at=1.01)), text, repo=TS)
     assert both["model"] == "sonnet" and "ESC005" in {r["code"] for r in both["reasons"]}
     security = advise(model_says_haiku, "Do a security review of src/lib/auth.ts before we merge.")
     assert security["model"] == "opus" and {r["code"] for r in security["reasons"]} <= {"ESC007", "ESC008"}
     assert advise(model_says_haiku, "Fix the typo in the README.")["reasons"] == []
+
+
+def test_without_a_repository_the_text_model_never_sets_the_tier():
+    """The text-only model is near chance: at any threshold it only gives the score, never the tier."""
+    eager = Linter(Config(sonnet_at=0.0, opus_at=0.0))
+    text = "The export also drops the header row, and another thing: the footer is missing too."
+    assert advise(eager, text)["model"] == "haiku"
+    assert advise(eager, text, repo=TS)["model"] == "opus"  # with a repository the same config decides
 
 
 def test_model_reasons_name_features_the_model_uses(linter):

@@ -58,6 +58,7 @@ def _broken(change) -> dict:  # type: ignore[no-untyped-def]
         (lambda d: d["escalation"].pop("text"), "missing [text] table"),
         (lambda d: d.update(weights={}), "unknown table [weights]"),
         (lambda d: d["vagueness"].update(bias=1.0), "[vagueness] has no key 'bias'"),
+        (lambda d: d["escalation"]["text"].update({"sets-tier": "no"}), "'sets-tier' must be true or false"),
         (lambda d: d["cost"]["haiku"].update({"tokens-like": "gpt"}), "'tokens-like' must name another tier"),
         (lambda d: d["cost"]["sonnet"].update(slope=float("nan")), "'slope' must be a finite number"),
         (lambda d: d["cost"].update({"output-per-input": -1}), "'output-per-input' must not be negative"),
