@@ -318,10 +318,12 @@ class PromptlintServer:
 
     def _fork(self) -> int:
         """os.fork(), with every lock another thread may hold taken first: a lock held at fork
-        time stays held forever in the child (a lint in progress finishes first)."""
+        time stays held forever in the child (a lint in progress finishes first); and never while
+        another thread starts a process (fsutil.spawn_lock)."""
+        from .fsutil import spawn_lock
         from .text import nlp
 
-        locks = [nlp._lock, self._guard, *(linter._lock for linter in list(self._linters.values()))]
+        locks = [nlp._lock, self._guard, *(linter._lock for linter in list(self._linters.values())), spawn_lock]
         for lock in locks:
             lock.acquire()
         try:
