@@ -22,6 +22,7 @@ import errno
 import os
 import stat
 import tempfile
+import threading
 from pathlib import Path
 
 
@@ -280,3 +281,10 @@ def atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:
         except OSError:
             pass
         raise
+
+
+# Held while subprocess.Popen starts a child, and by the warm server while it forks (server._fork):
+# a fork in between copies the pipes Popen made for that child (its stdout's write end, the pipe
+# that reports the exec) into a process that never execs, so the parent waits for an end of file
+# that comes only when that process exits (a spare child waits for minutes).
+spawn_lock = threading.Lock()

@@ -318,10 +318,12 @@ class PromptlintServer:
 
     def _fork(self) -> int:
         """os.fork(), with every lock another thread may hold taken first: a lock held at fork
-        time stays held forever in the child (a lint in progress finishes first)."""
+        time stays held forever in the child (a lint in progress finishes first); and never while
+        another thread starts a process (fsutil.spawn_lock)."""
+        from .fsutil import spawn_lock
         from .text import nlp
 
-        locks = [nlp._lock, self._guard, *(linter._lock for linter in list(self._linters.values()))]
+        locks = [nlp._lock, self._guard, *(linter._lock for linter in list(self._linters.values())), spawn_lock]
         for lock in locks:
             lock.acquire()
         try:
@@ -359,16 +361,21 @@ class PromptlintServer:
 
     def _state(self) -> tuple:
         """What a forked child takes from this process and a spare must still match: the warm
-        repository contexts and the shared Linters (pipeline), by identity."""
+        repository contexts and the shared Linters (pipeline). The objects themselves, not their
+        id(): a replaced context is freed, and the next one often gets its address."""
         from . import pipeline
 
-        return (tuple((key, id(ctx)) for key, ctx in pipeline._warm_repos.items()),
-                tuple((id(config), id(linter)) for config, linter in pipeline._default.items()))
+        return (tuple(pipeline._warm_repos.items()), tuple(pipeline._default.items()))
+
+    def _spare_is_current(self, forked_with: tuple) -> bool:
+        now = self._state()
+        return all(len(was) == len(new) and all(k1 == k2 and v1 is v2 for (k1, v1), (k2, v2) in zip(was, new))
+                   for was, new in zip(forked_with, now))
 
     def _take_spare(self) -> "_Spare | None":
         with self._spare_lock:
             spare, self._spare = self._spare, None
-        if spare is not None and spare.state != self._state():
+        if spare is not None and not self._spare_is_current(spare.state):
             spare.discard()  # forked before this process indexed or refreshed something
             return None
         return spare
@@ -381,7 +388,7 @@ class PromptlintServer:
             spare = self._spare
             state = self._state()
             if spare is not None:
-                if spare.state == state and spare.alive():
+                if self._spare_is_current(spare.state) and spare.alive():
                     return
                 self._spare = None
                 spare.discard()

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, NamedTuple
 
-from ..fsutil import is_file_beneath
+from ..fsutil import is_file_beneath, spawn_lock
 from .languages import EXTENSIONS as _EXTENSIONS
 
 SKIP_DIRS = frozenset(
@@ -106,10 +106,18 @@ def _git_argv(root: Path, args: tuple[str, ...]) -> list[str]:
 
 def _git(root: Path, *args: str) -> bytes | None:
     try:
-        proc = subprocess.run(_git_argv(root, args), capture_output=True, timeout=60, env=_git_env(), stdin=subprocess.DEVNULL)
-    except (OSError, subprocess.TimeoutExpired):
+        with spawn_lock:
+            proc = subprocess.Popen(_git_argv(root, args), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_git_env(),
+                                    stdin=subprocess.DEVNULL)
+    except OSError:
         return None
-    return proc.stdout if proc.returncode == 0 else None
+    try:
+        out, _ = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        return None
+    return out if proc.returncode == 0 else None
 
 
 def is_git_worktree(root: Path) -> bool:
@@ -236,8 +244,9 @@ class _GitCommand:
         self.out: bytes | None = None
         self.proc: subprocess.Popen[bytes] | None = None
         try:
-            self.proc = subprocess.Popen(_git_argv(root, args), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                         stdin=subprocess.DEVNULL, env=env)
+            with spawn_lock:
+                self.proc = subprocess.Popen(_git_argv(root, args), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                             stdin=subprocess.DEVNULL, env=env)
         except OSError:
             self.thread = None
             return

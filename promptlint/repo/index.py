@@ -563,6 +563,33 @@ class StoreError(Exception):
     """The database is not ours or not readable: delete and rebuild it."""
 
 
+class StoreUnavailable(sqlite3.OperationalError):
+    """The database must not be opened by this process (see _forked_with_store_open); it is fine."""
+
+
+# SQLite must not be carried across fork() (sqlite.org/howtocorrupt.html, 2.6): a child inherits
+# SQLite's in-process record of its parent's open connections and their locks. Forked while a thread
+# of the parent was inside a write transaction, a child can never write to the database (the
+# write lock stays counted as held by a connection that, in the child, never finishes), and one
+# forked while a thread was inside SQLite may find its mutexes held. The warm server forks `check`
+# children while its threads index, so connections are counted, the count cannot change during a
+# fork, and a child forked while any was open never opens the database: it indexes in memory.
+_fork_guard = threading.Lock()
+_stores_open = 0
+_forked_with_store_open = False
+
+
+def _fork_guard_release_in_child() -> None:
+    global _fork_guard, _forked_with_store_open
+    _forked_with_store_open = _forked_with_store_open or _stores_open > 0
+    _fork_guard = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=lambda: _fork_guard.acquire(), after_in_parent=lambda: _fork_guard.release(),
+                        after_in_child=_fork_guard_release_in_child)
+
+
 class _Entry(typing.NamedTuple):
     lang: str
     ndefs: int
@@ -613,16 +640,27 @@ class _Store:
             raise StoreError("belongs to another user")
         if stat.S_IMODE(st.st_mode) & 0o077:
             os.chmod(path, 0o600)
-        conn = sqlite3.connect(str(path), timeout=10, isolation_level=None, check_same_thread=False)
+        with _fork_guard:
+            if _forked_with_store_open:
+                raise StoreUnavailable("this process was forked while its parent had the database open")
+            conn = sqlite3.connect(str(path), timeout=10, isolation_level=None, check_same_thread=False)
+            global _stores_open
+            _stores_open += 1
+        store = cls(conn, path)
         try:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
-            store = cls(conn, path)
             store._check_meta(create)
         except BaseException:
-            conn.close()
+            store.close()
             raise
         return store
+
+    def close(self) -> None:
+        global _stores_open
+        with _fork_guard:
+            self.conn.close()
+            _stores_open -= 1
 
     def _check_meta(self, create: bool) -> None:
         conn = self.conn
@@ -653,7 +691,7 @@ class _Store:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.conn.close()
+        self.close()
 
     def root_id(self, root: str, create: bool) -> int | None:
         """The root's row id; a write (and its lock) only for a new root or, at most daily, to mark
@@ -811,7 +849,8 @@ def _open_store(stats: IndexStats) -> _Store | None:
     """The cache database, created or rebuilt as needed; None (with a note) when it cannot be used."""
     path = cache_file()
     stats.cache_path = str(path)
-    why = private_dir(path.parent, ours=not os.environ.get("PROMPTLINT_CACHE_DIR"))
+    why = "forked while the parent had it open" if _forked_with_store_open else None
+    why = why or private_dir(path.parent, ours=not os.environ.get("PROMPTLINT_CACHE_DIR"))
     if why is not None:
         stats.notes.append(f"index cache not used ({why}); indexing in memory")
         stats.cache_path = ""
@@ -983,7 +1022,7 @@ def build_index(root: Path, max_size: int = 1_000_000, workers: int | None = Non
             return
         except (sqlite3.Error, StoreError) as exc:
             stats.notes.append(f"index cache unreadable ({type(exc).__name__}: {exc}); rebuilt")
-            store.conn.close()
+            store.close()
         _remove_database(Path(stats.cache_path))
         stats.cache_rebuilt = True
         try:
@@ -1131,7 +1170,7 @@ def build_index(root: Path, max_size: int = 1_000_000, workers: int | None = Non
         stats.parse_errors += e.perr
     store_path = Path(stats.cache_path) if store is not None else None
     if store is not None:
-        store.conn.close()
+        store.close()
         try:
             stats.cache_bytes = sum(os.stat(f"{stats.cache_path}{s}").st_size for s in ("", "-wal") if os.path.exists(f"{stats.cache_path}{s}"))
         except OSError:
