@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import operator
 import re
@@ -176,6 +177,7 @@ _PY_IMPORT_AS = re.compile(r"[ \t]+as[ \t]+[A-Za-z0-9_]+")
 _JS_IMPORT = re.compile(rb"""(?:^[ \t]*import[ \t]+|\bfrom[ \t]*|\brequire\([ \t]*)(["'])([^"'\n]+)\1""", re.M)
 
 
+@functools.lru_cache(maxsize=1 << 16)  # asked for every listed file on every refresh
 def is_lexical_path(path: str) -> bool:
     """Whether the index reads this file lexically only (a test suite's file, see _LEXICAL_PATH)."""
     return _LEXICAL_PATH.search(path) is not None
