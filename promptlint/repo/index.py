@@ -20,7 +20,10 @@ dropped and the file re-parsed, so a garbled entry costs one parse, once. The fo
 index is built in memory, with a note saying why).
 
 Content keys are git blob ids (free for unmodified tracked files, computed the same way for
-everything else), so switching branches or commits never re-parses a file seen before. The
+everything else), so switching branches or commits never re-parses a file seen before. A test
+suite's file is read lexically, not parsed (extract.is_lexical_path, by its path): its entry is keyed
+``lexical:<blob id>``, so the same content under tests/ and in the code holds two entries and a
+file's symbols never depend on which copy was indexed first. The
 schema is derived from :class:`FileSymbols`' fields and the extractor's own source and queries:
 a new field or a changed query gets a new database, never a misread old one.
 
@@ -485,7 +488,8 @@ class RepoIndex:
         return is_file_beneath(self.root, path)
 
     def content_key(self, path: str) -> str | None:
-        """The content key (git blob id) of a parsed file, else its git blob when known."""
+        """The content key of a parsed file (its git blob id, ``lexical:``-prefixed for a test suite's
+        file read lexically), else its git blob when known."""
         symbols = self.symbols
         key = symbols.content_key(path) if isinstance(symbols, SymbolTable) else None
         if key is None:
