@@ -11,7 +11,8 @@ editor pays; also its in-process time, the rescan itself), a one-file change (on
 exactly one file must be re-parsed), and a checkout of another commit indexed with the first
 checkout's cache (the content store is shared by roots). `--compare-with` runs the same commands
 with another checkout of promptlint (e.g. main) in the same run. `--profile` splits a
-single-process extraction of the same files into read, tree-sitter parse, query and Python work.
+single-process extraction of the same files into read, tree-sitter parse, query and Python work,
+and the lexical read of test suites (see promptlint.repo.extract.is_lexical_path).
 
 Wall time is the median of --repeat runs; peak RSS is the largest of any one process (the probe
 reads RUSAGE_CHILDREN), and "parent" is the indexing process alone.
@@ -162,34 +163,44 @@ def _summary(runs: list[tuple[float, float, float, dict]]) -> tuple[float, float
 
 def profile(repo: Path, parsed: list[str]) -> list[str]:
     """One process, CPU time (less disturbed by neighbours than wall time): read, tree-sitter parse,
-    query captures, and extract() as a whole, interleaved file by file so drift hits all alike."""
+    query captures, and extract() as a whole for the files the index parses, interleaved file by file
+    so drift hits all alike; the lexical read of test suites' files apart."""
     from tree_sitter import QueryCursor
 
-    from promptlint.repo.extract import extract
+    from promptlint.repo.extract import extract, extract_lexical, is_lexical_path
     from promptlint.repo.languages import language_of, toolkit
 
     clock = time.process_time
-    read = parse = query = whole = 0.0
-    size = 0
+    read = parse = query = whole = lexical = 0.0
+    size = lexical_size = 0
+    n_lexical = 0
     for p in parsed:
         lang = language_of(p)
         kit = toolkit(lang)
         a = clock()
         data = (repo / p).read_bytes()
         b = clock()
+        read += b - a
+        if is_lexical_path(p):
+            extract_lexical(data, lang)
+            lexical += clock() - b
+            lexical_size += len(data)
+            n_lexical += 1
+            continue
         tree = kit.parser.parse(data)
         c = clock()
         QueryCursor(kit.query).captures(tree.root_node)
         d = clock()
         extract(data, lang)
         e = clock()
-        read, parse, query, whole = read + b - a, parse + c - b, query + d - c, whole + e - d
+        parse, query, whole = parse + c - b, query + d - c, whole + e - d
         size += len(data)
     mb = size / 1e6
     return [
-        f"{repo.name}: profile, one process, CPU seconds over {len(parsed)} files ({mb:.1f} MB): read {read:.2f}, "
-        f"tree-sitter parse {parse:.2f} ({mb / max(parse, 1e-9):.1f} MB/s), query captures {query:.2f}, "
-        f"extract()'s Python on the captures {max(0.0, whole - parse - query):.2f}; extract() in all {whole:.2f}"
+        f"{repo.name}: profile, one process, CPU seconds: read {read:.2f} ({len(parsed)} files); {len(parsed) - n_lexical} files parsed "
+        f"({mb:.1f} MB): tree-sitter parse {parse:.2f} ({mb / max(parse, 1e-9):.1f} MB/s), query captures {query:.2f}, "
+        f"extract()'s Python on the captures {max(0.0, whole - parse - query):.2f}, extract() in all {whole:.2f}; "
+        f"{n_lexical} test-suite files read lexically ({lexical_size / 1e6:.1f} MB) {lexical:.2f}"
     ]
 
 

@@ -583,3 +583,109 @@ def test_message_pattern_matches_as_its_plain_form(text):
     from promptlint.repo.extract import _MESSAGE
 
     assert [m.groups() for m in _MESSAGE.finditer(text)] == [m.groups() for m in re.finditer(_PLAIN_MESSAGE, text)]
+
+
+# --- test suites read lexically ---------------------------------------------------------------
+
+_SUITE = '''"""Tests of the views."""
+import os, sys as system
+from . import helpers
+from ..app.views import render, Paginator
+from django.test import (
+    TestCase,
+)
+
+LIMIT = 10
+TIMEOUT: int = 5
+
+
+class ViewTests(TestCase):
+    fixtures = ["x"]
+
+    def setUp(self):
+        def inner():
+            return 1
+        self.client = render(inner())
+
+    @staticmethod
+    async def test_page(self):
+        """A docstring whose prose says def fake and class that."""
+        assert Paginator(LIMIT).page(2) == 2
+
+
+def helper_ünïcode(x):
+    return x == 1
+'''
+
+
+def test_a_test_suites_definitions_and_imports_match_the_parse_without_references():
+    from promptlint.repo.extract import extract, extract_file, is_lexical_path
+
+    data = _SUITE.encode()
+    parsed = extract(data, "python")
+    lexical = extract_file("tests/test_views.py", data, "python")
+    assert is_lexical_path("tests/test_views.py") and lexical.refs == {}
+    assert lexical.defs == [d for d in parsed.defs if d[1] != "field"]
+    assert ("helper_ünïcode", "function", 27) in lexical.defs and ("inner", "function", 17) in lexical.defs
+    assert lexical.imports == ["os", "sys", ".", "..app.views", "django.test"]
+    assert (lexical.words, lexical.word_counts, lexical.messages, lexical.generated) == (
+        parsed.words, parsed.word_counts, parsed.messages, parsed.generated)
+    js = extract_file("test/user.test.ts", b"import { a } from '../src/a';\nconst b = require(\"./b\");\nimport './c';\n", "typescript")
+    assert js.imports == ["../src/a", "./b", "./c"] and js.refs == {}
+
+
+@pytest.mark.parametrize("path, lexical", [
+    ("tests/test_views.py", True), ("pkg/tests/models.py", True), ("test/functional/a.ts", True),
+    ("src/a.test.ts", True), ("cmd/main_test.go", True), ("app/__tests__/x.js", True),
+    ("django/test/testcases.py", False), ("sympy/testing/pytest.py", False), ("src/app.py", False),
+    ("pkg/contest.py", False), ("src/test/java/Foo.java", False),
+])
+def test_which_paths_are_read_lexically(path, lexical):
+    from promptlint.repo.extract import is_lexical_path
+
+    assert is_lexical_path(path) is lexical
+
+
+def test_the_same_content_under_tests_and_code_keeps_two_entries_whichever_is_indexed_first(tmp_path):
+    """A file's symbols depend on its path and content only, never on what was indexed before."""
+    body = "from app import core\n\ndef check():\n    return core.run(1)\n"
+    first = tmp_path / "one"
+    write(first, "tests/test_a.py", body)
+    write(first, "lib/a.py", body)
+    both = build_index(first)
+    assert both.symbols["tests/test_a.py"].refs == {} and both.symbols["lib/a.py"].refs
+    only_test, only_code = tmp_path / "two", tmp_path / "three"
+    write(only_test, "tests/test_a.py", body)
+    write(only_code, "lib/a.py", body)
+    for root in (only_code, only_test):  # the code copy first, into the same cache
+        build_index(root)
+    assert build_index(only_test).symbols["tests/test_a.py"] == both.symbols["tests/test_a.py"]
+    assert build_index(only_code).symbols["lib/a.py"] == both.symbols["lib/a.py"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(max_size=400), st.sampled_from(["python", "typescript", "javascript", "go"]))
+def test_lexical_extraction_never_crashes_on_arbitrary_bytes(data, lang):
+    from promptlint.repo.extract import extract_lexical
+
+    result = extract_lexical(data, lang)
+    assert all(name and kind and line >= 1 for name, kind, line in result.defs)
+    assert result.defs == sorted(result.defs, key=lambda d: (d[2], d[0], d[1]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["get", "User", "ById", "_", "9", "HTTPServer", " ", "\n", "é", "s", "ies", "x2y"]), max_size=40).map("".join))
+def test_vocabulary_by_alphanumeric_runs_equals_splitting_each_identifier(text):
+    import itertools
+    import re
+    from collections import Counter
+
+    from promptlint.repo.extract import _vocabulary
+
+    counts: dict[str, int] = {}
+    for token, n in Counter(re.findall(r"[A-Za-z][A-Za-z0-9_]*", text)).items():
+        for w in split_identifier(token):
+            counts[w] = counts.get(w, 0) + n
+    words = sorted(counts)
+    expected = " ".join(words), bytes(min(255, counts[w]) for w in words)
+    assert _vocabulary(text.encode()) == expected

@@ -20,7 +20,10 @@ dropped and the file re-parsed, so a garbled entry costs one parse, once. The fo
 index is built in memory, with a note saying why).
 
 Content keys are git blob ids (free for unmodified tracked files, computed the same way for
-everything else), so switching branches or commits never re-parses a file seen before. The
+everything else), so switching branches or commits never re-parses a file seen before. A test
+suite's file is read lexically, not parsed (extract.is_lexical_path, by its path): its entry is keyed
+``lexical:<blob id>``, so the same content under tests/ and in the code holds two entries and a
+file's symbols never depend on which copy was indexed first. The
 schema is derived from :class:`FileSymbols`' fields and the extractor's own source and queries:
 a new field or a changed query gets a new database, never a misread old one.
 
@@ -76,7 +79,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..fsutil import Beneath, UnsafeRead, is_file_beneath, private_dir
-from .extract import FileSymbols, extract
+from .extract import FileSymbols, extract_file, is_lexical_path
 from .files import Listing, RepoFile, content_key, list_files
 
 CACHE_FORMAT = 2  # the folder name; the schema digest below names the file
@@ -485,7 +488,8 @@ class RepoIndex:
         return is_file_beneath(self.root, path)
 
     def content_key(self, path: str) -> str | None:
-        """The content key (git blob id) of a parsed file, else its git blob when known."""
+        """The content key of a parsed file (its git blob id, ``lexical:``-prefixed for a test suite's
+        file read lexically), else its git blob when known."""
         symbols = self.symbols
         key = symbols.content_key(path) if isinstance(symbols, SymbolTable) else None
         if key is None:
@@ -907,9 +911,15 @@ class _KnownKeys:
             return False
 
 
-def _parse_data(data: bytes, lang: str) -> tuple[_Entry | None, str]:
+def _entry_key(path: str, blob: str) -> str:
+    """The store's key of a file's entry: its content key, marked for a file read lexically only
+    (the same content at a test path and elsewhere holds different entries)."""
+    return "lexical:" + blob if is_lexical_path(path) else blob
+
+
+def _parse_data(path: str, data: bytes, lang: str) -> tuple[_Entry | None, str]:
     try:
-        syms = extract(data, lang)
+        syms = extract_file(path, data, lang)
     except Exception as exc:  # a grammar crash must not take the index down
         return None, f"parse failure ({type(exc).__name__})"
     if syms is None:
@@ -940,11 +950,11 @@ def _parse_chunk(jobs: list[tuple[str, str]], root: str | None = None, known: fr
             if b"\0" in data[:8192]:
                 out.append((rel, None, None, "binary"))
                 continue
-            key = content_key(data)
+            key = _entry_key(rel, content_key(data))
             if key in known:
                 out.append((rel, key, None, "known"))
                 continue
-            entry, problem = _parse_data(data, lang)
+            entry, problem = _parse_data(rel, data, lang)
             out.append((rel, key, entry, problem))
     return out
 
@@ -1055,7 +1065,7 @@ def build_index(root: Path, max_size: int = 1_000_000, workers: int | None = Non
         by_path[f.path] = f
         stats.parsed_files += 1
         row = manifest.get(f.path)
-        key = f.blob
+        key = _entry_key(f.path, f.blob) if f.blob is not None else None
         if key is None and row is not None and row[0] == f.mtime_ns and row[1] == f.ctime_ns and row[2] == f.size:
             key = row[3]
         if key is None:
@@ -1228,12 +1238,12 @@ def _repairer(root: str, store_path: Path | None, max_size: int, stats: IndexSta
         if lang is None:
             return None
         try:
-            syms = extract(data, lang)
+            syms = extract_file(path, data, lang)
         except Exception:
             return None
         if syms is None:
             return None
-        if store_path is not None and content_key(data) == key:
+        if store_path is not None and _entry_key(path, content_key(data)) == key:
             try:
                 with _Store.connect(store_path) as store:
                     store.put_entries([(key, _entry_of(syms))])
