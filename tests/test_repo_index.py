@@ -271,6 +271,16 @@ def test_extraction_never_crashes_on_arbitrary_bytes(data, lang):
         assert name and kind and line >= 1
 
 
+def test_imports_keep_names_that_begin_like_a_string_prefix():
+    """`urllib`, `request`, `fnmatch`, `builtins`: a leading u/r/f/b is part of the name unless a quote follows."""
+    from promptlint.repo.extract import extract
+
+    source = b"import urllib.parse\nimport requests\nfrom fnmatch import fnmatch\nimport builtins\n"
+    assert sorted(extract(source, "python").imports) == ["builtins", "fnmatch", "requests", "urllib.parse"]
+    ts = extract(b"import x from 'rbac';\nimport y from \"url\";\n", "typescript")
+    assert sorted(ts.imports) == ["rbac", "url"]
+
+
 @given(st.text(max_size=80))
 def test_identifier_splitting_gives_lowercase_words(text):
     for word in split_identifier(text):

@@ -74,8 +74,11 @@ def _text(node) -> str:  # type: ignore[no-untyped-def]
 
 def _unquote(literal: str) -> str:
     s = literal.strip()
-    while s and s[0] in "rRbBuUfF" and len(s) > 1 and s[1] in "\"'`rRbB":
-        s = s[1:]
+    # A string prefix (r, b, u, f, rb, br, ...) only when a quote follows it: an import such as
+    # `urllib.parse` is not quoted, and its leading "u" is part of the name.
+    prefix = len(s) - len(s.lstrip("rRbBuUfF"))
+    if 0 < prefix <= 2 and s[prefix : prefix + 1] in ("'", '"', "`"):
+        s = s[prefix:]
     for quote in ('"""', "'''", '"', "'", "`"):
         if s.startswith(quote) and s.endswith(quote) and len(s) >= 2 * len(quote):
             return s[len(quote) : -len(quote)]
