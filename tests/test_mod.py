@@ -117,7 +117,7 @@ def test_typing_a_vague_prompt_underlines_it_and_offers_the_rewrite(tui):
     shown = screen.wait_for("Apply rewrite", 30)
     assert "promptlint REF001" in shown and "more)" in shown, shown
     painted = screen.wait_for("\x1b[4m", 10, escapes=True)  # an underline in the prompt box
-    assert "\x1b[4mAdd a database table" in painted
+    assert "\x1b[4mAdd" in painted  # REF001's span: the verb of the task that names no file
     assert screen.prompt_box() == VAGUE_OPEN_LIST  # nothing replaced the draft by itself
     assert not any(VAGUE_OPEN_LIST in all_texts(r) for r in api.requests)  # and nothing was sent
     # the person presses Apply rewrite (ctrl+x tab focuses the band, Enter presses its button)
