@@ -33,10 +33,10 @@ sys.path.insert(0, str(ROOT))
 DATA = ROOT / "bench" / "data"
 
 # Verdicts on collected prompts: the first round's collection, and the fresh held-out batches
-# (bench/data/fresh-manifest.jsonl), each judged the first time its findings were looked at.
-DEFAULT_COLLECTION_JUDGMENTS = [DATA / "collection-judgments.jsonl", DATA / "fresh-judgments.jsonl"]
+# (bench/data/fresh*-manifest.jsonl), each judged the first time its findings were looked at.
+DEFAULT_COLLECTION_JUDGMENTS = [DATA / "collection-judgments.jsonl", DATA / "fresh-judgments.jsonl", DATA / "fresh3-judgments.jsonl", DATA / "fresh4-judgments.jsonl"]
 # Prompt kinds that are files with a name of their own; the other prompts were typed into a chat.
-FILE_KINDS = {"claude-command", "copilot-prompt-file", "claude-md", "agents-md"}
+FILE_KINDS = {"claude-command", "copilot-prompt-file", "continue-prompt-file", "claude-md", "agents-md"}
 # A reviewer's miss (MISS:<family>) and the rules whose finding counts as catching it.
 MISS_RULES = {
     "subjective-term": ("VAG002", "CLD010"),
@@ -244,10 +244,12 @@ def main(argv: list[str] | None = None) -> int:
     base_default_on = {j["code"] for j in judgments if j["type"] == "finding" and j.get("severity") in ("warning", "error")}
     print_table("per rule (rev = the reviewer's verdicts, own = this project's, judged against `promptlint rule CODE`)", tallies, base, severities, default_on, base_default_on)
 
-    # Recall against what the reviewer confirmed: default-on warnings judged TP that still fire (any span).
-    confirmed = [j for j in judgments if j["type"] == "finding" and j["verdict"] == "TP" and j["code"] in default_on]
+    # Recall against what the reviewer confirmed: the baseline's warnings judged TP that still fire (any
+    # span), at any severity and as a default-on warning (a rule since demoted reports them at info).
+    confirmed = [j for j in judgments if j["type"] == "finding" and j["verdict"] == "TP" and j["code"] in base_default_on and j.get("severity") in ("warning", "error")]
     kept = [j for j in confirmed if any(f.code == j["code"] for f in by_prompt.get(j["id"], []))]
-    print(f"\nreviewer-confirmed warnings (TP) still reported: {fmt_p(len(kept), len(confirmed))}")
+    kept_warned = [j for j in kept if j["code"] in default_on]
+    print(f"\nreviewer-confirmed warnings (TP) still reported: {fmt_p(len(kept), len(confirmed))}, as a warning: {fmt_p(len(kept_warned), len(confirmed))}")
     for j in confirmed:
         if j not in kept:
             print(f"  no longer reported: {j['id']} {j['code']} {j['span']!r}")

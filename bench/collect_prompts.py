@@ -29,9 +29,11 @@ import sys
 from pathlib import Path
 
 PATTERN = re.compile(
-    r"(^|/)\.aider\.chat\.history\.md$|\.specstory/history/.*\.md$|(^|/)\.claude/commands/.*\.md$|\.github/prompts/.*\.prompt\.md$"
+    r"(^|/)\.aider\.chat\.history\.md$|\.specstory/history/.*\.md$|(^|/)\.claude/commands/.*\.md$|\.github/prompts/.*\.prompt\.md$|(^|/)\.continue/prompts/.*\.md$"
     r"|(^|/)logs/user_prompt_submit\.json$"
 )
+# Transcript files at a fixed place, looked up by name when the listing of the history stops early.
+FIXED_PATHS = (".aider.chat.history.md", "logs/user_prompt_submit.json")
 STOP = set("the a an to of and in is it for on with this that you can be i we my please not are do make add fix use from".split())
 
 
@@ -46,6 +48,8 @@ def kind_of(path: str) -> str:
         return "aider-user-turn"
     if "specstory" in path:
         return "specstory-user-turn"
+    if ".continue/prompts" in path:
+        return "continue-prompt-file"
     return "claude-command" if ".claude/commands" in path else "copilot-prompt-file"
 
 
@@ -99,7 +103,10 @@ def prompt_log_turns(text: str) -> list[tuple[str, str | None]]:
                 continue
     if isinstance(records, dict):
         records = [records]
-    return [(r["prompt"], None) for r in records if isinstance(r, dict) and isinstance(r.get("prompt"), str)]
+    # Some hook templates nest the hook's payload under "input_data" beside their own timestamp.
+    records = [r.get("input_data", r) if isinstance(r, dict) else r for r in records]
+    # A logged prompt can hold half an emoji as an escaped lone surrogate, which UTF-8 cannot encode.
+    return [(r["prompt"].encode("utf-8", "replace").decode("utf-8"), None) for r in records if isinstance(r, dict) and isinstance(r.get("prompt"), str)]
 
 
 def turns_of(path: str, text: str) -> list[tuple[str, str | None]]:
@@ -146,11 +153,15 @@ def from_repos(mirrors: Path, repos: list[str], per_repo: int, held: set[str], s
     out, seen = [], set()
     for repo in repos:
         gitdir = mirrors / repo.replace("/", "+") / "repo"
-        names = {n for n in git(gitdir, "log", "--all", "--name-only", "--format=").decode().split("\n") if n and PATTERN.search(n)}
+        # Fetched snapshots can lack old objects, which stops `git log` early: HEAD's tree is always there.
+        listed = git(gitdir, "log", "--all", "--name-only", "--format=") + b"\n" + git(gitdir, "ls-tree", "-r", "--name-only", "HEAD")
+        names = {n for n in listed.decode().split("\n") if n and PATTERN.search(n)} | {
+            path for path in FIXED_PATHS if git(gitdir, "log", "--all", "--format=%H", "-1", "--", path).strip()}
         found = []
         for path in sorted(names):
             best = None
-            for commit in git(gitdir, "log", "--all", "--format=%H", "--", path).decode().split()[:8]:
+            head = git(gitdir, "rev-parse", "HEAD").decode().split()
+            for commit in dict.fromkeys(git(gitdir, "log", "--all", "--format=%H", "--", path).decode().split()[:8] + head):
                 text = git(gitdir, "show", f"{commit}:{path}").decode("utf-8", "replace")
                 if best is None or len(text) > len(best[1]):
                     best = (commit, text)

@@ -47,8 +47,9 @@ _DETAILS = {
 }
 
 
-def _has_warning(findings: list[Finding]) -> bool:
-    return any(f.severity >= Severity.warning for f in findings)
+def _wants_rewrite(findings: list[Finding], catalog: dict[str, Any] | None) -> bool:
+    """A warning or an error, or a finding of a rule that offers the rewrite at any severity."""
+    return any(f.severity >= Severity.warning or getattr((catalog or {}).get(f.code), "offers_rewrite", False) for f in findings)
 
 
 def _clause(analysis: "Analysis", start: int, stop: int | None) -> str:
@@ -222,8 +223,9 @@ def build_rewrite(
     resolution: "Resolution | None" = None, repo: "RepoContext | None" = None, facts: "RepoFacts | None" = None,
     catalog: dict[str, Any] | None = None,
 ) -> str | None:
-    """The explicit prompt, or None when the prompt is already explicit (no warning or error)."""
-    if not _has_warning(findings):
+    """The explicit prompt, or None when the prompt is already explicit (no warning or error, and no
+    finding of a rule that offers the rewrite)."""
+    if not _wants_rewrite(findings, catalog):
         return None
     text = analysis.source.prose
     context = _context_lines(resolution, findings, repo)

@@ -44,7 +44,7 @@ def test_warnings_block_by_default_and_the_reason_shows_findings_and_rewrite(rep
     out = answer(reports[VAGUE], project=str(TS))
     assert out["decision"] == "block"
     reason = out["reason"]
-    assert "CON004" in reason and "a new table needs its fields" in reason
+    assert "REF001" in reason and "most likely about src/db/schema.ts" in reason  # the warning that stopped it
     assert "A more explicit version" in reason and "Fields: <" in reason  # the rewrite, with what to fill in
     assert "submit the same text again within 2 minutes" in reason
     assert len(reason) <= 10_000

@@ -62,6 +62,7 @@ def test_user_rules_dir_adds_a_rule(tmp_path):
         (('why = "Because."', ""), "missing required key 'why'"),
         (('family = "TEAM"', 'family = "TEAM"\nfamilly = "x"'), "unknown key 'familly'"),
         (('family = "TEAM"', 'family = "VAG"'), "does not match the code prefix"),
+        (('family = "TEAM"', 'family = "TEAM"\noffers-rewrite = "yes"'), "'offers-rewrite' must be true or false"),
         (('phrases = ["yolo"]', 'phrases = ["yolo"]\nphrase = ["typo"]'), "[check] has no key 'phrase' for kind 'existence'"),
     ],
 )

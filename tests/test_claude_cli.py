@@ -90,7 +90,10 @@ def test_block_mode_stops_the_request_and_shows_the_reason_with_the_rewrite(worl
     assert world["api"].requests == []  # nothing reached the model
     shown = proc.stdout + proc.stderr
     assert "promptlint held this prompt back" in shown
-    assert "CON004" in shown and "a new table needs its fields" in shown
+    # the warning that stopped it (no file named, the likely one from this repository); the table's
+    # missing fields, an info finding, shape the rewrite
+    assert "REF001" in shown and "most likely about src/db/schema.ts" in shown
+    assert "Fields: <name, type and key" in shown
     assert "A more explicit version" in shown and "src/db/schema.ts" in shown  # the rewrite, with real paths
     assert "submit the same text again" in shown
     # the user insists: the same prompt goes through, with the notes and a word on screen

@@ -33,7 +33,7 @@ def test_vague_prompt_exits_one_and_shows_spans():
     assert " 1 | fix it" in result.stdout
     assert "^^^^^^ vague-task-verb" in result.stdout
     assert "= help:" in result.stdout
-    assert "Found 4 problems (0 errors, 3 warnings, 1 info) in 1 of 1 file." in result.stdout
+    assert "Found 4 problems (0 errors, 1 warning, 3 info) in 1 of 1 file." in result.stdout
 
 
 def test_exit_zero_and_fail_on():

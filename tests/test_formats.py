@@ -38,7 +38,7 @@ def test_json_contract_version_1():
         "code": "VAG001",
         "name": "vague-task-verb",
         "family": "VAG",
-        "severity": "warning",
+        "severity": "info",  # demoted for its precision on fresh real prompts (bench/first_look_severity.py)
         "message": '"fix it" asks for work without saying on what or to what end',
         "start": {"line": 1, "column": 1},
         "end": {"line": 1, "column": 7},
@@ -93,14 +93,14 @@ def test_sarif_with_no_findings_and_stdin_is_valid():
 
 
 def test_github_annotations_escape_properties():
-    result = run("check", "-", "--stdin-filename", "odd,name:1.prompt", "--format", "github", input="Fix it.\n")
+    result = run("check", "-", "--stdin-filename", "odd,name:1.prompt", "--format", "github", "--no-repo", input="Validate the name, email, phone etc. on the form.\n")
     lines = result.stdout.splitlines()
     assert result.exit_code == 1
-    assert lines[0].startswith("::warning file=odd%2Cname%3A1.prompt,line=1,col=1,endLine=1,endColumn=7,title=CON001 missing-acceptance-criterion::")
+    assert "::warning file=odd%2Cname%3A1.prompt,line=1,col=33,endLine=1,endColumn=37,title=VAG003 open-ended-list::" in [l[: l.index("::", 2) + 2] for l in lines]
     assert any(l.startswith("::notice ") for l in lines)  # info maps to notice
 
 
 def test_concise_format():
     out = run("check", str(PROMPTS / "fix-it.prompt"), "--format", "concise").stdout.splitlines()
     assert len(out) == 4
-    assert out[0].endswith("fix-it.prompt:1:1: CON001 [warning] \"fix it\" is the only definition of done: the prompt never says how to tell the change works")
+    assert out[0].endswith("fix-it.prompt:1:1: CON001 [info] \"fix it\" is the only definition of done: the prompt never says how to tell the change works")

@@ -66,7 +66,7 @@ async def test_diagnostics_on_open_with_codes_ranges_and_links(vscode: LanguageC
     by_code = {d.code: d for d in found}
     assert {"CON002", "CON004"} <= set(by_code)
     d = by_code["CON004"]
-    assert d.source == "promptlint" and d.severity == t.DiagnosticSeverity.Warning
+    assert d.source == "promptlint" and d.severity == t.DiagnosticSeverity.Information  # info since its first looks
     assert (d.range.start.line, d.range.start.character, d.range.end.character) == (0, 0, 20)
     assert d.code_description.href.endswith("rules/CON004.toml")
     assert d.data["code"] == "CON004"

@@ -42,6 +42,18 @@ def test_rust_rewrite_names_the_error_crate(linter):
     assert "`cargo test`" in text and "`cargo clippy -- -D warnings`" in text
 
 
+def test_an_info_finding_of_a_rule_that_offers_the_rewrite_still_gets_one(linter):
+    # CON004 reports at info (demoted for precision on fresh prompts) and is marked offers-rewrite
+    assert linter.catalog["CON004"].offers_rewrite and linter.catalog["CON004"].severity.name == "info"
+    report = linter.lint("Add a database table for customer orders", path="<prompt>")
+    assert {f.severity.name for f in report.findings} == {"info"}
+    assert "Fields: <name, type and key of each field" in report.rewrite
+    # an info finding of a rule without the mark asks for no rewrite on its own
+    assert not linter.catalog["CON002"].offers_rewrite
+    only_tests = linter.lint("Add a `--json` flag to `cli.py` that prints the report as JSON.", path="<prompt>")
+    assert {f.code for f in only_tests.findings} <= {"CON002"} and only_tests.rewrite is None
+
+
 def test_explicit_prompts_get_no_rewrite(linter):
     for prompt, repo, item in all_fixture_prompts():
         if not item["expect"]:

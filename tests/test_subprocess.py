@@ -32,7 +32,7 @@ def test_quickstart_command_runs_against_the_bundled_repo():
 
 
 def test_json_through_a_pipe():
-    proc = sh("check", "-", "--format", "json", input="Refactor the entire codebase.")
+    proc = sh("check", "-", "--format", "json", input="Refactor the entire codebase, the tests, the docs etc.")
     assert proc.returncode == 1
     data = json.loads(proc.stdout)
     assert "SCO001" in {f["code"] for f in data["files"][0]["findings"]}

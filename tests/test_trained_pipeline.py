@@ -57,7 +57,7 @@ def test_a_configured_trained_pipeline_is_used_and_reported(tiny_pipeline, tmp_p
     (tmp_path / "mine.toml").write_text(f'nlp-pipeline = "{tiny_pipeline}"\n')
     prompt = tmp_path / "p.prompt"
     prompt.write_text("Add a database table for customer orders\n")
-    result = CliRunner().invoke(main, ["check", str(prompt), "--no-repo", "-v", "--no-color", "--config", str(tmp_path / "mine.toml")])
+    result = CliRunner().invoke(main, ["check", str(prompt), "--no-repo", "-v", "--no-color", "--fail-on", "info", "--config", str(tmp_path / "mine.toml")])
     assert result.exit_code == 1
     assert "nlp: trained spaCy pipeline en_tiny_test" in result.stdout
     assert "CON004" in result.stdout

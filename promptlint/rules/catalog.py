@@ -24,7 +24,7 @@ DATA_FILES = {"lexicon.toml", "synonyms.toml", "scores.toml"}
 _CODE = re.compile(r"^([A-Z]{2,4})(\d{3})$")
 _NAME = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 _DOC_SECTIONS = ("what", "why", "example", "use-instead")
-_TOP_KEYS = {"code", "name", "family", "severity", "status", "kind", "message", "suggestion", "check", "doc", "examples"}
+_TOP_KEYS = {"code", "name", "family", "severity", "status", "kind", "message", "suggestion", "check", "doc", "examples", "offers-rewrite"}
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,9 @@ class Rule:
     examples_path: str | None = None
     # The previous assistant message of conversational examples, by example text ("" = first turn).
     example_previous_turns: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    # Its finding makes `promptlint rewrite` build the explicit version even at info severity (a rule
+    # demoted from warning for precision still names what the rewrite should ask for).
+    offers_rewrite: bool = False
 
     @property
     def is_preview(self) -> bool:
@@ -161,6 +164,9 @@ def parse_rule(data: dict[str, Any], path: Path, known_kinds: set[str]) -> Rule:
             fails = texts
         else:
             passes = texts
+    offers_rewrite = data.get("offers-rewrite", False)
+    if not isinstance(offers_rewrite, bool):
+        raise _fail(path, "'offers-rewrite' must be true or false")
     check = data.get("check", {})
     if not isinstance(check, dict):
         raise _fail(path, "[check] must be a table")
@@ -196,6 +202,7 @@ def parse_rule(data: dict[str, Any], path: Path, known_kinds: set[str]) -> Rule:
         examples_repo=examples.get("repo"),
         examples_path=examples.get("path"),
         example_previous_turns=previous_turns,
+        offers_rewrite=offers_rewrite,
     )
 
 

@@ -887,6 +887,8 @@ class _Analyzer:
             return file_kind
         prose = a.prose_sentences
         words = sum(1 for s in prose for t in a.doc[s.token_start : s.token_end] if t.is_alpha and t.i not in a.code_token_ids)
+        if words < 3 and any(s.kind == "harness" for s in a.code_spans):
+            return "agent-text"  # only what the agent harness wrote into the turn
         if words >= 40 and self._agent_written(a, prose):
             return "agent-text"
         # A command inside a question ("why do you think X solves my issue") asks nothing; a request
