@@ -103,6 +103,14 @@ def test_a_fresh_process_builds_from_parts_without_the_training_machinery():
     assert out.split(None, 1) == ["_PartsLanguage", "[]\n"]
 
 
+def test_the_parts_leave_thincs_layers_out_and_hand_out_thinc_apis_own_objects():
+    out = _run("import sys; from promptlint.text import nlp; p = nlp.get_pipeline(); nlp.run(p, 'Fix it.'); "
+               "api = sys.modules['thinc.api']; print(getattr(api, '_promptlint_stand_in', False), any(m.startswith('thinc.layers') for m in sys.modules)); "
+               "given = {n: getattr(api, n) for n in nlp._THINC_NAMES}; real = nlp._real_thinc_api(); "
+               "print(all(getattr(real, n) is v for n, v in given.items()), sys.modules['thinc.api'] is real, api.chain is real.chain)")
+    assert out.split() == ["True", "False", "True", "True", "True"]
+
+
 def test_the_whole_package_is_there_when_something_asks_for_it_later():
     """A trained pipeline, spacy.blank or spaCy's own names after the parts were used: spacy/__init__ runs then."""
     out = _run("from promptlint.text import nlp; p = nlp.get_pipeline(); spacy = nlp._import_spacy(); "
