@@ -24,7 +24,6 @@ import json
 import os
 import re
 import sys
-import threading
 from array import array
 
 # Entries and bytes beyond which a run keeps only the patterns it used itself (patterns built from
@@ -34,7 +33,6 @@ _MAX_BYTES = 8_000_000
 _FORMAT = 1
 
 _state: dict[str, object] = {}
-_lock = threading.Lock()
 
 
 def _internals():  # type: ignore[no-untyped-def]
@@ -172,9 +170,10 @@ def install(folder: str | None = None) -> bool:
         result = original(p, flags)
         entry = _entry_for(p, flags, result, compiler, parser, sre)
         if entry is not None:
-            with _lock:
-                entries[key] = used[key] = entry
-                added[0] += 1
+            # No lock: these are single dict stores under the GIL, and a lock held by another thread
+            # when the warm server forks a child would stay held in that child for ever.
+            entries[key] = used[key] = entry
+            added[0] += 1
         return result
 
     compiler.compile = compile
@@ -208,9 +207,8 @@ def save() -> None:
         return
     entries: dict = _state["entries"]  # type: ignore[assignment, type-arg]
     used: dict = _state["used"]  # type: ignore[assignment, type-arg]
-    with _lock:
-        keep = list(entries.values()) if len(entries) <= _MAX_ENTRIES else list(used.values())
-        _state["added"][0] = 0  # type: ignore[index]
+    keep = list(entries.values()) if len(entries) <= _MAX_ENTRIES else list(used.values())
+    _state["added"][0] = 0  # type: ignore[index]
     keep.sort(key=lambda e: (e[0], e[1]))  # the same file for the same patterns
     payload = json.dumps(keep, separators=(",", ":"))
     if len(payload) > _MAX_BYTES:
