@@ -29,6 +29,10 @@ def main() -> None:
         if code is not None:
             sys.stdout.flush()
             os._exit(code)
+    # In-process from here (spaCy, the rules): their regular expressions come compiled from the cache.
+    from .regexcache import install
+
+    install()
     from .cli import main as cli_main
 
     cli_main()

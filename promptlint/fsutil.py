@@ -228,6 +228,16 @@ def is_file_beneath(root: str | os.PathLike[str], rel: str) -> bool:
         return False
 
 
+def cache_dir() -> Path:
+    """promptlint's cache folder: $PROMPTLINT_CACHE_DIR, else the user's cache folder."""
+    override = os.environ.get("PROMPTLINT_CACHE_DIR")
+    if override:
+        return Path(override)
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("promptlint", appauthor=False))
+
+
 def private_dir(path: Path, *, ours: bool = False) -> str | None:
     """Create ``path`` (0700) if needed; None when it is ours to trust, else why not: a cache or
     runtime folder that another user owns or can write could hand us data of their choosing.

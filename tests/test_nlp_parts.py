@@ -99,8 +99,15 @@ def _run(code: str) -> str:
 
 def test_a_fresh_process_builds_from_parts_without_the_training_machinery():
     out = _run("import sys; from promptlint.text.nlp import get_pipeline, run; p = get_pipeline(); run(p, 'Fix it. Now!'); "
-               "print(type(p.nlp).__name__, sorted(m for m in ('spacy.language', 'spacy.pipeline', 'spacy.training', 'spacy.ml', 'spacy.cli') if m in sys.modules and not getattr(sys.modules[m], '_promptlint_stand_in', False)))")
+               "print(type(p.nlp).__name__, sorted(m for m in ('spacy.language', 'spacy.pipeline', 'spacy.training', 'spacy.ml', 'spacy.cli', 'thinc.layers') if m in sys.modules and not getattr(sys.modules[m], '_promptlint_stand_in', False)))")
     assert out.split(None, 1) == ["_PartsLanguage", "[]\n"]
+
+
+def test_the_thinc_api_stand_in_hands_out_thinc_apis_own_objects():
+    code = ("import sys; from promptlint.text import nlp; p = nlp.get_pipeline(); api = sys.modules['thinc.api']\n"
+            "given = {n: getattr(api, n) for n in nlp._THINC_NAMES}; real = nlp._real_thinc_api()\n"
+            "print(api._promptlint_stand_in, all(getattr(real, n) is v for n, v in given.items()), sys.modules['thinc.api'] is real, api.chain is real.chain)")
+    assert _run(code).split() == ["True", "True", "True", "True"]
 
 
 def test_the_whole_package_is_there_when_something_asks_for_it_later():

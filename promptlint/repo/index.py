@@ -78,7 +78,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable
 
-from ..fsutil import Beneath, UnsafeRead, is_file_beneath, private_dir
+from ..fsutil import Beneath, UnsafeRead, cache_dir, is_file_beneath, private_dir
 from .extract import FileSymbols, extract_file, is_lexical_path
 from .files import Listing, RepoFile, content_key, list_files
 
@@ -95,15 +95,6 @@ ROOT_TTL_SECONDS = 30 * 86400
 _RACY_NS = 2_000_000_000
 _DERIVED_KEEP = 3
 _LANGS = frozenset({"python", "typescript", "tsx", "javascript", "rust", "go", "java"})
-
-
-def cache_dir() -> Path:
-    override = os.environ.get("PROMPTLINT_CACHE_DIR")
-    if override:
-        return Path(override)
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("promptlint", appauthor=False))
 
 
 def cache_file(root: Path | None = None) -> Path:

@@ -31,7 +31,7 @@ import functools
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -156,6 +156,7 @@ class Ranker:
         for i, p in enumerate(search.paths):
             has_symbols[i] = p in search.index.symbols
             init[i] = p.endswith(("__init__.py", "/index.ts", "/index.js", "/mod.rs")) or p in ("index.ts", "index.js")
+        self._memo: tuple[Query | None, dict[str, dict[str, float]]] = (None, {})
         self._noncode = ~has_symbols
         self._init = init
         self._indegree = np.log1p(search.in_degree_ids.astype(np.float32)) if n else np.zeros(0, dtype=np.float32)
@@ -204,6 +205,17 @@ class Ranker:
             for other in sorted(syn.get(w, ())):
                 out[other] = max(out.get(other, 0.0), q * _SYNONYM_DISCOUNT)
         return out
+
+    def _query_words(self, q: Query, what: str, make: Callable[[], dict[str, float]]) -> dict[str, float]:
+        """The word expansion ``what`` of query ``q``, made once for all the files explained for it
+        (reason() runs per ranked file; the expansions were most of its time)."""
+        memo = self._memo
+        if memo[0] is not q:
+            memo = self._memo = (q, {})
+        words = memo[1].get(what)
+        if words is None:
+            words = memo[1][what] = make()
+        return words
 
     def _with_variants(self, words: dict[str, float], fld) -> dict[str, float]:  # type: ignore[no-untyped-def]
         """The words and, a little weaker, the field's variants of them ("migrating" finds
@@ -386,14 +398,14 @@ class Ranker:
             parts.append((weight("uses"), "uses " + ", ".join(f"`{n}`" for n in names)))
         lexical = weight("content", "content_code", "content_head", "content_top")
         if lexical > 0 and (f.get("content") or f.get("content_head")):
-            words = self._matched_words(i, self._with_variants(merge_words(q.words, q.head_words), s.content), s.content)
+            words = self._matched_words(i, self._query_words(q, "content", lambda: self._with_variants(merge_words(q.words, q.head_words), s.content)), s.content)
             if words:
                 parts.append((lexical, "its code mentions " + ", ".join(f"'{x}'" for x in words)))
         if f.get("file_word"):
             parts.append((weight("file_word"), f"the prompt says its name, '{file_stem(r.path)}'"))
         naming = weight("path", "symbol")
         if naming > 0 and (f.get("path") or f.get("symbol")):
-            expanded = self._expanded(q.words)
+            expanded = self._query_words(q, "expanded", lambda: self._expanded(q.words))
             shown = self._matched_words(i, expanded, s.path_field, direct=q.words)
             if shown:
                 parts.append((naming, "its path matches " + ", ".join(shown)))
