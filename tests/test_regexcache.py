@@ -114,6 +114,7 @@ def test_switched_off_by_the_environment(cache, monkeypatch):
     assert not regexcache.install(str(cache))
 
 
+@pytest.mark.filterwarnings("ignore::FutureWarning")  # re's own warning on generated "[[" sets
 @settings(max_examples=60, deadline=None)
 @given(st.from_regex(r"[a-z()|*+?\[\]\\.^$]{1,12}", fullmatch=True), st.sampled_from([0, re.I, re.M | re.S, re.X]))
 def test_any_pattern_round_trips(tmp_path_factory, pattern, flags):
