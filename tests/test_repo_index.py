@@ -207,6 +207,30 @@ def test_corrupt_cache_is_rebuilt_not_fatal(git_repo):
     assert not again.stats.cache_rebuilt and again.stats.parsed_now == 0
 
 
+def test_a_cache_another_process_keeps_locked_is_left_alone_not_deleted(git_repo, tmp_path, monkeypatch):
+    """A writer elsewhere holding the database past the busy timeout: this run indexes in memory; the
+    cache (everyone's) is kept. It used to be deleted and rebuilt as if corrupt."""
+    import shutil
+
+    from promptlint.repo import index as index_mod
+
+    build_index(git_repo)
+    other = tmp_path / "other"
+    shutil.copytree(git_repo, other)
+    monkeypatch.setattr(index_mod, "_BUSY_TIMEOUT", 0.2)
+    holder = sqlite3.connect(cache_file(git_repo), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # a long write transaction in another process
+    try:
+        index = build_index(other)  # a new root needs a row: it must wait, then give up
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert "src/app.py" in index.files and index.stats.parsed_now == 3
+    assert any("busy" in note for note in index.stats.notes) and not index.stats.cache_rebuilt
+    again = build_index(git_repo)
+    assert not again.stats.cache_rebuilt and again.stats.parsed_now == 0  # the entries survived
+
+
 def test_cache_location_honours_xdg_and_override(tmp_path, monkeypatch):
     monkeypatch.delenv("PROMPTLINT_CACHE_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))

@@ -638,7 +638,7 @@ class _Store:
         with _fork_guard:
             if _forked_with_store_open:
                 raise StoreUnavailable("this process was forked while its parent had the database open")
-            conn = sqlite3.connect(str(path), timeout=10, isolation_level=None, check_same_thread=False)
+            conn = sqlite3.connect(str(path), timeout=_BUSY_TIMEOUT, isolation_level=None, check_same_thread=False)
             global _stores_open
             _stores_open += 1
         store = cls(conn, path)
@@ -821,6 +821,20 @@ class _transaction:
             self.conn.execute("ROLLBACK")
 
 
+# How long a writer waits for another process's lock before this run indexes in memory instead.
+_BUSY_TIMEOUT = 10.0
+
+
+def _is_busy(exc: BaseException) -> bool:
+    """Another process held the database past the busy timeout: nothing is wrong with the file."""
+    if not isinstance(exc, sqlite3.OperationalError):
+        return False
+    code = getattr(exc, "sqlite_errorcode", None)  # Python >= 3.11
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
 def _remove_database(path: Path) -> None:
     for suffix in ("", "-wal", "-shm", "-journal"):
         try:
@@ -855,6 +869,10 @@ def _open_store(stats: IndexStats) -> _Store | None:
         try:
             store = _Store.connect(path, create=True)
         except (StoreError, sqlite3.DatabaseError) as exc:
+            if _is_busy(exc):
+                stats.notes.append(f"index cache busy ({exc}); indexing in memory")
+                stats.cache_path = ""
+                return None
             if isinstance(exc, StoreError) and str(exc) == "belongs to another user":
                 stats.notes.append(f"index cache not used ({path} belongs to another user); indexing in memory")
                 stats.cache_path = ""
@@ -1022,8 +1040,12 @@ def build_index(root: Path, max_size: int = 1_000_000, workers: int | None = Non
             opened["store"] = store
             return
         except (sqlite3.Error, StoreError) as exc:
-            stats.notes.append(f"index cache unreadable ({type(exc).__name__}: {exc}); rebuilt")
             store.close()
+            if _is_busy(exc):  # a long writer elsewhere is no reason to throw everyone's cache away
+                stats.notes.append(f"index cache busy ({exc}); indexing in memory")
+                stats.cache_path = ""
+                return
+            stats.notes.append(f"index cache unreadable ({type(exc).__name__}: {exc}); rebuilt")
         _remove_database(Path(stats.cache_path))
         stats.cache_rebuilt = True
         try:
