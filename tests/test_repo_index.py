@@ -723,3 +723,24 @@ def test_vocabulary_by_alphanumeric_runs_equals_splitting_each_identifier(text):
     words = sorted(counts)
     expected = " ".join(words), bytes(min(255, counts[w]) for w in words)
     assert _vocabulary(text.encode()) == expected
+
+
+@pytest.mark.parametrize("damage", ["deleted", "not-ours", "other-schema"])
+def test_derived_structures_degrade_when_the_store_changed_under_the_index(git_repo, damage):
+    """The store is opened again for the search structures, after the index was built: by then
+    another process may have removed it, or put a database of another version in its place. The
+    check must go on without them (load: None, save: False), not stop with StoreError."""
+    index = build_index(git_repo)
+    assert index.save_derived("search", b"saved")
+    path = index.store_path
+    path.unlink()
+    if damage == "not-ours":
+        sqlite3.connect(str(path)).execute("CREATE TABLE t (x)").connection.commit()
+    elif damage == "other-schema":
+        conn = sqlite3.connect(str(path))
+        conn.execute("CREATE TABLE meta (k, v)")
+        conn.execute("INSERT INTO meta VALUES ('format', '0')")
+        conn.commit()
+    assert index.load_derived("search") is None
+    assert index.save_derived("search", b"again") is False
+    assert index.load_derived_json("search") is None

@@ -508,7 +508,7 @@ class RepoIndex:
         try:
             with _Store.connect(self.store_path) as store:
                 return store.save_derived(str(self.root), name, self.content_digest, data)
-        except sqlite3.Error:
+        except (sqlite3.Error, StoreError, OSError):  # removed or replaced since the index was built: go on without
             return False
 
     def load_derived(self, name: str) -> bytes | None:
@@ -518,7 +518,7 @@ class RepoIndex:
         try:
             with _Store.connect(self.store_path) as store:
                 return store.load_derived(str(self.root), name, self.content_digest)
-        except sqlite3.Error:
+        except (sqlite3.Error, StoreError, OSError):  # as in save_derived: rebuilt, not fatal
             return None
 
     def save_derived_json(self, name: str, value: Any) -> bool:
