@@ -221,7 +221,7 @@ def _build_blank_whole() -> Pipeline:
 # any failure, the usual path runs. A later need of the whole package (a trained pipeline, a
 # forwarded name) runs its __init__ then (_upgrade_parts).
 
-_PARTS_VERSIONS = ("3.8.",)
+_PARTS_VERSIONS = ("3.8.18",)  # exact: the one release tests/test_nlp_parts.py compared token by token
 _lock_parts = threading.RLock()  # re-entrant: a forwarded call may come while the parts import
 _parts_cache: list[Any] = []  # the parts, once imported (a second pipeline built in this process)
 _STAND_INS = {
