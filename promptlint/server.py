@@ -167,6 +167,7 @@ class PromptlintServer:
         self.server: _SocketServer | None = None
         self.cli_server: _SocketServer | None = None
         self.http: Any = None  # the HTTP front end (hook/httpd.py), when the user turned it on
+        self.lock: Any = None  # the per-user server lock file (run_server), held while this process serves
 
     # --- requests -----------------------------------------------------------------------------
     def dispatch(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -355,9 +356,17 @@ class PromptlintServer:
         return pid, said_r
 
     def _close_listeners(self) -> None:
-        for listener in (self.server, self.cli_server):
+        """In a forked child: let go of what makes this process the server. A child keeping the
+        lock file's descriptor keeps the flock (it belongs to the open file, shared across fork),
+        so no new server could start while a spare or a long `check` lives on after this server
+        exited; a child keeping the HTTP listener keeps its port bound, and the connections
+        Claude Code makes there queue on a socket nobody accepts on (closing them here leaves the
+        parent's own descriptors open and the lock held by the parent)."""
+        for listener in (self.server, self.cli_server, self.http):
             if listener is not None:
                 listener.socket.close()
+        if self.lock is not None:
+            self.lock.close()
 
     def _state(self) -> tuple:
         """What a forked child takes from this process and a spare must still match: the warm
@@ -829,6 +838,7 @@ def run_server(idle_timeout: float, background: bool) -> int:
         if problem:
             return _failed(problem)
         server = PromptlintServer(idle_timeout)
+        server.lock = lock  # for the children to close (see _close_listeners)
         try:
             server.warm_up()
         except Exception as exc:  # noqa: BLE001 - a broken install must not leave hooks waiting
