@@ -312,7 +312,15 @@ class PromptlintServer:
             self._wait_for_child(conn, pid)
         finally:
             try:
-                self._warm_in_background(_read_said_repos(said))
+                taken, keys = _read_said(said)
+                if not taken:
+                    # The child died before it had the request (a spare killed while the request
+                    # sat unread in its socket): nothing reached the client, which runs it itself.
+                    try:
+                        conn.sendall(b"refused lost\n")
+                    except OSError:
+                        pass
+                self._warm_in_background(keys)
             finally:
                 os.close(said)
                 self.replenish_spare()
@@ -652,6 +660,10 @@ def _serve_in_child(conn: Any, fds: list[int], cwd: str, encoding: str, argv: li
     exit code (before exiting: the client then hangs up, and a hang-up stops this child)."""
     from . import pipeline
 
+    try:
+        os.write(said, _TAKEN)  # before any byte reaches the client: from here on it must not run the command again
+    except OSError:
+        pass
     code = _run_cli_child(fds, cwd, encoding, argv, env)
     _say_repos(said, pipeline.repos_warmed_since(before))
     conn.sendall(b"exit %d\n" % code)
@@ -706,6 +718,7 @@ def _warm_items() -> list[tuple[Path, Any]]:
 
 
 _MAX_SAID = 64 * 1024  # what a child may say about the repositories it indexed
+_TAKEN = b"+"  # a child's first byte on its `said` channel: it has the request and runs it
 
 
 def _say_repos(fd: int, keys: list[tuple[Path, int]]) -> None:
@@ -718,18 +731,31 @@ def _say_repos(fd: int, keys: list[tuple[Path, int]]) -> None:
 
 
 def _read_said_repos(fd: int) -> list[tuple[Path, int]]:
+    return _read_said(fd)[1]
+
+
+def _read_said(fd: int) -> tuple[bool, list[tuple[Path, int]]]:
+    """What an exited child said: whether it took the request, and the repositories it indexed."""
     os.set_blocking(fd, False)
-    try:
-        data = os.read(fd, _MAX_SAID)
-    except OSError:  # nothing written (a child that failed early)
-        return []
+    data = b""
+    while len(data) < _MAX_SAID + len(_TAKEN):  # the child wrote twice (taken, then its repositories)
+        try:
+            chunk = os.read(fd, _MAX_SAID + len(_TAKEN) - len(data))
+        except OSError:  # nothing (more) written: a child that failed early
+            break
+        if not chunk:
+            break
+        data += chunk
+    taken = data.startswith(_TAKEN)
+    if taken:
+        data = data[len(_TAKEN):]
     keys = []
     records = data.decode("utf-8", "surrogateescape").split("\0")
     for record in records[:-1]:  # the last is empty, or cut short by the cap
         size, sep, root = record.partition("\t")
         if sep and size.isdigit() and root.startswith("/"):
             keys.append((Path(root), int(size)))
-    return keys
+    return taken, keys
 
 
 def _freeze_heap() -> None:

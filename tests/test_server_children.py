@@ -81,3 +81,28 @@ def test_a_spare_child_holds_neither_the_server_lock_nor_the_http_listener(serve
     child = _fd_targets(spare)
     assert lock not in child, "the spare keeps the server's flock: no new server can start while it lives"
     assert listener not in child, "the spare keeps the HTTP port bound"
+
+
+def test_a_request_the_spare_never_read_is_run_in_process(server):
+    """The spare takes the request off a socket pair; one that dies before reading it (killed,
+    out of memory) loses it without a byte written to the client. The server sees it never said
+    it took the request, and refuses; the client then runs the command itself: the same answer,
+    no error, no hang."""
+    env, _ = server
+    args = [EXE, "check", str(PROMPTS / "orders-table.prompt"), "--format", "concise"]
+    local = subprocess.run([*args, "--server", "never"], cwd=REPOS / "ts-api", env=env, capture_output=True, timeout=120)
+    status = _status(env)
+    spare = status["spare"]
+    os.kill(spare, signal.SIGSTOP)  # alive, but reads nothing: the request waits in its socket
+    try:
+        client = subprocess.Popen([*args, "--server", "auto"], cwd=REPOS / "ts-api", env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for polls in range(1, 300):  # until the server has the request (each status call counts one too)
+            if _status(env)["requests"] > status["requests"] + polls:
+                break
+            time.sleep(0.05)
+        time.sleep(0.2)  # and has handed it over
+    finally:
+        os.kill(spare, signal.SIGKILL)
+    out, err = client.communicate(timeout=120)
+    assert (client.returncode, out, err) == (local.returncode, local.stdout, local.stderr)
+    assert local.returncode == 1 and b"\n" in local.stdout  # a real answer, with findings
