@@ -20,11 +20,14 @@ from __future__ import annotations
 
 import atexit
 import base64
+import contextlib
 import json
 import os
 import re
 import sys
+import threading
 from array import array
+from typing import Iterator
 
 # Entries and bytes beyond which a run keeps only the patterns it used itself (patterns built from
 # input, if any, cannot grow the file without bound).
@@ -33,6 +36,20 @@ _MAX_BYTES = 8_000_000
 _FORMAT = 1
 
 _state: dict[str, object] = {}
+_transient = threading.local()  # per thread: the LSP server analyses in threads
+
+
+@contextlib.contextmanager
+def transient() -> Iterator[None]:
+    """Patterns compiled inside are served from the cache if they are in it, but not added to it:
+    for patterns built from input (a path's words, a key of the prompt's front matter), which would
+    otherwise make a run on new input rewrite the whole file at exit."""
+    depth = getattr(_transient, "depth", 0)
+    _transient.depth = depth + 1
+    try:
+        yield
+    finally:
+        _transient.depth = depth
 
 
 def _internals():  # type: ignore[no-untyped-def]
@@ -168,6 +185,8 @@ def install(folder: str | None = None) -> bool:
                 hits[0] += 1
                 return made
         result = original(p, flags)
+        if getattr(_transient, "depth", 0):
+            return result
         entry = _entry_for(p, flags, result, compiler, parser, sre)
         if entry is not None:
             # No lock: these are single dict stores under the GIL, and a lock held by another thread

@@ -103,11 +103,70 @@ def test_a_fresh_process_builds_from_parts_without_the_training_machinery():
     assert out.split(None, 1) == ["_PartsLanguage", "[]\n"]
 
 
-def test_the_thinc_api_stand_in_hands_out_thinc_apis_own_objects():
-    code = ("import sys; from promptlint.text import nlp; p = nlp.get_pipeline(); api = sys.modules['thinc.api']\n"
-            "given = {n: getattr(api, n) for n in nlp._THINC_NAMES}; real = nlp._real_thinc_api()\n"
-            "print(api._promptlint_stand_in, all(getattr(real, n) is v for n, v in given.items()), sys.modules['thinc.api'] is real, api.chain is real.chain)")
-    assert _run(code).split() == ["True", "True", "True", "True"]
+_HEAVY = ("thinc", "confection", "pydantic", "packaging", "wasabi")
+_REAL_HEAVY = (f"sorted(m for m in sys.modules if m.split('.')[0] in {_HEAVY!r} "
+               "and not getattr(sys.modules[m], '_promptlint_stand_in', False))")
+
+
+def test_a_check_from_parts_imports_no_thinc_confection_pydantic_packaging_or_wasabi():
+    """A whole `promptlint check --no-repo` (tokenizer, matchers, merged spans, lemmas) in a fresh
+    process: none of those packages is imported, only the stand-ins are there."""
+    prompts = [str(p) for p in sorted(PROMPTS.rglob("*.prompt"))][:20]
+    args = ["check", "--exit-zero", "--format", "json", "--no-repo", "--server", "never", *prompts]
+    code = (f"import sys; sys.argv = ['promptlint', *{args!r}]; from promptlint.cli import main\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "from promptlint.text import nlp\n"
+            f"print('RESULT', type(nlp.get_pipeline().nlp).__name__, {_REAL_HEAVY}, "
+            "sorted(m for m in sys.modules if getattr(sys.modules[m], '_promptlint_stand_in', False)))")
+    out = _run(code).rsplit("RESULT", 1)[1].split(None, 2)
+    assert out[:2] == ["_PartsLanguage", "[]"]
+    assert out[2].strip() == str(sorted(["spacy.util", "thinc.api", "thinc.backends", "thinc.types", "thinc.util", "spacy.schemas", "spacy.scorer", "spacy.training"]))
+
+
+def test_the_thinc_stand_ins_resolve_to_thincs_own_objects():
+    """Every name the stand-ins handed to spaCy's modules is, once used, the real thinc's object
+    under that name; the two light functions answer as thinc's do, and give way to thinc's own
+    once thinc is imported."""
+    code = ("import sys, numpy; from promptlint.text import nlp, stand_ins; p = nlp.get_pipeline(); nlp.run(p, 'Fix it. Now!')\n"
+            "given = {name: dict(vars(sys.modules[name])) for name in stand_ins.THINC_MODULES}\n"
+            "lazy = {(m, n): v for m, names in given.items() for n, v in names.items() if isinstance(v, stand_ins._Lazy)}\n"
+            "ops = stand_ins.get_current_ops(); print(len(lazy) > 3, ops.xp is numpy, stand_ins.get_array_module(numpy.zeros(2)) is numpy, 'thinc' in sys.modules)\n"
+            "real = {m: stand_ins.real_thinc(m) for m in stand_ins.THINC_MODULES}\n"
+            "print(all(v._real() is getattr(real[m], n) for (m, n), v in lazy.items()), all(sys.modules[m] is real[m] for m in real),\n"
+            "      stand_ins.get_current_ops() is real['thinc.api'].get_current_ops(), type(ops.to_numpy).__name__, stand_ins.get_array_module(numpy.zeros(2)) is numpy)")
+    assert _run(code).split() == ["True", "True", "True", "False", "True", "True", "True", "method", "True"]
+
+
+def test_spacy_util_becomes_the_real_module_on_first_use_of_what_it_left_out():
+    """spacy.util's stand-in is spaCy's module minus its heavy imports and its registry class; the
+    first use of one of those names makes it the real module in place, with the registrations
+    spaCy's modules made meanwhile (spacy.Vectors.v1) on the real registry."""
+    code = ("import sys; from promptlint.text import nlp; p = nlp.get_pipeline(); util = sys.modules['spacy.util']\n"
+            "print(util._promptlint_stand_in, 'thinc' in sys.modules, type(util.registry).__name__, callable(util.get_words_and_spaces))\n"
+            "made = util.registry.vectors.get('spacy.Vectors.v1'); import thinc.api, catalogue, packaging.version\n"
+            "print(util._promptlint_stand_in, sys.modules['spacy.util'] is util, made.__module__, issubclass(util.registry, thinc.api.registry),\n"
+            "      util.Config is thinc.api.Config, util.Version is packaging.version.Version, util.Registry is catalogue.Registry, util.is_compatible_version('3.8.1', '>=3.8.0'))")
+    assert _run(code).split() == ["True", "False", "_RegistryStandIn", "True", "False", "True", "spacy.vectors", "True", "True", "True", "True", "True"]
+
+
+def test_the_same_tokens_with_the_stand_ins_as_with_spacy_blank():
+    """Tokens, lemmas, sentences and lexical attributes of the fixture prompts and some tricky text,
+    from parts with the stand-ins active (checked), then from spacy.blank in the same process."""
+    code = (f"import json, sys; from pathlib import Path; from promptlint.text import nlp; ATTRS = {ATTRS!r}\n"
+            f"texts = [p.read_text(encoding='utf-8') for p in sorted(Path({str(PROMPTS)!r}).rglob('*.prompt'))]\n"
+            "texts += ['e.g. U.S. don\\'t http://a.io/x?y=1 x@y.com 1,000.50 id. Mr. src/app.ts :: -> \\u00a0 “quoted” 😀 3rd']\n"
+            "def toks(p, t):\n    d = nlp.run(p, t, [(0, 7)])\n    return [[getattr(x, a) for a in ATTRS] for x in d], [[s.start, s.end] for s in d.sents]\n"
+            f"parts = nlp.get_pipeline(); active = {_REAL_HEAVY} == [] and sys.modules['spacy.util']._promptlint_stand_in\n"
+            "a = [toks(parts, t) for t in texts]; print(active, type(parts.nlp).__name__, len(texts) > 5)\n"
+            "whole = nlp._build_blank_whole(); print(a == [toks(whole, t) for t in texts], a == [toks(parts, t) for t in texts])")
+    assert _run(code).split() == ["True", "_PartsLanguage", "True", "True", "True"]
+
+
+def test_a_thinc_version_the_stand_ins_were_not_checked_on_imports_thinc_as_usual():
+    code = ("import sys; from promptlint.text import nlp, stand_ins; stand_ins.THINC_VERSIONS = ('0.',); p = nlp.get_pipeline()\n"
+            "print(type(p.nlp).__name__, [t.lemma_ for t in nlp.run(p, 'Fixes it.')], 'thinc.util' in sys.modules,\n"
+            "      any(getattr(m, '_promptlint_stand_in', False) for n, m in list(sys.modules.items()) if n.startswith(('thinc', 'spacy.util'))))")
+    assert _run(code).split() == ["_PartsLanguage", "['fix',", "'it',", "'.']", "True", "False"]
 
 
 def test_the_whole_package_is_there_when_something_asks_for_it_later():
@@ -132,6 +191,19 @@ def test_a_failure_half_way_through_the_parts_takes_the_usual_path():
             "print(parts is None, 'spacy' in sys.modules, 'spacy.tokens' in sys.modules); p = nlp.get_pipeline()\n"
             "print(type(p.nlp).__name__, [t.lemma_ for t in nlp.run(p, 'Fixes it.')])")
     assert _run(code).split() == ["True", "False", "True", "English", "['fix',", "'it',", "'.']"]
+
+
+def test_a_failure_half_way_leaves_no_stand_in_behind():
+    """The usual path after a failure once spacy.util's and thinc's stand-ins were in place: none is
+    left in sys.modules, and spacy.util (which spaCy's modules imported meanwhile hold) is the real one."""
+    code = ("import importlib, sys; from promptlint.text import nlp; real = importlib.import_module\n"
+            "def failing(name, *a, **k):\n    if name == 'spacy.tokenizer': raise ImportError('simulated')\n    return real(name, *a, **k)\n"
+            "importlib.import_module = failing; parts = nlp._import_spacy_parts(); importlib.import_module = real\n"
+            "util = sys.modules['spacy.util']; import thinc.api\n"
+            "print(parts is None, [n for n, m in list(sys.modules.items()) if getattr(m, '_promptlint_stand_in', False)],\n"
+            "      issubclass(util.registry, thinc.api.registry), 'spacy.Vectors.v1' in util.registry.vectors)\n"
+            "p = nlp.get_pipeline(); print(type(p.nlp).__name__, sys.modules['spacy.util'] is util)")
+    assert _run(code).split() == ["True", "[]", "True", "True", "English", "True"]
 
 
 def test_a_user_rules_token_patterns_are_still_validated(tmp_path):

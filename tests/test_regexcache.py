@@ -136,3 +136,65 @@ def test_any_pattern_round_trips(tmp_path_factory, pattern, flags):
             re.purge()
     assert hits == 1
     assert result == expected
+
+
+def test_transient_patterns_are_served_from_the_cache_but_never_written(cache):
+    _run(cache)
+    (path,) = cache.iterdir()
+    before = (path.read_bytes(), path.stat().st_mtime_ns)
+    re.purge()
+    assert regexcache.install(str(cache))
+    with regexcache.transient():
+        cached = re.compile(*PATTERNS[0])  # in the file: served from it
+        assert regexcache._state["hits"] == [1]
+        made = re.compile(r"\bbilling[\s_-]*services?\s+module\b", re.I)  # not in it: compiled by re
+        with regexcache.transient():
+            re.compile(r"nested\d+")
+        after_nested = re.compile(r"still[ ]transient")
+    regexcache.save()  # nothing added: the file is not rewritten
+    assert (path.read_bytes(), path.stat().st_mtime_ns) == before
+    regexcache.uninstall()
+    re.purge()
+    assert made == re.compile(r"\bbilling[\s_-]*services?\s+module\b", re.I) and cached == re.compile(*PATTERNS[0])
+    assert after_nested.pattern == "still[ ]transient"
+    # outside transient() a new pattern is still kept
+    re.purge()
+    assert regexcache.install(str(cache))
+    re.compile(r"kept[ ]outside")
+    regexcache.save()
+    keys = {(e[0], e[1]) for e in json.loads(path.read_text().split("\n", 1)[1])}
+    assert ("kept[ ]outside", 0) in keys and not {r"nested\d+", "still[ ]transient"} & {k[0] for k in keys}
+
+
+def test_a_run_on_new_input_leaves_the_cache_file_alone(tmp_path):
+    """`promptlint check` twice on the same prompt, then on one about another file ("the billing
+    service"): the regex cache file keeps its bytes and its mtime."""
+    import subprocess
+    import sys
+
+    from .repo_helpers import git, write
+
+    repo = tmp_path / "repo"
+    write(repo, "src/transaction_manager.py", "class TransactionManager:\n    def commit_transaction(self, total):\n        return total / 1\n")
+    write(repo, "src/billing_service.py", "class BillingService:\n    def charge_invoice(self, total):\n        return total\n")
+    write(repo, "src/app.py", "def run():\n    return 1\n")
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "x")
+    cache_dir = tmp_path / "cache"
+    env = {**os.environ, "PROMPTLINT_CACHE_DIR": str(cache_dir)}
+    env.pop("PROMPTLINT_REGEX_CACHE", None)
+
+    def check(text):  # type: ignore[no-untyped-def]
+        prompt = tmp_path / "p.txt"
+        prompt.write_text(text)
+        run = subprocess.run([sys.executable, "-m", "promptlint", "check", "--exit-zero", "--format", "json", "--repo", str(repo),
+                              "--server", "never", str(prompt)], capture_output=True, text=True, env=env)
+        assert run.returncode == 0, run.stderr
+        (path,) = (cache_dir / f"regex-v{regexcache._FORMAT}").iterdir()
+        return path.read_bytes(), path.stat().st_mtime_ns
+
+    # both name no file, so REF001 looks for the file named in words (one pattern per candidate path)
+    first = check("Fix the crash in the transaction manager when the total is zero.")
+    assert check("Fix the crash in the transaction manager when the total is zero.") == first
+    assert check("Fix the crash in the billing service when the total is zero.") == first

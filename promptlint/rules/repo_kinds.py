@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from .. import regexcache
 from ..repo.words import concern_words, singular, split_identifier, synonyms
 from .kinds import Context, Hit
 
@@ -154,7 +155,8 @@ def _named_in_words(analysis: "Analysis", path: str) -> bool:
     if not words:
         return False
     pattern = r"\b" + r"[\s_-]*".join(re.escape(w) for w in words) + r"s?\s+" + _STRUCTURE_NOUNS + r"\b"
-    return re.search(pattern, analysis.text, re.I) is not None
+    with regexcache.transient():  # one pattern per path: not for the cache file
+        return re.search(pattern, analysis.text, re.I) is not None
 
 
 def _created(analysis: "Analysis", offset: int, verbs: set[str]) -> bool:

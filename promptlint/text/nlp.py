@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
+from . import stand_ins
 
 if TYPE_CHECKING:  # pragma: no cover
     from spacy.language import Language
@@ -216,7 +217,9 @@ def _build_blank_whole() -> Pipeline:
 # and PhraseMatcher the rules use. Those modules are imported here under a stand-in `spacy`
 # package whose __init__ does not run, with stand-ins for the three modules they import only
 # for training and pattern validation (spacy.schemas, spacy.scorer, spacy.training: their names
-# forward to the real ones, loaded on first call). Only on spaCy versions this was checked on
+# forward to the real ones, loaded on first call). On the thinc versions it was checked on, thinc
+# and spacy.util are stand-ins too (text/stand_ins.py), so thinc, confection, pydantic, packaging
+# and wasabi are not imported at all (~0.3 s). Only on spaCy versions this was checked on
 # (tests/test_nlp_parts.py compares it with spacy.blank token by token); on any other version, or
 # any failure, the usual path runs. A later need of the whole package (a trained pipeline, a
 # forwarded name) runs its __init__ then (_upgrade_parts).
@@ -268,8 +271,11 @@ def _upgrade_parts() -> None:
         for name in _STAND_INS:
             if getattr(sys.modules.get(name), "_promptlint_stand_in", False):
                 del sys.modules[name]
-        if getattr(sys.modules.get("thinc.api"), "_promptlint_stand_in", False):
-            _real_thinc_api()  # the whole package's modules import all of it
+        # The whole package's modules import all of thinc and of spacy.util.
+        util = stand_ins.util_stand_in()
+        if util is not None:
+            util.make_real()
+        stand_ins.remove_thinc()
         for name in ("spacy", "spacy.lang.en"):
             module = sys.modules[name]
             if getattr(module, "_promptlint_parts", False):
@@ -346,7 +352,8 @@ def _import_spacy_parts():  # type: ignore[no-untyped-def]
                 setattr(stand_in, attr, _forwarder(name, attr))
             sys.modules[name] = stand_in
         sys.modules["spacy.schemas"].TokenPattern = _TokenPatternStandIn  # type: ignore[attr-defined]
-        _thinc_api_stand_in()
+        if stand_ins.install_thinc():
+            stand_ins.install_util(package)
         import spacy.errors  # noqa: F401  (first: everything else imports it)
         import spacy.lang
 
@@ -372,66 +379,20 @@ def _import_spacy_parts():  # type: ignore[no-untyped-def]
         return parts
     except Exception:  # noqa: BLE001 - any surprise: the usual `import spacy`
         # Only the stand-ins go: the modules imported meanwhile are the real ones (a compiled
-        # module cannot be imported twice), and `import spacy` then finds them.
+        # module cannot be imported twice), and `import spacy` then finds them. spacy.util, which
+        # those modules may hold already, becomes the real module in place (or goes, if it cannot).
+        util = stand_ins.util_stand_in()
+        if util is not None:
+            try:
+                util.make_real()
+            except Exception:  # noqa: BLE001
+                if sys.modules.get("spacy.util") is util.module:
+                    del sys.modules["spacy.util"]
+        stand_ins.remove_thinc()
         for name, module in list(sys.modules.items()):
             if getattr(module, "_promptlint_parts", False) or getattr(module, "_promptlint_stand_in", False):
                 del sys.modules[name]
         return None
-
-
-# thinc.api re-exports all of thinc (its layers, losses, shims: ~0.1 s of imports); the spaCy
-# modules of the blank pipeline take these names from it, which live in lighter modules of thinc.
-# A stand-in thinc.api hands out those same objects (tests/test_nlp_parts.py checks they are the
-# real thinc.api's, name by name); any other name imports the real thinc.api and comes from it.
-_THINC_VERSIONS = ("8.3.",)
-_THINC_NAMES = {
-    "Adam": "thinc.optimizers", "Optimizer": "thinc.optimizers",
-    "Config": "thinc.config", "ConfigValidationError": "thinc.config",
-    "Model": "thinc.model",
-    "NumpyOps": "thinc.backends", "Ops": "thinc.backends", "get_current_ops": "thinc.backends",
-    "get_array_module": "thinc.util", "fix_random_seed": "thinc.util",
-    "compounding": "thinc.schedules", "decaying": "thinc.schedules",
-}
-
-
-def _real_thinc_api():  # type: ignore[no-untyped-def]
-    import importlib
-
-    with _lock_parts:
-        if getattr(sys.modules.get("thinc.api"), "_promptlint_stand_in", False):
-            del sys.modules["thinc.api"]
-        return importlib.import_module("thinc.api")
-
-
-def _thinc_api_stand_in() -> None:
-    import importlib
-    import types
-
-    if "thinc.api" in sys.modules:
-        return
-    try:
-        import thinc.about
-
-        if not thinc.about.__version__.startswith(_THINC_VERSIONS):
-            return
-    except ImportError:
-        return
-    stand_in = types.ModuleType("thinc.api")
-    stand_in._promptlint_stand_in = True  # type: ignore[attr-defined]
-
-    def __getattr__(name: str):  # type: ignore[no-untyped-def]
-        if name.startswith("__"):
-            raise AttributeError(name)  # the import system asks for __path__ and the like
-        module = _THINC_NAMES.get(name)
-        if module is not None:
-            value = getattr(importlib.import_module(module), name)
-        else:
-            value = getattr(_real_thinc_api(), name)
-        setattr(stand_in, name, value)
-        return value
-
-    stand_in.__getattr__ = __getattr__  # type: ignore[attr-defined]
-    sys.modules["thinc.api"] = stand_in
 
 
 def _sentencizer_punct_chars(root: str) -> frozenset[str]:
