@@ -429,6 +429,11 @@ def check_vague_action(rule: "Rule", analysis: "Analysis", ctx: Context) -> list
         leaves_it_open = open_clause is not None
         if open_clause is not None:
             object_words = words[: len(open_clause.group(0).split())]
+            rest = words[len(object_words) :]
+            if rest[:1] and rest[0].lower_ in ("in", "for", "on", "of", "to", "with", "at", "from", "across", "inside") and any(
+                t.lower_ not in generic and t.lemma_ not in generic and t.lower_ not in fillers for t in rest[1:5]
+            ):
+                continue  # "make the necessary changes to the login form": the place is named
         elif object_words and any(t.lower_ not in generic and t.lemma_ not in generic for t in object_words):
             continue
         after_object = words[len(object_words) + (1 if words and words[0].lower_ in ("up", "out") else 0) :]
@@ -1268,6 +1273,8 @@ def check_bare_failure(rule: "Rule", analysis: "Analysis", ctx: Context) -> list
             subject = re.findall(r"[A-Za-z']+", m.group("subject").lower())
             if any(w not in generic for w in subject):
                 return []  # "the export button doesn't work": what fails is named
+            if analysis.previous_turn is None and not any(w in _APP_SUBJECTS for w in subject):
+                return []  # "this is not working" with the conversation unknown: most likely about the agent's last change
             residue += re.findall(r"[A-Za-z']+", clause.strip()[m.end() :].lower())
             if hit is None:
                 start = sent.start + part.start() + lead
@@ -1279,5 +1286,8 @@ def check_bare_failure(rule: "Rule", analysis: "Analysis", ctx: Context) -> list
     return [hit]
 
 
+# Subjects that name the whole program: a report about them stands on its own even when the
+# conversation is unknown, unlike "it" or "this", which usually point at the agent's last change.
+_APP_SUBJECTS = {"app", "application", "site", "website", "page", "program", "game", "project", "code", "everything"}
 KINDS["bare-failure"] = check_bare_failure
 KIND_PARAMS["bare-failure"] = {"failure-patterns", "generic-subjects", "filler-words", "max-words"}
