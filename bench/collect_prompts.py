@@ -35,6 +35,19 @@ PATTERN = re.compile(
 # Transcript files at a fixed place, looked up by name when the listing of the history stops early.
 FIXED_PATHS = (".aider.chat.history.md", "logs/user_prompt_submit.json")
 STOP = set("the a an to of and in is it for on with this that you can be i we my please not are do make add fix use from".split())
+# Function words of the languages that slipped through the ASCII and English-stopword test (Italian,
+# Spanish, Portuguese, French, German typed without accents): words that are no English word, so a
+# prompt made of them is not English however many "a", "in", "per" it shares with English.
+FOREIGN = set("""
+il che di della delle dei degli nel nella sul alla alle gli sono questo questa questi perche anche
+molto piu voglio puoi fare deve essere tutti tutte ogni cosa quando dove ancora adesso grazie ciao
+fai devi vorrei bisogna sia funziona codice file pagina
+el los las que del para por una esto pero muy hacer quiero puedes tambien esta cuando donde todos
+necesito archivo
+nao voce isso fazer quero pode tambem dos das uma com
+les des est une pour avec pas dans qui sur je nous vous faire cette mais
+der das und ist nicht ein eine mit fur auf ich wir bitte auch noch den dem
+""".split())
 
 
 def git(gitdir: Path, *args: str) -> bytes:
@@ -125,7 +138,12 @@ def is_english_prompt(text: str) -> bool:
     if text.startswith("/") or re.fullmatch(r"#?[\w-]+:\s*\S+", text) or re.fullmatch(r"[|:\- ]+", text):
         return False  # Aider's /commands, config lines from Aider's own docs, table rules
     words = re.findall(r"[a-zA-Z']+", text.lower())
-    return len(words) >= 3 and sum(w in STOP for w in words) / len(words) >= 0.12
+    if len(words) < 3 or sum(w in STOP for w in words) / len(words) < 0.12:
+        return False
+    # Prose only: code and pasted logs in a prompt hold identifiers such as "del", "dos", "est".
+    prose = [w for line in text.splitlines() if not line.startswith(("    ", "\t", "```", ">")) for w in re.findall(r"[a-zA-Z']+", line.lower())]
+    english, foreign = sum(w in STOP for w in prose), sum(w in FOREIGN for w in prose)
+    return not (foreign >= 3 and foreign > english)
 
 
 def prompt_id(repo: str, path: str, turn: int) -> str:

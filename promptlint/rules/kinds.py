@@ -424,7 +424,17 @@ def check_vague_action(rule: "Rule", analysis: "Analysis", ctx: Context) -> list
             if t.lower_ in ("in", "for", "on", "of", "with", "to", "and", "so", "because", "since", "that", "which", "as", "at", "from", "by", "before", "after"):
                 break
             object_words.append(t)
-        if object_words and any(t.lower_ not in generic and t.lemma_ not in generic for t in object_words):
+        # "update what's needed", "do whatever is necessary": a clause that leaves the object to the agent.
+        open_clause = next((m for p in _compile_regexes(rule, "generic-clauses") if (m := p.match(clause_text.strip())) is not None), None)
+        leaves_it_open = open_clause is not None
+        if open_clause is not None:
+            object_words = words[: len(open_clause.group(0).split())]
+            rest = words[len(object_words) :]
+            if rest[:1] and rest[0].lower_ in ("in", "for", "on", "of", "to", "with", "at", "from", "across", "inside") and any(
+                t.lower_ not in generic and t.lemma_ not in generic and t.lower_ not in fillers for t in rest[1:5]
+            ):
+                continue  # "make the necessary changes to the login form": the place is named
+        elif object_words and any(t.lower_ not in generic and t.lemma_ not in generic for t in object_words):
             continue
         after_object = words[len(object_words) + (1 if words and words[0].lower_ in ("up", "out") else 0) :]
         if verb.lemma == "make" and object_words and object_words[0].lower_ == "it" and after_object[:1] and after_object[0].lower_ in ("so", "such"):
@@ -446,7 +456,7 @@ def check_vague_action(rule: "Rule", analysis: "Analysis", ctx: Context) -> list
         definite = any(t.lower_ in ("the", "this", "that", "these", "those") for t in words[:2])
         if definite and analysis.follow_up and analysis.previous_turn is None:
             continue  # "ok, now improve the logic further": the logic the conversation is about
-        if verb.lemma in _TARGET_VERBS and re.search(r"\b(?:to|into|with)\s+\S", clause_text):
+        if verb.lemma in _TARGET_VERBS and not leaves_it_open and re.search(r"\b(?:to|into|with)\s+\S", clause_text):
             continue  # "change this to dotnet": the target is the outcome
         vague_purposes = set(rule.check.get("vague-purposes", []))
         purpose = next((k for k, t in enumerate(words) if t.lower_ in ("to", "by") and k + 1 < len(words) and (words[k + 1].lower_ in analysis_verbs() or (t.lower_ == "by" and words[k + 1].lower_.endswith("ing")))), None)
@@ -1211,7 +1221,7 @@ KIND_PARAMS: dict[str, set[str]] = {
     "unverifiable-goal": {"skip-list-items-in", "vague-findings", "goal-patterns", "required-phrases", "required-patterns", "satisfied-by-list-items", "trigger-task-kinds", "trigger-object-classes"},
     "substitution": _EXISTENCE | {"swap"},
     "unresolved-pronoun": _EXISTENCE | {"requires-known-conversation"},
-    "vague-action": {"verbs", "generic", "fillers", "outcome-markers", "skip-list-items-in", "vague-purposes"},
+    "vague-action": {"verbs", "generic", "fillers", "outcome-markers", "skip-list-items-in", "vague-purposes", "generic-clauses"},
     "absence-given-trigger": {
         "trigger-task-kinds", "trigger-verbs", "trigger-phrases", "trigger-exclude-objects", "required-phrases",
         "required-patterns", "satisfied-by-code-spans", "min-tasks", "exempt-question-only", "trigger-object-classes",
@@ -1230,3 +1240,54 @@ KIND_PARAMS: dict[str, set[str]] = {
     "front-matter": {"test", "key", "keys", "patterns", "max"},
     "file-length": {"max-lines"},
 }
+
+
+def check_bare_failure(rule: "Rule", analysis: "Analysis", ctx: Context) -> list[Hit]:
+    """The message only reports a failure ("it's broken", "the app crashes"): the thing that fails is
+    "it" or the app, and nothing says how it failed, what was done, or what was expected."""
+    c = rule.check
+    if analysis.previous_turn or analysis.follow_up:
+        return []  # right after (or referring back to) the agent's turn: the failure is its change
+    if analysis.code_spans:
+        return []  # pasted output, a screenshot, a link, a file: more than the report
+    text = analysis.text
+    if re.search(r"[\"\u201c][^\"\u201d\n]+[\"\u201d]", text):
+        return []  # a quoted message
+    words = re.findall(r"[A-Za-z']+", text.lower())
+    if not words or len(words) > int(c.get("max-words", 25)):
+        return []
+    generic = set(c.get("generic-subjects", []))
+    fillers = set(c.get("filler-words", []))
+    patterns = _compile_regexes(rule, "failure-patterns")
+    hit: Hit | None = None
+    residue: list[str] = []
+    for sent in analysis.prose_sentences:
+        # A clause of its own: "doesn't work, please fix" reports in the first clause and pleads in the second.
+        for part in re.finditer(r"[^,;.!?\n]+", sent.text):
+            clause = part.group(0)
+            lead = len(clause) - len(clause.lstrip())
+            m = next((m for p in patterns if (m := p.match(clause.strip())) is not None), None)
+            if m is None:
+                residue += re.findall(r"[A-Za-z']+", clause.lower())
+                continue
+            subject = re.findall(r"[A-Za-z']+", m.group("subject").lower())
+            if any(w not in generic for w in subject):
+                return []  # "the export button doesn't work": what fails is named
+            if analysis.previous_turn is None and not any(w in _APP_SUBJECTS for w in subject):
+                return []  # "this is not working" with the conversation unknown: most likely about the agent's last change
+            residue += re.findall(r"[A-Za-z']+", clause.strip()[m.end() :].lower())
+            if hit is None:
+                start = sent.start + part.start() + lead
+                hit = Hit(start, start + m.end(), {"match": text[start : start + m.end()]})
+    if hit is None or any(w not in fillers for w in residue):
+        return []  # anything else said (a trigger, a place, a step, what was expected) describes it
+    if any(t.start < hit.start for t in analysis.task_verbs if t.kind != "fix"):
+        return []  # "make sure it doesn't crash": a requirement, not a report
+    return [hit]
+
+
+# Subjects that name the whole program: a report about them stands on its own even when the
+# conversation is unknown, unlike "it" or "this", which usually point at the agent's last change.
+_APP_SUBJECTS = {"app", "application", "site", "website", "page", "program", "game", "project", "code", "everything"}
+KINDS["bare-failure"] = check_bare_failure
+KIND_PARAMS["bare-failure"] = {"failure-patterns", "generic-subjects", "filler-words", "max-words"}
