@@ -40,6 +40,55 @@ rises by at least 0.005 over the current set in the same run, (b) the AUC on the
 outcome rises too, and (c) the fold fits keep it (sign as its meaning) in at least 12 of 15.
 Otherwise the negative result goes to the README.
 
+Round 2 (written down on 2026-12-03, 07:15 UTC, and committed alone before any of its figures was
+computed in this session; a previous helper ran a similar round whose work was lost with the machine:
+its headline, "nothing passed", was known when this was written, none of its per-candidate figures
+were). `--try-features --round 1` reruns round 1's five. Every comparison is against the current
+model in the same run, through the same repeated 5-fold CV (3 repeats, the same splits).
+
+  Features (`--try-features`, round 2): each added alone to the fixed repository set, sign as meaning:
+    vagueness (+)         the out-of-fold vagueness score: "vagueness" in the issue's list
+    unresolved_share (+)  share of named files and symbols the repository does not have
+  Rule: round 1's (a) CV AUC for "Haiku failed" +0.005 or more, (b) the no-outcome AUC rises, (c) kept
+  in >= 12 of 15 fits, and (d) routing by its P(Haiku fails) beats random at no fewer of the six x
+  (10..60%) than the current set (features serve the AUC target; routing must not get worse).
+
+  Routing keys (`--try-routing`): the order in which tasks go to Opus, instead of P(Haiku fails).
+  Routing gains only on tasks Opus solves and Haiku fails, so the key should be the expected gain:
+    R1  P(Haiku fails) x P(Opus solves | features): P(Opus solves) a logistic model of Opus' one run
+        (resolved_by) on the fixed repository set, signs reversed (harder: less likely solved), fitted
+        on each fold's training rows
+    R2  P(gain): a logistic model fitted directly on "Opus solved and Haiku failed" (32 of 252) on the
+        fixed repository set, no sign check (the gain has no direction fixed by meaning)
+  Rule: adopt at most one (the one beating random at more x; ties: the larger mean share solved),
+  and only if (a) routing by it (mean over repeats, within-fold percentiles as for P(Haiku fails))
+  beats random at more of the six x than P(Haiku fails) does in the same run, (b) in at least 2 of the
+  3 repeats alone it beats random at more x than P(Haiku fails) in that repeat, and (c) its CV AUC for
+  "Opus solved and Haiku failed" is at least 0.005 above P(Haiku fails)'s. (The no-outcome rows have no
+  Opus outcome, so there is no independent check of a gain key: (b) stands in for it.) Adopting one
+  would mean advising Opus by that key; P(Haiku fails) would still set Sonnet.
+
+  Vagueness (`--try-vagueness`): V1, a length-free flag set. The vagueness selection (same forward
+  selection, L2, at most 6 features) over 0/1 flags only: the candidates that are flags already
+  (names_path, has_error, has_reproducer, has_expected, has_actual, has_example_io, states_done,
+  feature_request, proposes_fix) and "any" versions (value > 0) of the counts (names_code,
+  concrete_details, hedges, alternatives, questions, external_refs, vague_findings,
+  constraint_findings), same signs. Counts grow with the length of an issue report; chat prompts are
+  short, which may be why the dev score (0.776) transfers weakly to real prompts (0.575). Rule: adopt
+  only if (a) its dev CV AUC stays >= 0.70 and is no more than 0.01 below the current model's, and
+  (b) on ../shared/real-prompts (never fitted on; both models fitted on all dev rows, applied to the
+  same extracted features) its AUC for "reviewer-confirmed problem" rises by at least 0.02.
+
+  Reach (`--reach`; analysis, nothing adopted): why "routing better than random at every x" is out of
+  reach for a difficulty-like score with these 252 tasks. Printed: Opus' net gain per task (solved by
+  Opus minus solved by Haiku) by solve_rate band (0, (0, 0.2), [0.2, 0.4), [0.4, 0.6], > 0.6); the
+  measured solve rate as a perfect difficulty order against random at each x; for the gain tasks the
+  best |AUC - 0.5| of any feature in the features file against the best under 1000 label shuffles
+  (seed 0); the power of a two-sided 5% test (null quantiles simulated) to detect a true AUC of 0.60
+  with as many positives and negatives (binormal scores, 2000 draws, seed 1); and scores simulated
+  (binormal, gain tasks shifted) until 2000 draws have a realised AUC for the gain in [0.60, 0.65]
+  (seed 2): the share of those that beat random at all six x.
+
 `advice.sonnet-at` (written down before the threshold table was first printed): the table sends the
 tasks whose out-of-fold P(Haiku fails) reaches each threshold to Sonnet 4.5 and counts the tasks
 Sonnet solved against Haiku's, next to a random pick of the same number. The default moves from 0.6
