@@ -69,16 +69,18 @@ def run(argv: list[str]) -> int | None:
     mode = server_mode(argv)
     if mode not in _MODES or mode == "never" or "--llm" in argv or "--help" in argv or "-h" in argv:
         return None
+    # Before connecting: with a standard stream closed, the socket would take its number, and the
+    # server would be handed its own connection as our stdin (and wait on it for ever).
+    try:
+        for fd in (0, 1, 2):
+            os.fstat(fd)
+    except OSError:
+        return None  # a closed standard stream: in-process says so the usual way
     sock = _connect(mode)
     if sock is None:
         return None
     sent = False
     try:
-        try:
-            for fd in (0, 1, 2):
-                os.fstat(fd)
-        except OSError:
-            return None  # a closed standard stream: in-process says so the usual way
         fds = (0, 1, 2)
         encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
         fields = [os.getcwd(), encoding, str(len(argv)), *argv, *(f"{k}={v}" for k, v in os.environ.items())]

@@ -232,3 +232,11 @@ def test_a_check_runs_in_the_spare_child_and_a_new_spare_waits_after_it(server, 
         for _ in range(100):
             os.kill(first, 0)
             time.sleep(0.05)
+
+
+def test_a_closed_stdin_with_a_warm_server_is_the_same_clear_error(server):
+    # With fd 0 closed the client's socket used to take number 0, so the server was handed its own
+    # connection as the client's stdin and read it for ever (seen in CI: a 60 s timeout).
+    proc = subprocess.run([EXE, "check", "--no-repo", "-", "--server", "auto"], env=server, stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=60, preexec_fn=lambda: os.close(0))
+    assert proc.returncode == 2 and proc.stderr.strip() == "promptlint: error: -: no standard input to read (it is closed)"
