@@ -4,7 +4,7 @@
 
 On a shared machine a figure measured minutes apart from its baseline says little: this runs
 `python -c pass`, the base tree and this tree in turn, --repeat times, and prints the best wall time
-and the best CPU time (user + system of the process and its children) of each. CPU time moves far
+and the best CPU time (user + system of the process) of each, and its highest peak RSS. CPU time moves far
 less with the machine's load than wall time. The trees are chosen with PYTHONPATH, so both run with
 this interpreter and its installed packages; give both trees compiled bytecode (python -m compileall)
 when PYTHONDONTWRITEBYTECODE is set, or the tree without it pays for compiling its sources each run.
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -37,20 +36,24 @@ def main() -> None:
         f"base ({args.base})": ([sys.executable, *isolated, "-m", "promptlint", *command], str(args.base)),
         f"this tree ({ROOT})": ([sys.executable, *isolated, "-m", "promptlint", *command], str(ROOT)),
     }
-    best = {name: (float("inf"), float("inf")) for name in runs}
+    best = {name: (float("inf"), float("inf"), 0) for name in runs}
     for _ in range(args.repeat):
         for name, (argv, tree) in runs.items():
             env = {**os.environ, "PYTHONPATH": tree}
-            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             started = time.perf_counter()
-            subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+            child = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            # wait4: this child's own CPU time and peak RSS (RUSAGE_CHILDREN's peak is over all children)
+            _, _, usage = os.wait4(child.pid, 0)
             wall = time.perf_counter() - started
-            after = resource.getrusage(resource.RUSAGE_CHILDREN)
-            cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-            best[name] = (min(best[name][0], wall), min(best[name][1], cpu))
-    print(f"promptlint {' '.join(command)}  (best of {args.repeat}, alternated)")
-    for name, (wall, cpu) in best.items():
-        print(f"  {name:<60} wall {wall * 1000:7.0f} ms   CPU {cpu * 1000:7.0f} ms")
+            child.returncode = 0  # reaped above; keeps Popen from waiting again
+            cpu = usage.ru_utime + usage.ru_stime
+            rss_kb = usage.ru_maxrss  # KiB on Linux
+            b = best[name]
+            best[name] = (min(b[0], wall), min(b[1], cpu), max(b[2], rss_kb))
+    load = os.getloadavg()
+    print(f"promptlint {' '.join(command)}  (best of {args.repeat}, alternated; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f})")
+    for name, (wall, cpu, rss_kb) in best.items():
+        print(f"  {name:<60} wall {wall * 1000:7.0f} ms   CPU {cpu * 1000:7.0f} ms   peak RSS {rss_kb / 1024:6.1f} MB")
 
 
 if __name__ == "__main__":
