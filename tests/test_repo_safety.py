@@ -412,3 +412,28 @@ def test_cache_folder_we_create_is_private_even_under_a_loose_umask(repo_with_li
         os.umask(old)
     assert not index.stats.notes
     assert (tmp_path / "new-cache").stat().st_mode & 0o077 == 0
+
+
+def test_a_symlink_in_the_repository_is_not_called_missing_nor_read(repo_with_lib):
+    # A committed symlink to a file outside the repository (and a path through a symlinked folder):
+    # they are there, so REF002 must not say "no such file", and the target is never read.
+    from promptlint.pipeline import lint
+
+    root, outside = repo_with_lib
+    os.symlink(outside / "util.py", root / "linked.py")
+    os.symlink(outside, root / "linked-dir")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "links")
+    report = lint("Fix stolen_secret in linked.py and in linked-dir/util.py, and fix main in app.py.", repo=root)
+    ref002 = [f for f in report.findings if f.code == "REF002"]
+    assert ref002 == []
+    assert "stolen_secret" not in _all_defs(build_index(root))
+    assert all("linked" not in r["path"] for r in report.references)
+
+
+def test_a_path_that_is_really_absent_is_still_reported(repo_with_lib):
+    from promptlint.pipeline import lint
+
+    root, _ = repo_with_lib
+    report = lint("Fix main in app.py and in lib/missing_module.py.", repo=root)
+    assert any(f.code == "REF002" and "lib/missing_module.py" in f.message for f in report.findings)

@@ -13,6 +13,7 @@ import math
 import os
 import posixpath
 import re
+import stat
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -183,8 +184,11 @@ class Resolver:
                 st = os.lstat(here)
             except (OSError, ValueError):
                 return False
-            if os.path.islink(here) or st is None:
-                return False
+            if stat.S_ISLNK(st.st_mode):
+                # Something is there (a symlink in the repository, or a path through one); whether
+                # its target exists is not ours to check: it is never followed. So it is not absent,
+                # and "no such file" would be a false claim.
+                return True
         return True
 
     def _did_you_mean_path(self, p: str) -> list[str]:
