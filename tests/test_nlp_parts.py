@@ -229,16 +229,18 @@ def test_check_prints_the_same_json_either_way():
     assert json.loads(runs["parts"])  # and it is a real report
 
 
-def test_only_the_exact_spacy_version_the_parts_were_checked_on_builds_from_parts():
+@pytest.mark.parametrize("bump", ["int(m[3]) + 1", "int(m[3]) * 10"], ids=["next patch", "same prefix"])
+def test_only_the_exact_spacy_version_the_parts_were_checked_on_builds_from_parts(bump):
     """A patch release of the same minor version may move what the parts rely on (a module's
     imports, a component's attributes): only the version compared token by token is built from
-    parts; a neighbour (the installed about.py reporting the next patch release) takes the usual path."""
+    parts; a neighbour (the installed about.py reporting the next patch release, or a version that
+    merely starts with the checked one, 3.8.180) takes the usual path."""
     code = ("import builtins, io, re, sys; from promptlint.text import nlp; real = builtins.open\n"
             "def fake(path, *a, **k):\n"
             "    fh = real(path, *a, **k)\n"
             "    if str(path).endswith('spacy/about.py'):\n"
             "        text = fh.read(); fh.close()\n"
-            "        text = re.sub(r'__version__ = \"(\\d+)\\.(\\d+)\\.(\\d+)', lambda m: f'__version__ = \"{m[1]}.{m[2]}.{int(m[3]) + 1}', text)\n"
+            "        text = re.sub(r'__version__ = \"(\\d+)\\.(\\d+)\\.(\\d+)', lambda m: f'__version__ = \"{m[1]}.{m[2]}.{" + bump + "}', text)\n"
             "        return io.StringIO(text)\n"
             "    return fh\n"
             "builtins.open = fake; parts = nlp._import_spacy_parts(); builtins.open = real\n"

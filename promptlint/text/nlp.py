@@ -336,7 +336,7 @@ def _import_spacy_parts():  # type: ignore[no-untyped-def]
             version = re.search(r'__version__ = "([^"]+)"', fh.read())
     except OSError:
         return None
-    if version is None or not version.group(1).startswith(_PARTS_VERSIONS):
+    if version is None or version.group(1) not in _PARTS_VERSIONS:
         return None
     try:
         punct_chars = _sentencizer_punct_chars(root)
