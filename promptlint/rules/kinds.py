@@ -161,6 +161,7 @@ def check_existence(rule: "Rule", analysis: "Analysis", ctx: Context) -> list[Hi
     unless_sentence = _compile_regexes(rule, "unless-sentence-matches")
     unless_after = _compile_conditional(rule, "unless-followed-by")
     unless_before = _compile_conditional(rule, "unless-preceded-by")
+    only_before = _compile_conditional(rule, "only-if-preceded-by")
     skip_questions = c.get("skip-questions", True)
     requirements_only = c.get("requirements-only", False)
     skip_lists_in = set(c.get("skip-list-items-in", []))
@@ -187,6 +188,9 @@ def check_existence(rule: "Rule", analysis: "Analysis", ctx: Context) -> list[Hi
         before = analysis.text[sent.start if sent else 0 : start]
         if any(p.search(before) for p, terms in unless_before if terms is None or text.lower() in terms):
             continue
+        required = [p for p, terms in only_before if terms is None or text.lower() in terms]
+        if required and not any(p.search(before) for p in required):
+            continue  # a phrase that counts only after one of these ("rewrite this project")
         if text.lower() in list_phrases and ("," not in before or len(before.rsplit(",", 1)[1].split()) > 4):
             continue  # "switch to favorites or something": a hedge about one thing, not an open list
         if task_clause:
@@ -1205,43 +1209,6 @@ def check_escalation(rule: "Rule", analysis: "Analysis", ctx: Context) -> list[H
     return hits
 
 
-KINDS["escalation"] = check_escalation
-
-
-# The [check] keys each kind reads; a rule file with any other key is rejected at load time, so a
-# typo in a user's rule is an error instead of a silently ignored setting.
-COMMON_PARAMS = {"applies-to", "kinds", "trigger-findings", "unless-findings", "match", "requirements-only", "skip-questions", "skip-task-verbs"}
-_EXISTENCE = {"phrases", "patterns", "unless-sentence-matches", "unless-followed-by", "unless-preceded-by", "skip-list-items-in", "list-phrases", "within-task-clause", "task-object-classes"}
-KIND_PARAMS: dict[str, set[str]] = {
-    "existence": _EXISTENCE,
-    "subjective-term": _EXISTENCE | {"decorative", "complaint-patterns", "complaint-satisfied-by", "filler-in-detailed-prompts", "generic-only", "generic-context", "complaint-symptom-words"},
-    "error-without-output": {"error-patterns", "pointing-patterns", "output-patterns", "satisfied-by-spans", "unless-sentence-matches"},
-    "message-kind": set(),
-    "announced-content": {"announce-patterns", "min-words-after"},
-    "unverifiable-goal": {"skip-list-items-in", "vague-findings", "goal-patterns", "required-phrases", "required-patterns", "satisfied-by-list-items", "trigger-task-kinds", "trigger-object-classes"},
-    "substitution": _EXISTENCE | {"swap"},
-    "unresolved-pronoun": _EXISTENCE | {"requires-known-conversation"},
-    "vague-action": {"verbs", "generic", "fillers", "outcome-markers", "skip-list-items-in", "vague-purposes", "generic-clauses"},
-    "absence-given-trigger": {
-        "trigger-task-kinds", "trigger-verbs", "trigger-phrases", "trigger-exclude-objects", "required-phrases",
-        "required-patterns", "satisfied-by-code-spans", "min-tasks", "exempt-question-only", "trigger-object-classes",
-        "trigger-nouns", "satisfied-by-list-items", "trigger-exclude-verbs", "quiet-on-follow-ups", "skip-list-items-in",
-    },
-    "count": {"counter", "min", "exclude-kinds", "exclude-objects", "exclude-new-objects", "exclude-verbs", "exclude-object-classes", "procedure-intro", "count-problems", "count-verbs", "single-goal-headings", "task-list-headings"},
-    "missing-detail": {"objects", "task-kinds", "exclude-verbs", "task-verbs"},
-    "escalation": _EXISTENCE | {
-        "tier", "sentences", "weak-phrases", "context-phrases", "also-phrases", "skip-kinds", "when-findings", "min-estimated-files", "task-verbs",
-    },
-    "missing-reference": {"trigger-task-kinds", "min-score", "max-suggestions"},
-    "unknown-reference": {"creation-verbs"},
-    "ambiguous-reference": {"within", "min-raw-score"},
-    "no-pattern": {"objects"},
-    "repo-fact-unstated": {"fact", "trigger-task-kinds", "trigger-patterns", "named-by-patterns", "unless-named-files"},
-    "front-matter": {"test", "key", "keys", "patterns", "max"},
-    "file-length": {"max-lines"},
-}
-
-
 def check_bare_failure(rule: "Rule", analysis: "Analysis", ctx: Context) -> list[Hit]:
     """The message only reports a failure ("it's broken", "the app crashes"): the thing that fails is
     "it" or the app, and nothing says how it failed, what was done, or what was expected."""
@@ -1289,5 +1256,42 @@ def check_bare_failure(rule: "Rule", analysis: "Analysis", ctx: Context) -> list
 # Subjects that name the whole program: a report about them stands on its own even when the
 # conversation is unknown, unlike "it" or "this", which usually point at the agent's last change.
 _APP_SUBJECTS = {"app", "application", "site", "website", "page", "program", "game", "project", "code", "everything"}
+
+
+KINDS["escalation"] = check_escalation
 KINDS["bare-failure"] = check_bare_failure
-KIND_PARAMS["bare-failure"] = {"failure-patterns", "generic-subjects", "filler-words", "max-words"}
+
+
+# The [check] keys each kind reads; a rule file with any other key is rejected at load time, so a
+# typo in a user's rule is an error instead of a silently ignored setting.
+COMMON_PARAMS = {"applies-to", "kinds", "trigger-findings", "unless-findings", "match", "requirements-only", "skip-questions", "skip-task-verbs"}
+_EXISTENCE = {"phrases", "patterns", "unless-sentence-matches", "unless-followed-by", "unless-preceded-by", "only-if-preceded-by", "skip-list-items-in", "list-phrases", "within-task-clause", "task-object-classes"}
+KIND_PARAMS: dict[str, set[str]] = {
+    "existence": _EXISTENCE,
+    "subjective-term": _EXISTENCE | {"decorative", "complaint-patterns", "complaint-satisfied-by", "filler-in-detailed-prompts", "generic-only", "generic-context", "complaint-symptom-words"},
+    "error-without-output": {"error-patterns", "pointing-patterns", "output-patterns", "satisfied-by-spans", "unless-sentence-matches"},
+    "message-kind": set(),
+    "announced-content": {"announce-patterns", "min-words-after"},
+    "unverifiable-goal": {"skip-list-items-in", "vague-findings", "goal-patterns", "required-phrases", "required-patterns", "satisfied-by-list-items", "trigger-task-kinds", "trigger-object-classes"},
+    "substitution": _EXISTENCE | {"swap"},
+    "unresolved-pronoun": _EXISTENCE | {"requires-known-conversation"},
+    "vague-action": {"verbs", "generic", "fillers", "outcome-markers", "skip-list-items-in", "vague-purposes", "generic-clauses"},
+    "absence-given-trigger": {
+        "trigger-task-kinds", "trigger-verbs", "trigger-phrases", "trigger-exclude-objects", "required-phrases",
+        "required-patterns", "satisfied-by-code-spans", "min-tasks", "exempt-question-only", "trigger-object-classes",
+        "trigger-nouns", "satisfied-by-list-items", "trigger-exclude-verbs", "quiet-on-follow-ups", "skip-list-items-in",
+    },
+    "count": {"counter", "min", "exclude-kinds", "exclude-objects", "exclude-new-objects", "exclude-verbs", "exclude-object-classes", "procedure-intro", "count-problems", "count-verbs", "single-goal-headings", "task-list-headings"},
+    "missing-detail": {"objects", "task-kinds", "exclude-verbs", "task-verbs"},
+    "escalation": _EXISTENCE | {
+        "tier", "sentences", "weak-phrases", "context-phrases", "also-phrases", "skip-kinds", "when-findings", "min-estimated-files", "task-verbs",
+    },
+    "missing-reference": {"trigger-task-kinds", "min-score", "max-suggestions"},
+    "unknown-reference": {"creation-verbs"},
+    "ambiguous-reference": {"within", "min-raw-score"},
+    "no-pattern": {"objects"},
+    "repo-fact-unstated": {"fact", "trigger-task-kinds", "trigger-patterns", "named-by-patterns", "unless-named-files"},
+    "front-matter": {"test", "key", "keys", "patterns", "max"},
+    "file-length": {"max-lines"},
+    "bare-failure": {"failure-patterns", "generic-subjects", "filler-words", "max-words"},
+}
