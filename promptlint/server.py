@@ -730,10 +730,6 @@ def _say_repos(fd: int, keys: list[tuple[Path, int]]) -> None:
         pass
 
 
-def _read_said_repos(fd: int) -> list[tuple[Path, int]]:
-    return _read_said(fd)[1]
-
-
 def _read_said(fd: int) -> tuple[bool, list[tuple[Path, int]]]:
     """What an exited child said: whether it took the request, and the repositories it indexed."""
     os.set_blocking(fd, False)

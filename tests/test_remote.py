@@ -145,13 +145,13 @@ def test_a_check_through_the_server_leaves_its_repository_warm_for_the_next(serv
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(st.text(min_size=1, max_size=40), st.integers(min_value=0, max_value=10**9)), max_size=20))
 def test_the_child_s_word_on_its_repositories_survives_the_pipe(keys):
-    from promptlint.server import _read_said_repos, _say_repos
+    from promptlint.server import _read_said, _say_repos
 
     said = [(Path("/" + root.replace("\0", "")), size) for root, size in keys]
     r, w = os.pipe()
     try:
         _say_repos(w, said)
-        heard = _read_said_repos(r)
+        heard = _read_said(r)[1]
     finally:
         os.close(r)
         os.close(w)
