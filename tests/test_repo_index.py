@@ -586,6 +586,74 @@ def test_parallel_and_serial_builds_give_the_same_index(tmp_path):
     assert parallel.content_digest == serial.content_digest
 
 
+def _assert_same_index(got, want) -> None:
+    from promptlint.repo.index import symbols_codec
+
+    codec = symbols_codec()
+    assert list(got.symbols) == list(want.symbols)
+    for path in want.symbols:
+        assert codec.encode(got.symbols[path]) == codec.encode(want.symbols[path]), path
+    for what in ("files", "parsed_files", "parsed_now", "definitions", "references", "routes", "parse_errors", "languages", "skipped"):
+        assert getattr(got.stats, what) == getattr(want.stats, what), what
+    assert got.content_digest == want.content_digest
+
+
+_CRASH: dict = {}
+
+
+def _chunk_that_kills_its_worker(jobs, *args):  # type: ignore[no-untyped-def]
+    """Module-level so the pool can pickle it; in a worker, dies on the chunk holding views_7."""
+    import os
+
+    if os.getpid() != _CRASH["parent"] and any(rel == "app/views_7.py" for rel, _ in jobs):
+        os._exit(70)  # a hard death: no exception, no result, the pipe just closes
+    return _CRASH["real"](jobs, *args)
+
+
+def test_a_worker_killed_mid_build_falls_back_to_a_serial_parse(tmp_path, monkeypatch):
+    """A worker that dies (the OOM killer, a grammar's segfault) breaks the pool: the chunks not yet
+    delivered are parsed in this process, so the index is complete and equal to a serial build, and
+    the cache written along the way serves the next refresh."""
+    import os
+
+    from promptlint.repo import index as index_mod
+
+    root = tmp_path / "mixed"
+    _mixed_sources(root, index_mod.PARALLEL_THRESHOLD // 2 + 20)
+    serial = build_index(root, workers=1, use_cache=False)
+    real_chunk = index_mod._parse_chunk
+    monkeypatch.setitem(_CRASH, "parent", os.getpid())
+    monkeypatch.setitem(_CRASH, "real", real_chunk)
+    monkeypatch.setattr(index_mod, "_parse_chunk", _chunk_that_kills_its_worker)
+    got = build_index(root, workers=2)
+    _assert_same_index(got, serial)
+    assert any("parallel parse failed (BrokenProcessPool)" in n for n in got.stats.notes), got.stats.notes
+    monkeypatch.setattr(index_mod, "_parse_chunk", real_chunk)
+    again = build_index(root, workers=2)
+    assert again.stats.parsed_now == 0 and again.stats.from_cache == serial.stats.parsed_now
+
+
+def test_a_refused_fork_falls_back_to_a_serial_parse(tmp_path, monkeypatch):
+    """Under a process limit (RLIMIT_NPROC, a container's pids cap) starting workers fails with
+    EAGAIN: the build parses serially instead of failing."""
+    import concurrent.futures
+
+    from promptlint.repo import index as index_mod
+
+    root = tmp_path / "mixed"
+    _mixed_sources(root, index_mod.PARALLEL_THRESHOLD // 2 + 20)
+    serial = build_index(root, workers=1, use_cache=False)
+
+    class RefusingPool:
+        def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", RefusingPool)
+    got = build_index(root, workers=2, use_cache=False)
+    _assert_same_index(got, serial)
+    assert any("parallel parse failed (BlockingIOError)" in n for n in got.stats.notes), got.stats.notes
+
+
 def test_extraction_is_the_same_every_time(tmp_path):
     """tree-sitter 0.26 hands each capture's nodes over in an order that varies between calls:
     references (ties in count), routes and definitions must not follow it."""

@@ -976,15 +976,17 @@ def _cpus() -> int:
 
 
 def _parse_all(root: str, jobs: list[tuple[str, str, int]], known: frozenset[str], workers: int | None, max_size: int,
-               on_batch: Callable[[list[_Result]], None]) -> None:
+               on_batch: Callable[[list[_Result]], None]) -> str | None:
     """Parse every (path, lang, size), biggest first, in worker processes when there are many;
-    results arrive in batches so the cache can be written as they come."""
+    results arrive in batches so the cache can be written as they come. When the pool fails (a
+    worker killed, fork refused, a result that cannot cross the pipe) the chunks not yet delivered
+    are parsed here, serially, and a note saying so is returned: the index is never lost to it."""
     n_workers = workers or _cpus()
     pairs = [(rel, lang) for rel, lang, _ in sorted(jobs, key=lambda j: (-j[2], j[0]))]
     if len(pairs) < PARALLEL_THRESHOLD or n_workers <= 1:
         for i in range(0, len(pairs), 256):
             on_batch(_parse_chunk(pairs[i : i + 256], root, known, max_size))
-        return
+        return None
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor  # 10-15 ms of imports a refresh never needs
 
@@ -1008,9 +1010,36 @@ def _parse_all(root: str, jobs: list[tuple[str, str, int]], known: frozenset[str
     # Each chunk in path order, so consecutive files share their folder descriptors (Beneath).
     n_chunks = min(len(pairs), n_workers * 8)
     chunks = [sorted(pairs[i::n_chunks]) for i in range(n_chunks)]
-    with ProcessPoolExecutor(max_workers=n_workers, mp_context=context, initializer=_init_worker, initargs=(root, known, max_size)) as pool:
-        for results in pool.map(_parse_chunk, chunks):
+    delivered = 0
+    failure: BaseException | None = None
+    pool = None
+    try:
+        try:
+            pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=context, initializer=_init_worker, initargs=(root, known, max_size))
+            batches = iter(pool.map(_parse_chunk, chunks))  # submits every chunk: forks here
+        except Exception as exc:  # fork or pipe refused (EAGAIN under a process limit, no /dev/shm)
+            failure, batches = exc, iter(())
+        while failure is None:
+            # Only the pool's own failures are caught, never on_batch's (the cache writes report theirs).
+            try:
+                results = next(batches)
+            except StopIteration:
+                break
+            except Exception as exc:  # BrokenProcessPool, PicklingError, a worker's MemoryError
+                failure = exc
+                break
             on_batch(results)
+            delivered += 1
+    finally:
+        if pool is not None:
+            # Chunks not started are cancelled; a broken pool has already terminated its workers,
+            # and a healthy one finishes at most its running chunks: no worker outlives the build.
+            pool.shutdown(wait=True, cancel_futures=True)
+    if failure is None:
+        return None
+    for chunk in chunks[delivered:]:
+        on_batch(_parse_chunk(chunk, root, known, max_size))
+    return f"parallel parse failed ({type(failure).__name__}); {len(chunks) - delivered} of {len(chunks)} batches parsed serially"
 
 
 # --- build ------------------------------------------------------------------------------------------
@@ -1137,7 +1166,9 @@ def build_index(root: Path, max_size: int = 1_000_000, workers: int | None = Non
             _flush(store, pending_store, stats)
 
     if to_read:
-        _parse_all(root_str, to_read, known, workers, max_size, take)
+        note = _parse_all(root_str, to_read, known, workers, max_size, take)
+        if note:
+            stats.notes.append(note)
     unmatched = []
     for key, paths in twins.items():
         for path in paths:
