@@ -152,3 +152,20 @@ def test_explanations_with_postings_looked_up_once_equal_the_lookup_per_file(ran
             assert once == ranker._matched_words(i, q.words, fld, direct=direct)
             shown += len(once)
     assert shown or not q.words or not any(s.content.postings(w) is not None for w in q.words)
+
+
+@settings(max_examples=200, deadline=None)
+@given(names=st.lists(st.sampled_from(["tests/test_cache.py", "pkg/cache.py", "tests/test_core.py", "spec/orders.spec.ts",
+                                        "src/orders.ts", "pkg/tests/test_util.py", "docs/cache.md", "test_cli.py"]), unique=True),
+       path=st.sampled_from(["pkg/cache.py", "src/orders.ts", "pkg/util.py", "pkg/core.py", "cli.py", ".hidden"]))
+def test_sibling_test_from_the_remembered_test_files_equals_a_scan_of_the_listing(names, path):
+    from promptlint.repo.search import is_test_path
+    from promptlint.rules.repo_kinds import _sibling_test
+
+    files = dict.fromkeys(names)
+    stem = path.rsplit("/", 1)[-1].split(".")[0].lower()
+    scan = next((f for f in files if is_test_path(f) and stem and stem in f.rsplit("/", 1)[-1].lower()), None)
+    assert _sibling_test(path, files) == scan
+    assert _sibling_test(path, files) == scan  # the second time from the memo
+    # another listing (the index refreshed) is answered from its own files, not the remembered ones
+    assert _sibling_test(path, {}) is None
