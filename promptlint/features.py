@@ -172,6 +172,16 @@ def _log1p(n: float) -> float:
 
 
 def text_features(analysis: "Analysis", findings: list[Finding]) -> dict[str, float]:
+    """The text's features. Asked twice per lint (the vagueness score, then the model advice) with
+    the same findings: made once per analysis and findings' families, a fresh dict each time."""
+    families = tuple(f.family for f in findings)
+    memo = analysis.__dict__.get("_text_features")
+    if memo is None or memo[0] != families:
+        memo = analysis.__dict__["_text_features"] = (families, _text_features(analysis, families))
+    return dict(memo[1])
+
+
+def _text_features(analysis: "Analysis", fam: tuple[str, ...]) -> dict[str, float]:
     text = analysis.text
     prose = _prose(analysis)
     spans = analysis.code_spans
@@ -188,7 +198,6 @@ def text_features(analysis: "Analysis", findings: list[Finding]) -> dict[str, fl
     has_error = bool(_ERROR.search(text)) or any(s.kind == "traceback" for s in spans)
     repro = bool(_REPRO_WORDS.search(prose)) or len(_CODE_LINE.findall(code_text)) >= 2
     example_io = bool(_OUTPUT_HEAD.search(text)) or (block_text.count(">>>") >= 1 and code_lines >= 2) or len(blocks) >= 2
-    fam = [f.family for f in findings]
     return {
         "names_code": _log1p(len(named)),
         "names_path": float(bool(paths)),

@@ -78,6 +78,23 @@ def test_rule_findings_feed_the_rule_features(linter):
     assert values["vague_findings"] > 0 and values["constraint_findings"] > 0
 
 
+def test_text_features_asked_again_are_the_same_and_follow_the_findings(linter):
+    from promptlint.text.analysis import analyze
+
+    text = "Clean up the code and make it nicer."
+    analysis = analyze(PromptSource(text), linter.pipeline)
+    findings = linter.engine.run(analysis)
+    first = features.text_features(analysis, findings)
+    first["vague_findings"] = -1.0  # a caller's change (extract adds to the dict) stays its own
+    again = features.text_features(analysis, findings)
+    fresh = features.text_features(analyze(PromptSource(text), linter.pipeline), findings)
+    assert again == fresh and again["vague_findings"] > 0
+    # other findings on the same analysis: the finding features are computed for them
+    none = features.text_features(analysis, [])
+    assert none["vague_findings"] == 0.0 and none["constraint_findings"] == 0.0
+    assert {k: v for k, v in none.items() if not k.endswith("_findings")} == {k: v for k, v in fresh.items() if not k.endswith("_findings")}
+
+
 def test_repository_features(linter):
     from promptlint.text.analysis import analyze
 

@@ -279,41 +279,71 @@ class Ranker:
         cands = np.asarray(sorted(set(pool.tolist()) | set(keep_explicit) | set(file_word)), dtype=np.int64)
         if cands.size == 0:
             return cands, np.zeros((0, len(FEATURES)), dtype=np.float32)
-        # Graph: files one import away from the ones the prompt points at explicitly.
+        # Graph: files one import away from the ones the prompt points at explicitly. Only the
+        # candidates' values are read, so only they are looked up (a popular module has thousands
+        # of importers; a dict of all of them was most of this stage).
+        cl = cands.tolist()
+        ncand = len(cl)
         strong: dict[int, float] = {}
         for d, w in ((q.named, 1.0), (q.frames, 1.0), (q.modules, 1.0), (q.def_prose, 0.7), (q.code_imports, 0.5)):
             for i, v in d.items():
                 strong[i] = max(strong.get(i, 0.0), min(1.0, v) * w)
-        graph: dict[int, float] = {}
+        graph = np.zeros(ncand, dtype=np.float64)
         for i, v in sorted(strong.items(), key=lambda kv: (-kv[1], kv[0]))[:12]:
-            for j in s.neighbours(i).tolist():
-                if j != i:
-                    graph[j] = max(graph.get(j, 0.0), v)
-        # A tiny matrix: the explicit dicts are sparse, the lexical vectors are dense.
-        cl = cands.tolist()
+            assert s.imports is not None and s.imported_by is not None
+            near = np.concatenate((s.imports.row(i), s.imported_by.row(i)))
+            near = near[near != i]
+            if near.size == 0:
+                continue
+            at = np.searchsorted(cands, near)
+            hit = at < ncand
+            at, near = at[hit], near[hit]
+            at = at[cands[at] == near]
+            np.maximum.at(graph, at, v)
+        # A tiny matrix: the explicit dicts are sparse, the lexical vectors are dense. The sparse
+        # columns are filled from their few entries, not by a lookup per candidate.
+        position = dict(zip(cl, range(ncand)))
+
+        def sparse(d: dict[int, float], f: Callable[[float], float] | None = None) -> np.ndarray:
+            col = np.zeros(ncand, dtype=np.float64)
+            for i, v in d.items():
+                j = position.get(i)
+                if j is not None:
+                    col[j] = v if f is None else f(v)
+            return col
+
+        def flags(ids) -> np.ndarray:  # type: ignore[no-untyped-def]
+            col = np.zeros(ncand, dtype=np.float64)
+            for i in ids:
+                j = position.get(i)
+                if j is not None:
+                    col[j] = 1.0
+            return col
+
         top_content = int(np.argmax(content)) if q.words and content.size else -1
         tests = s.is_test if not q.mentions_tests else np.zeros(n, dtype=bool)
+        log1p = math.log1p
         cols = {
-            "named": np.minimum(1.0, [q.named.get(i, 0.0) for i in cl]),
-            "frame": np.minimum(1.0, [q.frames.get(i, 0.0) for i in cl]),
-            "frame_last": np.minimum(1.0, [q.frame_last.get(i, 0.0) for i in cl]),
-            "in_named_dir": [1.0 if i in named_dir_ids else 0.0 for i in cl],
-            "module": np.minimum(1.0, [q.modules.get(i, 0.0) for i in cl]),
-            "code_import": np.minimum(1.0, [q.code_imports.get(i, 0.0) for i in cl]),
-            "def_prose": [math.log1p(q.def_prose.get(i, 0.0)) for i in cl],
-            "def_code": [math.log1p(q.def_code.get(i, 0.0)) for i in cl],
-            "uses": [math.log1p(q.uses.get(i, 0.0)) for i in cl],
-            "def_prose_spec": [math.log1p(q.def_prose_spec.get(i, 0.0)) for i in cl],
-            "def_code_spec": [math.log1p(q.def_code_spec.get(i, 0.0)) for i in cl],
+            "named": np.minimum(1.0, sparse(q.named)),
+            "frame": np.minimum(1.0, sparse(q.frames)),
+            "frame_last": np.minimum(1.0, sparse(q.frame_last)),
+            "in_named_dir": flags(named_dir_ids),
+            "module": np.minimum(1.0, sparse(q.modules)),
+            "code_import": np.minimum(1.0, sparse(q.code_imports)),
+            "def_prose": sparse(q.def_prose, log1p),
+            "def_code": sparse(q.def_code, log1p),
+            "uses": sparse(q.uses, log1p),
+            "def_prose_spec": sparse(q.def_prose_spec, log1p),
+            "def_code_spec": sparse(q.def_code_spec, log1p),
             "message": message[cands],
             "content": content[cands],
             "content_code": content_code[cands],
             "content_head": content_head[cands],
-            "content_top": [1.0 if i == top_content else 0.0 for i in cl],
+            "content_top": flags((top_content,)),
             "path": path[cands],
             "symbol": symbol[cands],
-            "file_word": [file_word.get(i, 0.0) for i in cl],
-            "graph": [graph.get(i, 0.0) for i in cl],
+            "file_word": sparse(file_word),
+            "graph": graph,
             "indegree": self._indegree[cands],
             "test": tests[cands].astype(np.float32),
             "secondary": s.is_secondary[cands].astype(np.float32),
@@ -322,7 +352,7 @@ class Ranker:
         }
         X = np.empty((cands.size, len(FEATURES)), dtype=np.float32)
         for j, name in enumerate(FEATURES):
-            X[:, j] = np.asarray(cols[name], dtype=np.float32)
+            X[:, j] = cols[name]
         return cands, X
 
     def rank(self, q: Query, k: int = 10, weights: dict[str, float] | None = None) -> list[Ranked]:
@@ -398,7 +428,7 @@ class Ranker:
             parts.append((weight("uses"), "uses " + ", ".join(f"`{n}`" for n in names)))
         lexical = weight("content", "content_code", "content_head", "content_top")
         if lexical > 0 and (f.get("content") or f.get("content_head")):
-            words = self._matched_words(i, self._query_words(q, "content", lambda: self._with_variants(merge_words(q.words, q.head_words), s.content)), s.content)
+            words = self._matched_words(i, self._query_words(q, "content", lambda: self._with_variants(merge_words(q.words, q.head_words), s.content)), s.content, rows_of=(q, "content"))
             if words:
                 parts.append((lexical, "its code mentions " + ", ".join(f"'{x}'" for x in words)))
         if f.get("file_word"):
@@ -406,11 +436,11 @@ class Ranker:
         naming = weight("path", "symbol")
         if naming > 0 and (f.get("path") or f.get("symbol")):
             expanded = self._query_words(q, "expanded", lambda: self._expanded(q.words))
-            shown = self._matched_words(i, expanded, s.path_field, direct=q.words)
+            shown = self._matched_words(i, expanded, s.path_field, direct=q.words, rows_of=(q, "expanded/path"))
             if shown:
                 parts.append((naming, "its path matches " + ", ".join(shown)))
             else:
-                shown = self._matched_words(i, expanded, s.symbol, direct=q.words)
+                shown = self._matched_words(i, expanded, s.symbol, direct=q.words, rows_of=(q, "expanded/symbol"))
                 if shown:
                     parts.append((naming, "its definitions match " + ", ".join(shown)))
         if f.get("graph"):
@@ -418,19 +448,32 @@ class Ranker:
         parts.sort(key=lambda p: -p[0])
         return "; ".join(text for _, text in parts[:3]) or "related"
 
-    def _matched_words(self, i: int, words: dict[str, float], fld, direct: dict[str, float] | None = None) -> list[str]:  # type: ignore[no-untyped-def]
-        scored = []
-        syn = synonyms()
-        if len(words) > 40:  # a long prompt: only its strongest words can be the ones shown
+    def _posting_rows(self, words: dict[str, float], fld) -> list[tuple[str, np.ndarray, np.ndarray, float, float]]:  # type: ignore[no-untyped-def]
+        """(word, docs, weights, idf, query weight) of the words the field has, in word order; a
+        long prompt keeps only its 40 strongest words (only they can be the ones shown)."""
+        if len(words) > 40:
             words = dict(sorted(words.items(), key=lambda wv: (-wv[1] * fld.idf(wv[0]), wv[0]))[:40])
+        rows = []
         for word in sorted(words):
             post = fld.postings(word)
-            if post is None:
-                continue
-            docs, vals = post
+            if post is not None:
+                rows.append((word, post[0], post[1], fld.idf(word), words[word]))
+        return rows
+
+    def _matched_words(self, i: int, words: dict[str, float], fld, direct: dict[str, float] | None = None,  # type: ignore[no-untyped-def]
+                       rows_of: tuple[Query, str] | None = None) -> list[str]:
+        """The three query words that weigh most in file ``i``'s postings. ``rows_of`` (query,
+        name): the words' postings are looked up once per query, not once per file explained."""
+        if rows_of is not None:
+            rows = self._query_words(rows_of[0], "rows:" + rows_of[1], lambda: self._posting_rows(words, fld))  # type: ignore[arg-type, return-value]
+        else:
+            rows = self._posting_rows(words, fld)
+        scored = []
+        syn = synonyms()
+        for word, docs, vals, idf, weight in rows:
             k = int(np.searchsorted(docs, i))
             if k < docs.size and docs[k] == i:
-                scored.append((-float(vals[k]) * fld.idf(word) * words[word], word))
+                scored.append((-float(vals[k]) * idf * weight, word))
         scored.sort()
         out = []
         for _, word in scored[:3]:

@@ -115,8 +115,12 @@ def _phrase_matches(rule: "Rule", analysis: "Analysis", phrases: list[str], anyw
         spans += [doc[s:e] for _, s, e in token_matcher(doc)]
     code = frozenset() if anywhere else analysis.code_token_ids
     if not anywhere and rule.check.get("skip-task-verbs", True):
-        # "Clean up the cache": the command verb is not the quality word "clean".
-        code = code | {t.token for t in analysis.task_verbs}
+        # "Clean up the cache": the command verb is not the quality word "clean". The union is
+        # made once per analysis (every phrase rule asks), again only if a task verb was added.
+        memo = analysis.__dict__.get("_code_or_task_verb_ids")
+        if memo is None or memo[0] != len(analysis.task_verbs):
+            memo = analysis.__dict__["_code_or_task_verb_ids"] = (len(analysis.task_verbs), code | {t.token for t in analysis.task_verbs})
+        code = memo[1]
     # Keep the longest of overlapping matches.
     spans.sort(key=lambda sp: (sp.start, -(sp.end - sp.start)))
     out, last_end = [], -1

@@ -273,10 +273,28 @@ def _object_noun(analysis: "Analysis", verb, objects):  # type: ignore[no-untype
 
 def _sibling_test(path: str, files) -> str | None:  # type: ignore[no-untyped-def]
     stem = path.rsplit("/", 1)[-1].split(".")[0].lower()
-    for f in files:
-        if is_test_path(f) and stem and stem in f.rsplit("/", 1)[-1].lower():
+    if not stem:
+        return None
+    for f, base in _test_files(files):
+        if stem in base:
             return f
     return None
+
+
+# the repository's test files (path, lower-cased file name), in listing order, for the last few
+# listings: the question is asked per prompt and the listing changes only when the index does
+_test_files_memo: dict[int, tuple[object, list[tuple[str, str]]]] = {}
+
+
+def _test_files(files) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    got = _test_files_memo.get(id(files))
+    if got is not None and got[0] is files:
+        return got[1]
+    tests = [(f, f.rsplit("/", 1)[-1].lower()) for f in files if is_test_path(f)]
+    if len(_test_files_memo) >= 4:
+        _test_files_memo.clear()
+    _test_files_memo[id(files)] = (files, tests)
+    return tests
 
 
 REPO_KINDS = {
