@@ -1,19 +1,36 @@
 """References on real chat prompts: the top-3 files and the REF findings promptlint gives on the
-prompts of ../shared/real-prompts/ whose repository is at hand, next to the reviewer's verdicts.
+prompts of ../shared/real-prompts/ whose repository is at hand, next to a baseline and to verdicts.
 
     python bench/bench_real_refs.py --prompts ../shared/real-prompts [--mirrors /work/.mirror] [--workdir DIR]
+        [--verdicts bench/data/real-refs-verdicts.jsonl] [--unjudged OUT.jsonl] [--ids a,b] [--quiet]
 
 Repositories come from `fetch` mirrors (/work/.mirror/<owner>+<name>/repo), checked out under
 --workdir at the commit the judgment names (`repo_snapshot`), else at the commit of the chat log.
 Prints, per prompt: the top-3 references with their reasons, REF001/REF002/REF004 findings, and the
-reviewer's top-3 verdict where there is one (judged against the files the agent really edited), so
-that new suggestions can be judged the same way; then how often each REF rule fired.
+reviewer's old top-3 verdict where there is one; then how often each REF rule fired.
+
+On the prompts that name no file (no path, traceback frame or dotted module in the text) it also
+prints the top-3 of a baseline computed in the same run, BM25 (bm25s, identifiers split, path words
+counted thrice) over the repository's non-test code files, and scores both against the verdicts
+file: one row per (prompt id, suggested path) with `verdict` plausible|implausible and a short
+reason, judged by reading the repository (or against the files the agent really edited, where the
+shared judgments give them). A path is judged once whichever ranker suggested it. The figures:
+
+- plausible top-3: prompts whose top-3 holds at least one plausible file, among the prompts that
+  got a suggestion (a prompt with none is counted apart: silence is not a wrong path);
+- precision: plausible suggestions among all suggestions shown (junk counts against it);
+- REF001 rate on the prompts that name no file.
+
+A suggestion nobody judged is marked `?` and counted; --unjudged writes them out to judge.
+Repositories listed in bench/data/real-refs-split.json under "held-out" are reported apart: they
+were judged for the first time after the ranking changes (a first look), the rest were tuned on.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -21,6 +38,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+# Code in the languages these repositories are written in (wider than the SWE-bench bench's set:
+# Godot C#, Vue, Svelte, Kotlin, Swift, C, PHP, Ruby).
+CODE_EXT = (".py", ".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".rs", ".go", ".java", ".kt", ".cs", ".gd", ".swift",
+            ".vue", ".svelte", ".astro", ".rb", ".php", ".c", ".h", ".cpp", ".hpp", ".cc", ".m", ".dart", ".lua", ".sh")
+NAMING_KINDS = ("path", "frame", "module")
 
 
 def checkout(mirror: Path, workdir: Path, commit: str) -> Path | None:
@@ -34,27 +58,82 @@ def checkout(mirror: Path, workdir: Path, commit: str) -> Path | None:
     return tree
 
 
+def load_jsonl(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+class Tally:
+    def __init__(self) -> None:
+        self.prompts = 0  # prompts that name no file
+        self.suggested = 0  # ... and got at least one suggestion
+        self.plausible = 0  # ... whose top-3 holds a plausible file
+        self.shown = 0
+        self.right = 0
+        self.unjudged = 0
+        self.unjudged_prompts = 0
+
+    def add(self, paths: list[str], verdict_of) -> str:  # type: ignore[no-untyped-def]
+        self.prompts += 1
+        if not paths:
+            return ""
+        self.suggested += 1
+        marks = [verdict_of(p) for p in paths]
+        self.shown += len(paths)
+        self.right += sum(1 for m in marks if m == "plausible")
+        self.unjudged += sum(1 for m in marks if m is None)
+        if "plausible" in marks:
+            self.plausible += 1
+        elif None in marks:
+            self.unjudged_prompts += 1
+        return "".join({"plausible": "+", "implausible": "x", None: "?"}[m] for m in marks)
+
+    def line(self) -> str:
+        share = self.plausible / self.suggested if self.suggested else 0.0
+        prec = self.right / self.shown if self.shown else 0.0
+        return (f"plausible top-3 {self.plausible}/{self.suggested} = {share:.2f} (of {self.prompts} prompts; "
+                f"{self.prompts - self.suggested} got none); precision {self.right}/{self.shown} = {prec:.2f}; "
+                f"unjudged {self.unjudged} suggestions" + (f" ({self.unjudged_prompts} prompts undecided)" if self.unjudged_prompts else ""))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--prompts", type=Path, required=True)
     parser.add_argument("--mirrors", type=Path, default=Path("/work/.mirror"))
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/promptlint-real-checkouts"))
+    parser.add_argument("--verdicts", type=Path, default=ROOT / "bench" / "data" / "real-refs-verdicts.jsonl")
+    parser.add_argument("--split", type=Path, default=ROOT / "bench" / "data" / "real-refs-split.json")
+    parser.add_argument("--unjudged", type=Path, help="write the unjudged (id, repo, path) rows here")
     parser.add_argument("--ids", help="comma-separated prompt ids")
+    parser.add_argument("--quiet", action="store_true", help="print only the prompts that name no file")
+    parser.add_argument("--no-baseline", action="store_true")
     args = parser.parse_args()
-    prompts = [json.loads(line) for line in (args.prompts / "prompts.jsonl").read_text().splitlines() if line.strip()]
-    judgments = [json.loads(line) for line in (args.prompts / "judgments.jsonl").read_text().splitlines() if line.strip()]
+    prompts = load_jsonl(args.prompts / "prompts.jsonl")
+    judgments = load_jsonl(args.prompts / "judgments.jsonl")
     snapshot = {j["id"]: j["repo_snapshot"] for j in judgments if j.get("repo_snapshot")}
     top3 = {j["id"]: j for j in judgments if j["type"] == "top3"}
     ref_verdicts = {(j["id"], j["code"]): j for j in judgments if j["type"] == "finding" and j["code"].startswith("REF")}
+    verdicts = {(v["id"], v["path"]): v for v in load_jsonl(args.verdicts)}
+    held_out = set(json.loads(args.split.read_text()).get("held-out", [])) if args.split.exists() else set()
     if args.ids:
         wanted = set(args.ids.split(","))
         prompts = [p for p in prompts if p["id"] in wanted]
     args.workdir.mkdir(parents=True, exist_ok=True)
 
+    from bench_localization import BM25Baseline
+
     from promptlint.pipeline import Linter
+    from promptlint.repo.search import is_test_path
+    from promptlint.text.analysis import analyze
+    from promptlint.text.source import PromptSource
 
     linter = Linter()
     fired: Counter[str] = Counter()
+    tallies = {(who, part): Tally() for who in ("promptlint", "baseline") for part in ("tuned", "held-out")}
+    ref001 = {part: [0, 0] for part in ("tuned", "held-out")}
+    unjudged: list[dict] = []
+    baselines: dict[tuple[str, str], BM25Baseline] = {}
     linted = 0
     for p in sorted(prompts, key=lambda p: p["id"]):
         repo = p.get("repo") or p["source"]["repo"]
@@ -68,23 +147,69 @@ def main() -> None:
         linter.refresh_repo(root)  # the same folder now holds another commit
         report = linter.lint(p["text"], repo=root)
         linted += 1
-        files = set(linter.repo_context(root).index.files)
+        ctx = linter.repo_context(root)
+        files = set(ctx.index.files)
         for ref in report.references:
             assert ref["path"] in files, ref
-        refs = [f"{r['path']} ({r['score']:.2f}: {r['reason'][:90]})" for r in report.references[:3]]
+        mentions = ctx.resolver.mentions(analyze(PromptSource(p["text"]), linter.pipeline))
+        names_file = any(m.kind in NAMING_KINDS for m in mentions)
         codes = [f for f in report.findings if f.code in ("REF001", "REF002", "REF003", "REF004")]
         fired.update(f.code for f in codes)
-        print(f"\n## {p['id']} {repo}@{commit[:8]} [{p.get('kind')}]")
-        print("   " + p["text"][:300].replace("\n", " | "))
-        for r in refs:
-            print("   ->", r)
+        if args.quiet and names_file:
+            continue
+        part = "held-out" if repo in held_out else "tuned"
+        print(f"\n## {p['id']} {repo}@{commit[:8]} [{p.get('kind')}]" + ("" if names_file else f" names no file ({part})"))
+        print("   " + re.sub(r"\s+", " ", p["text"][:300]))
+        mine = [r["path"] for r in report.references[:3]]
+        for r in report.references[:3]:
+            mark = "" if names_file else {"plausible": "+ ", "implausible": "x ", None: "? "}[(verdicts.get((p["id"], r["path"])) or {}).get("verdict")]
+            print(f"   -> {mark}{r['path']} ({r['score']:.2f}: {r['reason'][:110]})")
         for f in codes:
             old = ref_verdicts.get((p["id"], f.code))
             print(f"   {f.code}: {f.message}" + (f"   [reviewer on the old run: {old['verdict']}: {old['why']}]" if old else ""))
         if p["id"] in top3:
             j = top3[p["id"]]
             print(f"   reviewer's top-3 verdict on the old run: {j['verdict']} (old: {j['span']}); {j['why']}")
+        if names_file:
+            continue
+
+        def verdict_of(path: str, pid: str = p["id"]) -> str | None:
+            v = verdicts.get((pid, path))
+            return v["verdict"] if v else None
+
+        tallies[("promptlint", part)].add(mine, verdict_of)
+        ref001[part][1] += 1
+        ref001[part][0] += any(f.code == "REF001" for f in codes)
+        base: list[str] = []
+        if not args.no_baseline:
+            key = (repo, commit)
+            if key not in baselines:
+                code_files = sorted(f for f in files if f.endswith(CODE_EXT) and not is_test_path(f))
+                baselines.clear()  # one repository's corpus at a time
+                baselines[key] = BM25Baseline(root, code_files) if code_files else None  # type: ignore[assignment]
+            b = baselines[key]
+            base = b.rank(p["text"], k=3) if b is not None else []
+            for path in base:
+                assert path in files, path
+            marks = tallies[("baseline", part)].add(base, verdict_of)
+            print(f"   baseline: {', '.join(f'{m} {x}' for m, x in zip(marks, base)) or '-'}")
+        for path in dict.fromkeys(mine + base):
+            if verdict_of(path) is None:
+                unjudged.append({"id": p["id"], "repo": repo, "commit": commit, "path": path})
     print(f"\n{linted} prompts linted with their repository; REF findings: " + ", ".join(f"{k} {v}" for k, v in sorted(fired.items())))
+    print("\nPrompts that name no file, top-3 against the verdicts (" + str(args.verdicts.name) + "):")
+    for part in ("tuned", "held-out"):
+        if not tallies[("promptlint", part)].prompts:
+            continue
+        print(f"  {part}:")
+        print(f"    promptlint: {tallies[('promptlint', part)].line()}")
+        if not args.no_baseline:
+            print(f"    BM25 over non-test code files (same prompts, same run): {tallies[('baseline', part)].line()}")
+        fired_n, of = ref001[part]
+        print(f"    REF001 fired on {fired_n} of {of} prompts that name no file ({fired_n / of if of else 0:.2f})")
+    if args.unjudged:
+        args.unjudged.write_text("".join(json.dumps(u) + "\n" for u in unjudged))
+        print(f"\n{len(unjudged)} unjudged suggestions written to {args.unjudged}")
 
 
 if __name__ == "__main__":
