@@ -22,6 +22,9 @@ from .hook import runtime
 
 COMMANDS = ("check", "rewrite", "advise")
 _MODES = ("auto", "never", "start")
+# Seconds to wait for a child to offer to run the command: past the server's own limits (1.5 s
+# for its spare, then 2.5 s for a fresh child, see server.py), for a server that is itself stopped.
+_WAIT_FOR_OFFER = 6.0
 
 
 def server_mode(argv: list[str]) -> str:
@@ -79,7 +82,8 @@ def run(argv: list[str]) -> int | None:
     sock = _connect(mode)
     if sock is None:
         return None
-    sent = False
+    committed = False  # once we said "go", a child may be writing to our stdout: never run it ourselves too
+    reply = b""
     try:
         fds = (0, 1, 2)
         encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
@@ -88,25 +92,41 @@ def run(argv: list[str]) -> int | None:
         ancillary = b"".join(fd.to_bytes(4, sys.byteorder) for fd in fds)
         import _socket
 
-        sock.settimeout(5.0)
-        sock.sendmsg([b"cli %d\n" % len(body)], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, ancillary)])
-        sock.sendall(body)
-        sent = True  # from here on the child may be writing to our stdout: never run it twice
-        sock.settimeout(None)  # a long check is fine: the child writes as it goes
-        reply = b""
-        while not reply.endswith(b"\n") and len(reply) < 100:
-            chunk = sock.recv(100)
-            if not chunk:
-                break
-            reply += chunk
+        # Until a child offers to run it, the wait is bounded: a stopped or stuck server or child
+        # leaves us nothing to wait for, and nothing reached our streams; we run it in-process.
+        give_up = time.monotonic() + _WAIT_FOR_OFFER
+        sock.settimeout(_WAIT_FOR_OFFER)
+        sock.sendall(b"cli2 %d\n" % len(body) + body)
+        while True:
+            line = b""
+            while not line.endswith(b"\n") and len(line) < 100:
+                if not committed:
+                    sock.settimeout(max(0.01, give_up - time.monotonic()))
+                chunk = sock.recv(1)  # one line at a time: what follows an offer is not ours to read yet
+                if not chunk:
+                    break
+                line += chunk
+            if line == b"send\n" and not committed:
+                # Our streams go only to a server that has read the request (see server.py)
+                sock.sendmsg([b"+"], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, ancillary)])
+                continue
+            if line == b"taken\n":
+                sock.sendall(b"go\n")  # again for a second offer (a fresh child after a spare that did not start)
+                committed = True
+                sock.settimeout(None)  # a long check is fine: the child writes as it goes
+                continue
+            reply = line
+            break
     except KeyboardInterrupt:
         return 130  # closing the socket tells the server to stop the child
     except OSError:
-        if not sent:
-            return None
+        if not committed:
+            return None  # no child ran it (the one that offers later reads no "go" and exits)
         reply = b""
     finally:
         sock.close()
+    if not committed and not reply.startswith((b"exit ", b"refused")):
+        return None  # the server hung up before any child offered: nothing ran
     if reply.startswith(b"exit ") and reply[5:].strip().isdigit():
         return int(reply[5:].strip())
     if reply.startswith(b"refused"):

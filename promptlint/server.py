@@ -101,11 +101,16 @@ class _CliHandler(socketserver.BaseRequestHandler):
         fds: list[int] = []
         try:
             conn.settimeout(10.0)
-            data, fds, _flags, _addr = socket.recv_fds(conn, 4096, 3)
+            data = b""
+            while b"\n" not in data and len(data) < 100:
+                chunk = conn.recv(100)
+                if not chunk:
+                    raise ValueError("cut short")
+                data += chunk
             head, _, rest = data.partition(b"\n")
-            if not head.startswith(b"cli ") or len(fds) != 3:
+            if not head.startswith(_CLI_HEAD):
                 raise ValueError("not a cli request")
-            size = int(head[4:])
+            size = int(head[len(_CLI_HEAD):])
             if not 0 < size <= _MAX_REQUEST:
                 raise ValueError("request size")
             body = bytearray(rest)
@@ -114,11 +119,17 @@ class _CliHandler(socketserver.BaseRequestHandler):
                 if not chunk:
                     raise ValueError("cut short")
                 body += chunk
-            body = bytes(body)
+            body = bytes(body[:size])
             cwd, encoding, argv, env = _parse_cli_body(body)
-        except (OSError, ValueError) as exc:
-            for fd in fds:
-                os.close(fd)
+            # Only now the client's streams: descriptors in flight to a server that is stopped
+            # before it accepts would keep the client's pipes open (its `check | cat` would not
+            # end) after the client gave up and ran the command itself.
+            conn.sendall(_SEND_FDS)
+            marker, fds = _receive_client_fds(conn)
+            if marker != b"+" or len(fds) != 3:
+                raise ValueError("no streams")
+        except (OSError, ValueError, IndexError) as exc:
+            _close_client_fds(fds)
             try:
                 conn.sendall(f"refused {type(exc).__name__}\n".encode())
             except OSError:
@@ -300,30 +311,39 @@ class PromptlintServer:
 
         before = dict(pipeline._warm_repos)
         spare = self._take_spare()
-        if spare is not None and spare.hand_over(conn, fds, body):
-            for fd in fds:
-                os.close(fd)
-            pid, said = spare.pid, spare.sock.detach()
-        else:
-            if spare is not None:
-                spare.discard()
-            pid, said = self._fork_child(conn, fds, cwd, encoding, argv, env, before)
+        heard = bytearray()  # what the child says on its `said` channel (see _serve_in_child)
+        said = -1
         try:
-            self._wait_for_child(conn, pid)
+            outcome = None
+            if spare is not None and spare.hand_over(conn, fds, body):
+                pid, said = spare.pid, spare.sock.detach()
+                outcome = self._wait_for_child(conn, pid, said, heard, fds, _SPARE_TAKES_WITHIN)
+                if outcome != "gone" and not heard.startswith((_OFFERED, _TAKEN)):
+                    # A spare that never offered to run it (stopped, stuck, or killed with the
+                    # request unread): nothing reached the client, so a fresh child runs it.
+                    _close_said(said)
+                    heard.clear()
+                    outcome = None
+            elif spare is not None:
+                spare.discard()
+            if outcome is None:
+                pid, said = self._fork_child(conn, fds, cwd, encoding, argv, env, before)
+                self._wait_for_child(conn, pid, said, heard, fds, _CHILD_TAKES_WITHIN)
         finally:
-            try:
-                taken, keys = _read_said(said)
-                if not taken:
-                    # The child died before it had the request (a spare killed while the request
-                    # sat unread in its socket): nothing reached the client, which runs it itself.
-                    try:
-                        conn.sendall(b"refused lost\n")
-                    except OSError:
-                        pass
-                self._warm_in_background(keys)
-            finally:
-                os.close(said)
-                self.replenish_spare()
+            _close_client_fds(fds)
+        try:
+            taken, keys = _parse_said(bytes(heard))
+            if not taken:
+                # The child died, or was killed for not taking the request in time, before it
+                # ran anything: nothing reached the client, which runs the command itself.
+                try:
+                    conn.sendall(b"refused lost\n")
+                except OSError:
+                    pass
+            self._warm_in_background(keys)
+        finally:
+            _close_said(said)
+            self.replenish_spare()
 
     def _fork(self) -> int:
         """os.fork(), with every lock another thread may hold taken first: a lock held at fork
@@ -332,7 +352,7 @@ class PromptlintServer:
         from .fsutil import spawn_lock
         from .text import nlp
 
-        locks = [nlp._lock, self._guard, *(linter._lock for linter in list(self._linters.values())), spawn_lock]
+        locks = [nlp._lock, self._guard, *(linter._lock for linter in list(self._linters.values())), spawn_lock, _client_fds_lock]
         for lock in locks:
             lock.acquire()
         try:
@@ -346,22 +366,26 @@ class PromptlintServer:
         """A child forked now for this request: its pid, and the pipe it says its repositories on."""
         # The child says which repositories it indexed, so that this process indexes them too
         # and the next `check` there starts warm (what the child learns dies with it).
-        said_r, said_w = os.pipe()
-        pid = self._fork()
+        with _client_fds_lock:  # no other child may inherit this pipe
+            said_r, said_w = os.pipe()
+            _client_fds.update((said_r, said_w))
+        try:
+            pid = self._fork()
+        except OSError:
+            _close_client_fds([said_w])
+            raise
         if pid == 0:  # pragma: no cover - runs in the child; tests/test_remote.py checks what it does
             code = 2
             try:
-                os.close(said_r)
                 self._close_listeners()
+                _drop_inherited({conn.fileno(), *fds, said_w})
                 code = _serve_in_child(conn, fds, cwd, encoding, argv, env, before, said_w)
             except BaseException:  # noqa: BLE001
                 pass
             finally:
                 os._exit(code)
-        os.close(said_w)
-        for fd in fds:
-            os.close(fd)
-        return pid, said_r
+        _close_client_fds([said_w])
+        return pid, said_r  # still listed in _client_fds: run_cli closes it (_close_said)
 
     def _close_listeners(self) -> None:
         """In a forked child: let go of what makes this process the server. A child keeping the
@@ -421,8 +445,8 @@ class PromptlintServer:
             if pid == 0:  # pragma: no cover - the spare child
                 code = 2
                 try:
-                    parent_end.close()
                     self._close_listeners()
+                    _drop_inherited({child_end.fileno()})  # the parent's end and every client's socket too
                     code = _spare_main(child_end)
                 except BaseException:  # noqa: BLE001
                     pass
@@ -456,28 +480,45 @@ class PromptlintServer:
 
             threading.Thread(target=warm, name="promptlint-warm", daemon=True).start()
 
-    def _wait_for_child(self, conn: Any, pid: int) -> None:
-        """Wait for the child; a client that goes away (Ctrl-C) stops it."""
+    def _wait_for_child(self, conn: Any, pid: int, said: int, heard: bytearray, fds: list[int], takes_within: float) -> str:
+        """Wait for the child, collecting what it says on ``said`` and closing the client's
+        ``fds`` here once it took the request: "exited"; "late" when it did not take the request
+        within ``takes_within`` seconds (a stopped or stuck child: killed, so that the client is
+        not left waiting); "gone" when the client went away (Ctrl-C, or its own timeout), which
+        stops the child."""
         import select
-        import signal
 
+        os.set_blocking(said, False)
+        give_up = time.monotonic() + takes_within
+        rdhup = getattr(select, "POLLRDHUP", 0)
+        poller = select.poll()
+        poller.register(conn.fileno(), select.POLLHUP | select.POLLERR | (rdhup or select.POLLIN))
         while True:
             done, _ = os.waitpid(pid, os.WNOHANG)
+            _drain(said, heard)
+            taken = _parse_said(bytes(heard))[0]
+            if taken and fds:
+                _close_client_fds(fds)  # the child has its own copies: a `check | cat` ends with it
             if done:
-                return
-            readable, _, _ = select.select([conn], [], [], 0.05)
-            if readable:
+                return "exited"
+            if not taken and time.monotonic() > give_up:
+                _kill(pid)
+                _drain(said, heard)
+                return "late"
+            gone = bool(poller.poll(50))
+            if gone and not rdhup:  # no RDHUP (not Linux): the client's end of file shows as readable
                 try:
                     gone = conn.recv(1, socket_flags_peek()) == b""
+                except BlockingIOError:
+                    gone = False
                 except OSError:
                     gone = True
-                if gone:
-                    try:
-                        os.kill(pid, signal.SIGTERM)
-                    except OSError:
-                        pass
-                    os.waitpid(pid, 0)
-                    return
+                if not gone:
+                    time.sleep(0.01)  # its "go" waits for the child to read it
+            if gone:
+                _kill(pid)  # SIGKILL: a stopped child would hold SIGTERM until it is continued
+                _drain(said, heard)
+                return "gone"
 
     def warm_up(self) -> None:
         from .config import Config
@@ -656,10 +697,35 @@ def _spare_main(sock: Any) -> int:  # pragma: no cover - runs in the spare child
 
 def _serve_in_child(conn: Any, fds: list[int], cwd: str, encoding: str, argv: list[str], env: dict[str, str],
                     before: dict, said: int) -> int:  # pragma: no cover - runs in a child
-    """Run the command, say which repositories it indexed on ``said``, then tell the client the
-    exit code (before exiting: the client then hangs up, and a hang-up stops this child)."""
+    """Offer to run the command; once the client agrees, run it, say which repositories it
+    indexed on ``said``, then tell the client the exit code (before exiting: the client then
+    hangs up, and a hang-up stops this child).
+
+    The handshake decides who runs the command, never both: the client waits a bounded time for
+    the offer and, without one, runs the command itself and hangs up; a child that offers after
+    that reads no "go" and exits without a byte written. Once the client has said "go" it no
+    longer runs the command itself unless the server refuses (a child killed before it said it
+    took the request)."""
     from . import pipeline
 
+    try:
+        os.write(said, _OFFERED)
+    except OSError:
+        pass
+    conn.settimeout(_CLIENT_WAITS_FOR_OFFER)
+    try:
+        conn.sendall(_OFFER)
+        answer = b""
+        while len(answer) < len(_GO):
+            chunk = conn.recv(len(_GO) - len(answer))
+            if not chunk:
+                break
+            answer += chunk
+    except OSError:
+        answer = b""
+    if answer != _GO:
+        return 0  # the client gave up waiting and runs it itself
+    conn.settimeout(None)
     try:
         os.write(said, _TAKEN)  # before any byte reaches the client: from here on it must not run the command again
     except OSError:
@@ -718,7 +784,21 @@ def _warm_items() -> list[tuple[Path, Any]]:
 
 
 _MAX_SAID = 64 * 1024  # what a child may say about the repositories it indexed
-_TAKEN = b"+"  # a child's first byte on its `said` channel: it has the request and runs it
+# A child's first bytes on its `said` channel: it offered the client to run the request, then (once
+# the client said go) it has the request and runs it.
+_OFFERED = b"?"
+_TAKEN = b"+"
+_CLI_HEAD = b"cli2 "  # the handshake's version of the request (an older client's "cli " is refused: it runs in-process)
+_SEND_FDS = b"send\n"  # the server has the request and asks for the client's streams
+_OFFER = b"taken\n"
+_GO = b"go\n"
+# Seconds a spare may take to offer before a fresh child is forked for the request instead (a
+# spare still warming up offers within a fraction of this), and a fresh child before the server
+# refuses and the client runs the command itself. The client waits for the offer a little longer
+# than both together (remote.py), so that a stopped server cannot hold it for ever either.
+_SPARE_TAKES_WITHIN = 1.5
+_CHILD_TAKES_WITHIN = 2.5
+_CLIENT_WAITS_FOR_OFFER = 6.0
 
 
 def _say_repos(fd: int, keys: list[tuple[Path, int]]) -> None:
@@ -730,18 +810,22 @@ def _say_repos(fd: int, keys: list[tuple[Path, int]]) -> None:
         pass
 
 
-def _read_said(fd: int) -> tuple[bool, list[tuple[Path, int]]]:
-    """What an exited child said: whether it took the request, and the repositories it indexed."""
-    os.set_blocking(fd, False)
-    data = b""
-    while len(data) < _MAX_SAID + len(_TAKEN):  # the child wrote twice (taken, then its repositories)
+def _drain(fd: int, heard: bytearray) -> None:
+    """Add what the child wrote on its (non-blocking) `said` channel since the last call."""
+    while len(heard) < _MAX_SAID + len(_OFFERED) + len(_TAKEN):
         try:
-            chunk = os.read(fd, _MAX_SAID + len(_TAKEN) - len(data))
-        except OSError:  # nothing (more) written: a child that failed early
-            break
+            chunk = os.read(fd, _MAX_SAID + len(_OFFERED) + len(_TAKEN) - len(heard))
+        except OSError:  # nothing (more) written yet
+            return
         if not chunk:
-            break
-        data += chunk
+            return
+        heard += chunk
+
+
+def _parse_said(data: bytes) -> tuple[bool, list[tuple[Path, int]]]:
+    """Whether the child took the request, and the repositories it indexed."""
+    if data.startswith(_OFFERED):
+        data = data[len(_OFFERED):]
     taken = data.startswith(_TAKEN)
     if taken:
         data = data[len(_TAKEN):]
@@ -752,6 +836,109 @@ def _read_said(fd: int) -> tuple[bool, list[tuple[Path, int]]]:
         if sep and size.isdigit() and root.startswith("/"):
             keys.append((Path(root), int(size)))
     return taken, keys
+
+
+def _read_said(fd: int) -> tuple[bool, list[tuple[Path, int]]]:
+    """What an exited child said: whether it took the request, and the repositories it indexed."""
+    os.set_blocking(fd, False)
+    heard = bytearray()
+    _drain(fd, heard)
+    return _parse_said(bytes(heard))
+
+
+def _close_said(fd: int) -> None:
+    if fd < 0:
+        return
+    with _client_fds_lock:
+        _client_fds.discard(fd)
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
+def _kill(pid: int) -> None:
+    import signal
+
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+
+
+# Descriptors this process holds for one client only: the standard streams a `check` client
+# passed, and the `said` pipes of children in flight. A child forked meanwhile would otherwise
+# keep them open too (another client's `check | less` would not end while that child lives, and
+# the child could write into it); the lock makes receiving or closing one and forking exclusive,
+# so the set is exact in every child (see _drop_inherited).
+_client_fds: set[int] = set()
+_client_fds_lock = threading.Lock()
+
+
+def _receive_client_fds(conn: Any) -> tuple[bytes, list[int]]:
+    """The request's first bytes and the client's three descriptors, registered in _client_fds
+    before any fork can copy them (the wait for the client happens outside the lock)."""
+    import select
+    import socket
+
+    if not select.select([conn], [], [], conn.gettimeout())[0]:
+        raise TimeoutError("no request")
+    with _client_fds_lock:
+        data, fds, _flags, _addr = socket.recv_fds(conn, 1, 3, socket.MSG_DONTWAIT)
+        _client_fds.update(fds)
+    return data, fds
+
+
+def _close_client_fds(fds: list[int]) -> None:
+    """Close descriptors registered in _client_fds (each at most once). Closed under the lock: a
+    number freed and reused by another thread's open() must not stay registered, nor a fork see
+    it registered but already closed."""
+    with _client_fds_lock:
+        for fd in list(fds):
+            if fd in _client_fds:
+                _client_fds.discard(fd)
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        fds.clear()
+
+
+def _open_fds() -> list[int]:
+    for folder in ("/proc/self/fd", "/dev/fd"):
+        try:
+            return sorted(int(name) for name in os.listdir(folder))
+        except (OSError, ValueError):
+            continue
+    return list(range(3, 1024))
+
+
+def _drop_inherited(keep: set[int]) -> None:  # pragma: no cover - runs in a forked child
+    """In a forked child: let go of every other client's connection and streams (any socket not
+    in ``keep``, and what _client_fds lists), keeping this process's own files (the index
+    database, the inotify watch) that a lint uses. Each is replaced by /dev/null rather than
+    closed, so that the number stays taken: a socket object of another thread, collected later,
+    closes /dev/null instead of a file this child opened meanwhile."""
+    import stat as stat_mod
+
+    devnull = os.open(os.devnull, os.O_RDWR)
+    try:
+        for fd in _open_fds():
+            if fd in keep or fd == devnull or fd <= 2:
+                continue
+            try:
+                mode = os.fstat(fd).st_mode
+            except OSError:
+                continue
+            if fd in _client_fds or stat_mod.S_ISSOCK(mode):
+                os.dup2(devnull, fd)
+        _client_fds.clear()
+    finally:
+        os.close(devnull)
 
 
 def _freeze_heap() -> None:

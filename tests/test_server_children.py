@@ -106,3 +106,222 @@ def test_a_request_the_spare_never_read_is_run_in_process(server):
     out, err = client.communicate(timeout=120)
     assert (client.returncode, out, err) == (local.returncode, local.stdout, local.stderr)
     assert local.returncode == 1 and b"\n" in local.stdout  # a real answer, with findings
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _wait_for_new_spare(env: dict, old: int | None, seconds: float = 120) -> int:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        spare = (_status(env) or {}).get("spare")
+        if spare and spare != old:
+            return spare
+        time.sleep(0.1)
+    pytest.fail("no new spare")
+
+
+def test_a_spare_stopped_for_good_does_not_hold_its_client(server):
+    """A spare that is stopped (SIGSTOP) and never dies used to leave its client waiting for
+    ever: the request sat in its socket, the server waited on it, the client on the server. The
+    server gives the spare a bounded time to offer, kills it, and a fresh child answers: the
+    same output as in-process."""
+    env, _ = server
+    args = [EXE, "check", str(PROMPTS / "orders-table.prompt"), "--format", "concise"]
+    local = subprocess.run([*args, "--server", "never"], cwd=REPOS / "ts-api", env=env, capture_output=True, timeout=120)
+    spare = _status(env)["spare"]
+    os.kill(spare, signal.SIGSTOP)
+    try:
+        remote = subprocess.run([*args, "--server", "auto"], cwd=REPOS / "ts-api", env=env, capture_output=True, timeout=60)
+    finally:
+        if _alive(spare):
+            os.kill(spare, signal.SIGKILL)
+    assert (remote.returncode, remote.stdout, remote.stderr) == (local.returncode, local.stdout, local.stderr)
+    assert local.returncode == 1 and b"\n" in local.stdout
+    assert not _alive(spare), "the stopped spare is left behind"
+    assert _wait_for_new_spare(env, spare)  # and the server goes on with a new one
+
+
+def test_a_stopped_server_does_not_hold_a_check_client(server):
+    """A server that is itself stopped accepts nothing (the kernel queues the connection): the
+    client waits a bounded time for a child to offer, then runs the command in-process."""
+    env, pid = server
+    args = [EXE, "check", str(PROMPTS / "orders-table.prompt"), "--format", "json"]
+    local = subprocess.run([*args, "--server", "never"], cwd=REPOS / "ts-api", env=env, capture_output=True, timeout=120)
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        remote = subprocess.run([*args, "--server", "auto"], cwd=REPOS / "ts-api", env=env, capture_output=True, timeout=60)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert (remote.returncode, remote.stdout, remote.stderr) == (local.returncode, local.stdout, local.stderr)
+
+
+def test_a_stopped_spare_leaves_the_hook_within_its_deadline(server):
+    """The hook is answered by the server's threads, not a child: a stopped spare must not hold
+    it (it passed before the fix too; it pins that nothing a child does can)."""
+    env, _ = server
+    spare = _status(env)["spare"]
+    os.kill(spare, signal.SIGSTOP)
+    try:
+        data = {"session_id": "s", "transcript_path": "", "cwd": str(REPOS / "ts-api"), "hook_event_name": "UserPromptSubmit",
+                "prompt": "Add a database table for customer orders"}
+        started = time.monotonic()
+        proc = subprocess.run([EXE, "hook", "claude-code", "--deadline", "3"], input=json.dumps(data).encode(), env=env,
+                              capture_output=True, timeout=30)
+        seconds = time.monotonic() - started
+    finally:
+        os.kill(spare, signal.SIGKILL)
+    assert proc.returncode == 0 and seconds < 4.0
+    assert proc.stdout == b"" or "hookSpecificOutput" in json.loads(proc.stdout)
+
+
+def _sockets(pid: int) -> list[str]:
+    return sorted(t for t in _fd_targets(pid) if t.startswith("socket:"))
+
+
+def _pipe_of(fd: int) -> str:
+    return os.readlink(f"/proc/self/fd/{fd}")
+
+
+def test_children_hold_only_their_own_client_s_connection(server):
+    """A child forked while other clients are connected used to inherit their connections (and
+    the spare's socket end): it could read or write another client's stream, and a stuck one kept
+    that connection open. Client A's `check -` waits on its stdin in the spare; client B's check
+    runs meanwhile; the spare forked after B must hold one socket, its own end, and nothing of A."""
+    env, _ = server
+    spare_a = _status(env)["spare"]
+    a = subprocess.Popen([EXE, "check", "-", "--server", "auto"], cwd=REPOS / "ts-api", env=env,
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        for _ in range(600):  # until A's child runs: it holds A's stdin pipe
+            if _alive(spare_a) and _pipe_of(a.stdin.fileno()) in _fd_targets(spare_a):
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("A's check never reached the spare")
+        assert len(_sockets(spare_a)) == 2  # its own end towards the server, and A's connection
+        b = subprocess.run([EXE, "check", str(PROMPTS / "orders-table.prompt"), "--server", "auto"], cwd=REPOS / "ts-api",
+                           env=env, capture_output=True, timeout=120)
+        assert b.returncode == 1 and b.stdout
+        for _ in range(100):  # a spare the server keeps (one forked before it warmed B's repository is replaced)
+            spare_c = _wait_for_new_spare(env, spare_a)
+            time.sleep(0.5)  # past its first instructions after the fork
+            try:
+                held = _fd_targets(spare_c)
+            except FileNotFoundError:
+                continue
+            if _status(env)["spare"] == spare_c:
+                break
+        else:
+            pytest.fail("no spare stayed")
+        assert len([t for t in held if t.startswith("socket:")]) == 1, f"the new spare holds other clients' sockets: {held}"
+        for fd in (a.stdin.fileno(), a.stdout.fileno(), a.stderr.fileno()):
+            assert _pipe_of(fd) not in held
+        assert a.poll() is None  # A still waits on its stdin, untouched by B
+        out, err = a.communicate(b"Add a database table for customer orders", timeout=120)
+        assert a.returncode == 1 and b"CON004" in out
+    finally:
+        if a.poll() is None:
+            a.kill()
+
+
+def test_a_forked_child_drops_other_clients_descriptors_and_keeps_its_own_files(tmp_path):
+    """_drop_inherited, in a real fork: a registered client stream and an unlisted socket become
+    /dev/null (the number stays taken), the kept socket and this process's own files stay."""
+    import socket
+    import stat as stat_mod
+
+    from promptlint import server as srv
+
+    other_r, other_w = os.pipe()
+    mine_a, mine_b = socket.socketpair()
+    stray_a, stray_b = socket.socketpair()
+    own = os.open(tmp_path / "index.db", os.O_RDWR | os.O_CREAT, 0o600)
+    report_r, report_w = os.pipe()
+    with srv._client_fds_lock:
+        srv._client_fds.update((other_r, other_w))
+    try:
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child
+            try:
+                srv._drop_inherited({mine_a.fileno(), report_w})
+                kinds = []
+                for fd in (other_r, other_w, stray_a.fileno(), mine_a.fileno(), own):
+                    mode = os.fstat(fd).st_mode
+                    kinds.append("chr" if stat_mod.S_ISCHR(mode) else "sock" if stat_mod.S_ISSOCK(mode) else "reg" if stat_mod.S_ISREG(mode) else "other")
+                os.write(report_w, " ".join(kinds).encode())
+            finally:
+                os._exit(0)
+        os.close(report_w)
+        os.waitpid(pid, 0)
+        report = os.read(report_r, 1000).decode()
+    finally:
+        with srv._client_fds_lock:
+            srv._client_fds.difference_update((other_r, other_w))
+        for fd in (other_r, other_w, own, report_r):
+            os.close(fd)
+        for s in (mine_a, mine_b, stray_a, stray_b):
+            s.close()
+    assert report == "chr chr chr sock reg"
+
+
+def test_a_client_that_never_says_go_gets_no_byte_on_its_streams(server, tmp_path):
+    """The handshake that lets a client give up and run the command itself: a child offers and
+    runs nothing until the client says go. A client that reads the offer and stays silent gets
+    the server's refusal (the child is killed in time) and not a byte on its stdout."""
+    import socket
+
+    from promptlint.hook import runtime
+    from promptlint.remote import _field
+
+    env, _ = server
+    out_r, out_w = os.pipe()
+    argv = ["check", str(PROMPTS / "orders-table.prompt")]
+    fields = [str(REPOS / "ts-api"), "utf-8", str(len(argv)), *argv, *(f"{k}={v}" for k, v in env.items())]
+    body = b"".join(_field(f) for f in fields)
+    old = os.environ.get("PROMPTLINT_RUNTIME_DIR")
+    os.environ["PROMPTLINT_RUNTIME_DIR"] = env["PROMPTLINT_RUNTIME_DIR"]
+    try:
+        path = runtime.cli_socket_path()
+    finally:
+        if old is None:
+            del os.environ["PROMPTLINT_RUNTIME_DIR"]
+        else:
+            os.environ["PROMPTLINT_RUNTIME_DIR"] = old
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(30)
+    try:
+        sock.connect(path)
+        sock.sendall(b"cli2 %d\n" % len(body) + body)
+        got = b""
+        while not got.endswith(b"\n"):
+            got += sock.recv(1)
+        assert got == b"send\n"
+        socket.send_fds(sock, [b"+"], [0, out_w, out_w])
+        got = b""
+        while not got.endswith(b"\n"):
+            got += sock.recv(1)
+        assert got == b"taken\n"
+        got = b""
+        while not got.endswith(b"\n"):  # we say nothing: the server gives up on that child
+            chunk = sock.recv(1)
+            if not chunk:
+                break
+            got += chunk
+        assert got == b"refused lost\n"
+    finally:
+        sock.close()
+        os.close(out_w)
+    os.set_blocking(out_r, False)
+    try:
+        leaked = os.read(out_r, 1000)
+    except BlockingIOError:
+        leaked = b""
+    finally:
+        os.close(out_r)
+    assert leaked == b""
