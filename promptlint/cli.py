@@ -14,17 +14,17 @@ import click
 from .__about__ import __version__
 from .errors import PromptlintError
 from .output import FORMATS as OUTPUT_FORMATS
-from .textsafe import for_terminal
+from .textsafe import for_terminal, one_line
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
 def _error(message: str) -> None:
-    click.echo(for_terminal(f"promptlint: error: {message}"), err=True)
+    click.echo(one_line(f"promptlint: error: {message}"), err=True)  # one line, whatever a file name holds
 
 
 def _warn(message: str) -> None:
-    click.echo(for_terminal(f"promptlint: warning: {message}"), err=True)
+    click.echo(one_line(f"promptlint: warning: {message}"), err=True)
 
 
 def find_repo_root(start: Path) -> Path | None:
@@ -540,7 +540,9 @@ def rule(code: str, fmt: str, config_path: Path | None, isolated: bool) -> None:
     if fmt == "json":
         click.echo(json.dumps(found.to_json(), indent=2, ensure_ascii=False))
     else:
-        click.echo(found.render_doc(), nl=False)
+        # A project's rule (rules-dir) is the repository's text: its doc must not drive the terminal
+        # (an OSC 52 sequence writes the clipboard).
+        click.echo(for_terminal(found.render_doc()), nl=False)
 
 
 @main.command(name="rules")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import shlex
 from typing import TextIO
 
 from ..model import FileReport, Finding, Report, Severity
+from ..textsafe import escape_unprintable as name_shown  # a newline or ESC in a file name is shown escaped
 from ..textsafe import for_terminal as safe  # prompt text and file names never drive the terminal
+from ..textsafe import one_line  # a message quoting the prompt never starts a line of its own
 
 _STYLE = {Severity.error: "bold red", Severity.warning: "bold yellow", Severity.info: "bold cyan"}
 _MAX_SHOWN_LINE = 160
@@ -14,7 +17,7 @@ _MAX_SHOWN_LINE = 160
 def write_concise(report: Report, stream: TextIO) -> None:
     for file in report.files:
         for f in file.findings:
-            stream.write(safe(f"{file.path}:{f.start.line}:{f.start.column}: {f.code} [{f.severity.name}] {f.message}") + "\n")
+            stream.write(f"{name_shown(file.path)}:{f.start.line}:{f.start.column}: {f.code} [{f.severity.name}] {one_line(f.message)}\n")
 
 
 def _snippet(file: FileReport, f: Finding) -> tuple[str, int, int]:
@@ -42,10 +45,10 @@ def write_text(report: Report, stream: TextIO, verbose: bool = False, color: boo
     counts = {s: 0 for s in Severity}
     files_with_findings = 0
     for file in report.files:
-        path = safe(file.path)
+        path = name_shown(file.path)
         if verbose:
             for note in file.notes:
-                console.print(Text(safe(f"{path}: {note}"), style="dim"))
+                console.print(Text(f"{path}: {one_line(note)}", style="dim"))
         if file.findings:
             files_with_findings += 1
         for f in file.findings:
@@ -53,7 +56,7 @@ def write_text(report: Report, stream: TextIO, verbose: bool = False, color: boo
             head = Text()
             head.append(f"{path}:{f.start.line}:{f.start.column}: ", style="bold")
             head.append(f.code, style=_STYLE[f.severity])
-            head.append(f" {safe(f.message)} ")
+            head.append(f" {one_line(f.message)} ")
             head.append(f"[{f.severity.name}]", style="dim")
             console.print(head)
             line, col, width = _snippet(file, f)
@@ -69,22 +72,25 @@ def write_text(report: Report, stream: TextIO, verbose: bool = False, color: boo
             mark.append(f" {f.name}", style=_STYLE[f.severity])
             console.print(mark)
             if f.suggestion:
-                console.print(Text(f" {pad} = help: ", style="bold").append(Text(safe(f.suggestion), style="")))
+                console.print(Text(f" {pad} = help: ", style="bold").append(Text(one_line(f.suggestion), style="")))
             console.print()
         if file.references and (file.findings or verbose):
             console.print(Text(f"{path}: most likely files in the repository:", style="bold"))
             for ref in file.references[:5]:
                 where = f":{ref['line']}" if ref.get("line") else ""
                 line_text = Text(f"  {ref['score']:.2f} ", style="dim")
-                line_text.append(safe(f"{ref['path']}{where}"), style="bold")
-                line_text.append(safe(f"  {ref['reason']}"), style="dim")
+                line_text.append(name_shown(f"{ref['path']}{where}"), style="bold")
+                line_text.append(one_line(f"  {ref['reason']}"), style="dim")
                 console.print(line_text)
         if file.advice and (file.findings or verbose):
             a = file.advice
             why = f" ({a['reasons'][0]['message']})" if a["reasons"] and a["model"] != "haiku" else ""
-            console.print(Text(safe(f"{path}: model advice: {a['model']}{why}"), style="dim"))
+            console.print(Text(f"{path}: model advice: {a['model']}{one_line(why)}", style="dim"))
         if file.rewrite and file.path not in ("-", "<prompt>"):
-            console.print(Text(f"{path}: an explicit rewrite for Haiku: promptlint rewrite {path}", style="dim"))
+            # A command to copy: quoted for the shell, so a prompt file named '$(...).prompt' in a
+            # checkout runs nothing when pasted.
+            command = f"promptlint rewrite {shlex.quote(file.path)}"
+            console.print(Text(f"{path}: an explicit rewrite for Haiku: {name_shown(command)}", style="dim"))
         if file.findings or verbose:
             console.print(Text(f"{path}: vagueness {file.vagueness:.2f} (0 = explicit, 1 = everything left to guess)", style="dim"))
     total = sum(counts.values())
