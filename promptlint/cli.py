@@ -467,11 +467,12 @@ def history(project_dir: Path, since: str | None, fmt: str, no_repo: bool) -> No
         return
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     console = Console(highlight=False)
     console.print(f"[bold]{data['prompts']} prompts[/] in {data['sessions']} sessions ({data['malformed_lines']} unreadable lines skipped); "
                   f"[bold]{data['vague_share']:.0%}[/] had a warning or error.")
-    console.print("Answered by: " + ", ".join(f"{m} {n}" for m, n in sorted(data["by_model"].items())))
+    console.print(Text(for_terminal("Answered by: " + ", ".join(f"{m} {n}" for m, n in sorted(data["by_model"].items())))))
     if data["top_rules"]:
         table = Table(title="Most frequent problems", show_edge=False)
         table.add_column("code")
@@ -488,7 +489,10 @@ def history(project_dir: Path, since: str | None, fmt: str, no_repo: bool) -> No
         for column in ("when", "model", "advised", "prompt"):
             table.add_column(column)
         for row in rows[:20]:
-            table.add_row((row["timestamp"] or "")[:10], row["model"] or "?", row["advised"] or "?", row["prompt"])
+            # Transcript text as plain Text: a prompt holding "[/x]" is not rich markup (it raised
+            # MarkupError), nor may its escape sequences reach the terminal.
+            cells = ((row["timestamp"] or "")[:10], row["model"] or "?", row["advised"] or "?", row["prompt"])
+            table.add_row(*(Text(for_terminal(str(c))) for c in cells))
         console.print(table)
 
 
