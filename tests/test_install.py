@@ -270,3 +270,67 @@ def test_the_python_m_launcher_does_not_import_promptlint_from_the_project(tmp_p
     proc = subprocess.run(["/bin/sh", "-c", command], input=payload, cwd=project, capture_output=True, timeout=60, env=env)
     assert not pwned.exists()
     assert proc.returncode == 0, proc.stderr
+
+
+# --- a checkout's own .claude/ is the checkout author's (audit item 2) ------------------------------
+
+def _install_in(project: Path, scope: str, *extra: str):
+    return subprocess.run([EXE, "install", "claude-code", "--scope", scope, "--project", str(project), *extra],
+                          capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize("scope", ["project", "local"])
+def test_a_symlinked_claude_folder_is_neither_read_nor_written_through(tmp_path, scope):
+    """`.claude -> ../elsewhere`: install wrote its settings (and read the ones there) outside."""
+    project, elsewhere = tmp_path / "proj", tmp_path / "elsewhere"
+    project.mkdir()
+    elsewhere.mkdir()
+    (project / ".claude").symlink_to(elsewhere, target_is_directory=True)
+    proc = _install_in(project, scope)
+    assert proc.returncode == 2 and "is a symlink" in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
+    assert list(elsewhere.iterdir()) == []
+
+
+@pytest.mark.parametrize("scope", ["project", "local"])
+def test_a_symlinked_settings_file_is_not_copied_into_the_checkout(tmp_path, scope):
+    """settings.json -> the user's ~/.claude/settings.json: install merged its secrets into the
+    checkout's file (to be committed) and into a .bak copy there."""
+    project = tmp_path / "proj"
+    (project / ".claude").mkdir(parents=True)
+    secret = tmp_path / "home" / ".claude" / "settings.json"
+    secret.parent.mkdir(parents=True)
+    secret.write_text(json.dumps({"env": {"ANTHROPIC_API_KEY": "sk-secret"}}))
+    link = inst.settings_path(scope, project)
+    link.symlink_to(secret)
+    proc = _install_in(project, scope)
+    assert proc.returncode == 2 and "is a symlink" in proc.stderr, proc.stderr
+    assert link.is_symlink() and sorted(p.name for p in (project / ".claude").iterdir()) == [link.name]
+    assert "sk-secret" not in "".join(p.read_text() for p in (project / ".claude").iterdir() if not p.is_symlink())
+
+
+@pytest.mark.parametrize("command", ["install", "uninstall", "doctor"])
+def test_a_fifo_in_place_of_the_settings_does_not_hang(tmp_path, command):
+    project = tmp_path / "proj"
+    (project / ".claude").mkdir(parents=True)
+    os.mkfifo(project / ".claude" / "settings.json")
+    args = {"install": ["install", "claude-code", "--scope", "project", "--project", str(project)],
+            "uninstall": ["uninstall", "claude-code", "--scope", "project", "--project", str(project)],
+            "doctor": ["doctor", "--project", str(project), "--format", "json"]}[command]
+    proc = subprocess.run([EXE, *args], capture_output=True, text=True, timeout=60)  # the old code waited for a writer for ever
+    if command == "doctor":
+        report = json.loads(proc.stdout)
+        assert any(c["status"] == "fail" and "named pipe" in c["detail"] for c in report["checks"]), report
+    else:
+        assert proc.returncode == 2 and "named pipe" in proc.stderr, proc.stderr
+
+
+def test_the_backup_keeps_what_was_there(tmp_path):
+    project = tmp_path / "proj"
+    (project / ".claude").mkdir(parents=True)
+    settings = project / ".claude" / "settings.json"
+    settings.write_text(json.dumps(EXISTING))
+    os.chmod(settings, 0o664)
+    assert _install_in(project, "project").returncode == 0
+    backup = settings.with_name("settings.json.bak")
+    assert json.loads(backup.read_text()) == EXISTING
+    assert stat.S_IMODE(settings.stat().st_mode) == 0o664 and stat.S_IMODE(backup.stat().st_mode) == 0o664

@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import PromptlintError
-from ..fsutil import NotRegularFile, atomic_write, read_regular
+from ..fsutil import NotRegularFile, UnsafeRead, atomic_write, describe_mode, inside, read_regular
 
 HOOK_MARK = "hook claude-code"
 START_MARK = "hook session-start"
@@ -102,31 +102,63 @@ def is_start_hook(hook: Any) -> bool:
             and START_MARK in hook["command"] and "promptlint" in hook["command"])
 
 
-def load_settings(path: Path) -> dict[str, Any]:
-    if not path.exists():
-        return {}
+SETTINGS_LIMIT = 4_000_000  # a settings file is a few kilobytes; /dev/zero or a FIFO in its place is not one
+
+
+def _read_settings(path: Path, checkout: Path | None) -> bytes | None:
+    """The settings file's bytes, None when there is none: bounded, a regular file only (a FIFO in
+    a checkout's .claude/ held doctor and install for ever). With ``checkout`` (a project's own
+    settings, which the checkout's author controls): neither the .claude folder nor the file may be
+    a symlink, so install never reads a file elsewhere (the user's ~/.claude/settings.json and its
+    secrets) into the checkout, nor writes out of it."""
+    if checkout is not None:
+        folder = path.parent
+        try:
+            st = os.lstat(folder)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise PromptlintError(f"{folder}: cannot read ({exc.strerror})") from None
+        if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode) or not inside(folder, checkout):
+            raise PromptlintError(f"{folder} is {describe_mode(st.st_mode)}, not a folder of {checkout}: a project's settings "
+                                  "are read and written inside the project only; nothing was changed")
     try:
-        data = json.loads(path.read_text(encoding="utf-8") or "{}")
-    except ValueError as exc:
-        raise PromptlintError(f"{path}: not valid JSON ({exc}); fix it by hand, nothing was changed") from None
+        return read_regular(path, SETTINGS_LIMIT, follow_symlinks=checkout is None)
+    except FileNotFoundError:
+        return None
+    except UnsafeRead as exc:
+        raise PromptlintError(f"{path} is {exc.reason}, not a settings file; nothing was changed") from None
     except OSError as exc:
         raise PromptlintError(f"{path}: cannot read ({exc.strerror})") from None
+
+
+def _parse_settings(path: Path, raw: bytes | None) -> dict[str, Any]:
+    if raw is None:
+        return {}
+    try:
+        data = json.loads(raw.decode("utf-8") or "{}")
+    except (ValueError, RecursionError) as exc:
+        raise PromptlintError(f"{path}: not valid JSON ({type(exc).__name__}: {exc}); fix it by hand, nothing was changed") from None
     if not isinstance(data, dict):
         raise PromptlintError(f"{path}: the settings are not a JSON object; nothing was changed")
     return data
 
 
-def _write(path: Path, data: dict[str, Any], private: bool) -> None:
-    if path.exists():
-        backup = path.with_name(path.name + ".bak")
-        shutil.copy2(path, backup)
-        if private:
-            os.chmod(backup, 0o600)
-    if private:
-        mode = 0o600
-    else:  # a shared file keeps its permissions (mkstemp alone would make it 0600)
-        mode = (path.stat().st_mode & 0o777) if path.exists() else 0o644
-    atomic_write(path, (json.dumps(data, indent=2) + "\n").encode("utf-8"), mode=mode)
+def load_settings(path: Path, checkout: Path | None = None) -> dict[str, Any]:
+    return _parse_settings(path, _read_settings(path, checkout))
+
+
+def _write(path: Path, data: dict[str, Any], private: bool, previous: bytes | None) -> None:
+    """``previous``: the bytes read before, kept as the backup (copied from what was read, never
+    by following whatever is at the path now)."""
+    shared_mode = 0o644
+    if previous is not None:
+        try:
+            shared_mode = os.lstat(path).st_mode & 0o777
+        except OSError:
+            pass
+        atomic_write(path.with_name(path.name + ".bak"), previous, mode=0o600 if private else shared_mode)
+    atomic_write(path, (json.dumps(data, indent=2) + "\n").encode("utf-8"), mode=0o600 if private else shared_mode)
 
 
 def _groups(data: dict[str, Any], path: Path, event: str) -> list[Any]:
@@ -220,7 +252,8 @@ def install(scope: str, project: Path, mode: str | None = None, timeout: int | N
                               "use --scope local (this project, not committed) or --scope user")
     project = project.resolve()
     path = settings_path(scope, project)
-    data = load_settings(path)
+    previous = _read_settings(path, None if scope == "user" else project)
+    data = _parse_settings(path, previous)
     before = json.dumps(data, sort_keys=True)
     if transport == "http":
         from .httpd import ensure_port, ensure_secret
@@ -236,15 +269,17 @@ def install(scope: str, project: Path, mode: str | None = None, timeout: int | N
     if json.dumps(data, sort_keys=True) == before:
         return path, False
     path.parent.mkdir(parents=True, exist_ok=True)
-    _write(path, data, private)
+    _write(path, data, private, previous)
     return path, True
 
 
 def uninstall(scope: str, project: Path) -> tuple[Path, bool]:
-    path = settings_path(scope, project.resolve())
-    if not path.exists():
+    project = project.resolve()
+    path = settings_path(scope, project)
+    previous = _read_settings(path, None if scope == "user" else project)
+    if previous is None:
         return path, False
-    data = load_settings(path)
+    data = _parse_settings(path, previous)
     hooks = data.get("hooks")
     if not isinstance(hooks, dict):
         return path, False
@@ -271,5 +306,5 @@ def uninstall(scope: str, project: Path) -> tuple[Path, bool]:
         return path, False
     if not hooks:
         del data["hooks"]
-    _write(path, data, private=path.name != "settings.json" or scope == "user")
+    _write(path, data, private=path.name != "settings.json" or scope == "user", previous=previous)
     return path, True
