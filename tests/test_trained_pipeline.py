@@ -75,3 +75,24 @@ def test_a_missing_trained_pipeline_is_a_clear_error(tmp_path):
     result = CliRunner().invoke(main, ["check", str(prompt), "--no-repo"])
     assert result.exit_code == 2
     assert "spaCy pipeline 'en_core_web_nonexistent' is not installed" in result.stderr
+
+
+def test_a_project_cannot_load_a_pipeline_from_its_folder_by_a_bare_name(tiny_pipeline, tmp_path, monkeypatch):
+    """`nlp-pipeline = "tiny"` is not a path by its spelling, and spaCy read it as ./tiny: a
+    repository shipping tiny/ beside its promptlint.toml loaded it (the path ban was skipped)."""
+    import shutil
+
+    project = tmp_path / "checkout"
+    shutil.copytree(tiny_pipeline, project / "tiny")
+    (project / "promptlint.toml").write_text('nlp-pipeline = "tiny"\n')
+    (project / "p.prompt").write_text("Add a database table for customer orders\n")
+    monkeypatch.chdir(project)
+    result = CliRunner().invoke(main, ["check", "p.prompt", "--no-repo", "-v", "--no-color"])
+    assert "trained spaCy pipeline" not in result.stdout
+    assert result.exit_code == 2 and "spaCy pipeline 'tiny' is not installed" in result.stderr, result.output
+    # written as a path, by the user's own choice, it loads
+    mine = tmp_path / "mine-relative.toml"
+    mine.write_text('nlp-pipeline = "./tiny"\n')
+    result = CliRunner().invoke(main, ["check", "p.prompt", "--no-repo", "-v", "--no-color", "--config", str(mine)])
+    assert "nlp: trained spaCy pipeline en_tiny_test" in result.stdout, result.output
+

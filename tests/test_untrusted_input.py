@@ -216,6 +216,10 @@ def test_the_builtin_rules_pass_the_backtracking_check():
 @pytest.mark.parametrize(("pattern", "unsafe"), [
     ("(a+)+$", True), ("(a*)*", True), (r"(\w+\s?)+$", True), ("(.*?,){11}P", True), ("(x{2,})*", True),
     (r"\b(?:fix|change)\b", False), ("[a-z]+(?:_[a-z]+)*", False), (r"\d{1,3}(?:\.\d+)?", False), (r"(?:\s+\w+){0,3}", False),
+    # re's parser factors the common prefix out (`a(?:|)`, `a(?:|a)`): these were let through and
+    # took seconds on 24 characters
+    ("(a|a)*$", True), ("(a|aa)+$", True), ("(ab|ab)*$", True),
+    ("(a|ab)*c", False), ("(?:foo|foobar)*x", False),
 ])
 def test_backtracking_check_examples(pattern, unsafe):
     from promptlint.rules.regex_safety import problem

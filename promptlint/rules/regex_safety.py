@@ -109,6 +109,32 @@ def _delimited(body) -> bool:  # type: ignore[no-untyped-def]
     return not _repeated_items_match(body[1:], chr(body[0][1]))
 
 
+def _factored_alternatives_overlap(body) -> bool:  # type: ignore[no-untyped-def]
+    """re's parser factors a common prefix out of alternatives: `(a|a)*` parses as `(a(?:|))*` and
+    `(a|aa)+` as `(a(?:|a))+`, so the alternatives are no longer the repeat's only item (they were
+    let through, and take seconds on 24 characters). Within one iteration (a repeat's body, a
+    single group unwrapped): a branch with two empty alternatives, or with an empty one beside
+    one that can start like the next iteration does, splits the same text two ways."""
+    while len(body) == 1 and body[0][0] == _c.SUBPATTERN:
+        body = body[0][1][-1]
+    start = _first_literals(body)
+    for op, arg in body:
+        if op == _c.SUBPATTERN and len(arg[-1]) == 1:
+            op, arg = arg[-1][0]
+        if op != _c.BRANCH:
+            continue
+        branches = arg[1]
+        empty = sum(1 for b in branches if not b)
+        if empty >= 2:
+            return True
+        if empty == 1:
+            for b in branches:
+                first = _first_literals(b) if b else set()
+                if b and (first is None or start is None or first & start):
+                    return True
+    return False
+
+
 def strings(value):  # type: ignore[no-untyped-def]
     """Every string in a rule's [check] table (patterns and word lists alike: checking a plain
     word costs nothing and needs no list of which keys hold regexes)."""
@@ -143,6 +169,8 @@ def problem(pattern: str) -> str | None:
                             firsts = [_first_literals(b) for b in sub_arg[1]]
                             if any(f is None for f in firsts) or len(set().union(*firsts)) < sum(len(f) for f in firsts):
                                 return "a repeat over alternatives that can match the same text"
+                    if _factored_alternatives_overlap(body):
+                        return "a repeat over alternatives that can match the same text"
                 found = walk(body)
                 if found:
                     return found

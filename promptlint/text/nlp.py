@@ -531,8 +531,14 @@ def _build_trained(name: str) -> Pipeline:
     _register_components()
     import spacy.util
 
-    if not spacy.util.is_package(name) and not Path(name).expanduser().is_dir():
-        raise ConfigError(f"spaCy pipeline {name!r} is not installed (set nlp-pipeline = \"blank\" or install it)")
+    # A bare name is an installed package, never a folder: a project's config may not load a
+    # pipeline from a path (config.py), and "models" was read as ./models, a folder of the checkout
+    # the command runs in. A folder is written as a path ("./models"), which only the user's own
+    # config, --config or a flag may give.
+    looks_like_path = any(c in name for c in "/\\") or name.startswith((".", "~"))
+    if not spacy.util.is_package(name) and not (looks_like_path and Path(name).expanduser().is_dir()):
+        raise ConfigError(f"spaCy pipeline {name!r} is not installed (set nlp-pipeline = \"blank\", install it, "
+                          "or give a folder as a path such as ./name)")
     try:
         nlp = spacy.load(name, exclude=["ner"])
     except Exception as exc:
