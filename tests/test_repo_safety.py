@@ -437,3 +437,38 @@ def test_a_path_that_is_really_absent_is_still_reported(repo_with_lib):
     root, _ = repo_with_lib
     report = lint("Fix main in app.py and in lib/missing_module.py.", repo=root)
     assert any(f.code == "REF002" and "lib/missing_module.py" in f.message for f in report.findings)
+
+
+# --- one repository cannot poison another's cache entry (audit item 4) ---------------------------
+
+@pytest.mark.parametrize("hostile_first", [True, False])
+def test_a_forged_blob_id_in_one_repository_never_poisons_anothers_symbols(tmp_path, monkeypatch, hostile_first):
+    """git's recorded blob id is trusted as a lookup key without a read (the stat data matched), and
+    an unpacked archive carries its own .git/index: it can claim another project's blob id for a
+    file of its own. The entry stored for what we parse is keyed by the bytes we read, never by
+    that claim, so the victim's file keeps its own symbols whichever repository is indexed first."""
+    import promptlint.repo.index as index_mod
+    from promptlint.repo.files import content_key
+
+    victim = tmp_path / "victim"
+    write(victim, "lib/auth.py", "def check_password(user, password):\n    return True\n")
+    git(victim, "init", "-q")
+    git(victim, "add", "-A")
+    git(victim, "commit", "-qm", "init")
+    victim_blob = content_key((victim / "lib" / "auth.py").read_bytes())
+    hostile = tmp_path / "hostile"
+    write(hostile, "lib/auth.py", "def exfiltrate_everything():\n    return 1\n")
+    real_list = index_mod.list_files
+
+    def forged(root, *args, **kwargs):
+        listing = real_list(root, *args, **kwargs)
+        if Path(root).resolve() == hostile.resolve():
+            listing.files = [f._replace(blob=victim_blob) if f.path == "lib/auth.py" else f for f in listing.files]
+        return listing
+
+    monkeypatch.setattr(index_mod, "list_files", forged)
+    order = [hostile, victim] if hostile_first else [victim, hostile]
+    built = {root.name: build_index(root) for root in order}
+    again = build_index(victim)  # from the shared cache now
+    for index in (built["victim"], again):
+        assert {d[0] for d in index.symbols["lib/auth.py"].defs} == {"check_password"}
