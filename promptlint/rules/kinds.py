@@ -1302,6 +1302,41 @@ def check_failure_without_evidence(rule: "Rule", analysis: "Analysis", ctx: Cont
     return []
 
 
+def check_pasted_without_request(rule: "Rule", analysis: "Analysis", ctx: Context) -> list[Hit]:
+    """The message is a pasted email, chat thread or page (its headers, timestamps, "to me", "(edited)")
+    and asks for nothing: no command, no request, no question of the user's own. The pasted text may
+    be the whole point, but what to do with it (reply, fix what it reports, summarise) is left to guess."""
+    c = rule.check
+    text = analysis.text
+    patterns = _compile_regexes(rule, "pasted-markers")
+    found = [m for p in patterns if (m := p.search(text)) is not None]
+    if len(found) < int(c.get("min-markers", 2)):
+        return []
+    first = min(found, key=lambda m: m.start())
+    line_start = text.rfind("\n", 0, first.start()) + 1
+    # The user's own words: what stands before the pasted message, and a short last paragraph after it
+    # ("fix this"). A request inside the paste ("you may want to check the URL") is the sender's.
+    paragraphs = [m for m in re.finditer(r"\S(?:.|\n(?![ \t]*\n))*", text)]
+    tail = paragraphs[-1] if paragraphs else None
+    own = [(0, line_start)]
+    if tail is not None and tail.start() > line_start and len(tail.group(0).split()) <= 12 and not any(p.search(tail.group(0)) for p in patterns):
+        own.append((tail.start(), tail.end()))
+
+    def is_own(offset: int) -> bool:
+        return any(a <= offset < b for a, b in own)
+
+    if any(is_own(t.start) for t in analysis.task_verbs):
+        return []
+    if any((s.is_question or s.index in analysis.requirement_sentences) and is_own(s.start) for s in analysis.prose_sentences):
+        return []
+    line_end = text.find("\n", first.start())
+    line_end = len(text) if line_end < 0 else line_end
+    span = text[line_start:line_end]
+    lead = len(span) - len(span.lstrip())
+    start, end = line_start + lead, line_start + len(span.rstrip())
+    return [Hit(start, end, {"match": text[start:end][:60]})]
+
+
 # Code spans that carry or point at the evidence: pasted output, a quoted command or message, an
 # attachment, a link, a file or a mention.
 _EVIDENCE_SPANS = {"fenced", "traceback", "frame", "attachment", "backtick", "url", "path", "mention", "marker"}
@@ -1310,6 +1345,7 @@ _EVIDENCE_SPANS = {"fenced", "traceback", "frame", "attachment", "backtick", "ur
 KINDS["escalation"] = check_escalation
 KINDS["bare-failure"] = check_bare_failure
 KINDS["failure-without-evidence"] = check_failure_without_evidence
+KINDS["pasted-without-request"] = check_pasted_without_request
 
 
 # The [check] keys each kind reads; a rule file with any other key is rejected at load time, so a
@@ -1345,4 +1381,5 @@ KIND_PARAMS: dict[str, set[str]] = {
     "file-length": {"max-lines"},
     "bare-failure": {"failure-patterns", "generic-subjects", "filler-words", "max-words"},
     "failure-without-evidence": {"failure-patterns", "evidence-patterns", "unless-sentence-matches", "max-words"},
+    "pasted-without-request": {"pasted-markers", "min-markers"},
 }
