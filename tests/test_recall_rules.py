@@ -65,3 +65,17 @@ def test_failure_rule_spans_stay_inside_the_text(linter, text):
         if f.code == "CON013":
             assert 0 <= f.start_offset < f.end_offset <= len(text)
             assert text[f.start_offset : f.end_offset].strip()
+
+
+PASTED = "Acme Security <security@acme.example>\n9:02 AM (3 minutes ago)\nto me\n\nYour API token was found in a public repository. You may want to rotate it.\n"
+
+
+def test_a_pasted_message_is_judged_by_the_users_own_words(linter):
+    # the sender's own request ("you may want to rotate it") is not the user's
+    assert "CON014" in codes(linter, PASTED)
+    assert "CON014" not in codes(linter, "Remove the token from the repo history:\n\n" + PASTED)
+    assert "CON014" not in codes(linter, PASTED + "\nfind where it leaked")
+    # a prompt or instructions file is not pasted mail
+    assert "CON014" not in codes(linter, PASTED, path="CLAUDE.md")
+    # one mark alone is typed text
+    assert "CON014" not in codes(linter, "the nightly job ran at 1:13 PM and wrote nothing")
