@@ -42,7 +42,7 @@ MISS_RULES = {
     "subjective-term": ("VAG002", "CLD010"),
     "no-acceptance-criterion": ("CON001",),
     "over-broad-scope": ("SCO001", "SCO002"),
-    "missing-detail": ("CON004", "CON009", "CON010", "CON011"),
+    "missing-detail": ("CON004", "CON009", "CON010", "CON011", "CON012", "CON013", "CON014"),
     "missing-reference": ("REF001", "REF002", "REF003", "REF004"),
     "vague-verb/unclear-request": ("VAG001", "VAG005"),
     "open-ended-list": ("VAG003",),

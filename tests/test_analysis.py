@@ -26,6 +26,16 @@ def test_imperatives_and_requests():
     assert verbs("hey can you look into the build") == [("look", "investigate", "request")]
 
 
+def test_hedged_and_polite_frames_are_requests():
+    # Chat style puts a hedge or a courtesy before the verb; what follows is still the request, and a
+    # question mark at the end does not make the message a question.
+    assert verbs("turns out we need to rewrite this in go") == [("rewrite", "change", "request")]
+    assert verbs("i think we should refactor the auth module") == [("refactor", "change", "request")]
+    assert run("Turns out we need to rewrite this project in python -- Would you be so kind and do this for me?").message_kind == "change-request"
+    # A hedge about a fact asks for nothing.
+    assert verbs("i think the build is fine") == []
+
+
 def test_capitalised_and_inflected_forms():
     # "Adds" and "Fixed" are descriptions, not commands; "Fix" at the start is one.
     assert verbs("Fixed the bug yesterday. Adds a table.") == []

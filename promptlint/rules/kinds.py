@@ -1262,8 +1262,90 @@ def check_bare_failure(rule: "Rule", analysis: "Analysis", ctx: Context) -> list
 _APP_SUBJECTS = {"app", "application", "site", "website", "page", "program", "game", "project", "code", "everything"}
 
 
+def check_failure_without_evidence(rule: "Rule", analysis: "Analysis", ctx: Context) -> list[Hit]:
+    """A failure named without its evidence: "the build still fails, fix it", "resolve the type
+    errors", "CI is red". Something produced output (a build, a test run, a linter) and the message
+    neither quotes, pastes or links it nor names a file or a command the agent could run to see it.
+
+    Left to other rules: an error named without its text (CON009), a pasted log (CON010), an
+    announced error that never came (CON011), a bare "it's broken" (CON012). Silent when the
+    previous assistant turn already talks about the failure (its output is on screen), and on a
+    requirement ("make sure the build doesn't fail") or a conditional spec ("fail when ...")."""
+    c = rule.check
+    if analysis.previous_turn and re.search(r"\b(?:errors?|fail(?:s|ed|ing|ures?)?|exceptions?|traceback|warnings?)\b", analysis.previous_turn, re.I):
+        return []  # the agent's last message talks about the failure: its output is in the conversation
+    if any(s.kind in _EVIDENCE_SPANS for s in analysis.code_spans):
+        return []  # pasted, quoted, attached, linked, or a file or a command named
+    text = analysis.text
+    if re.search(r"[\"\u201c][^\"\u201d\n]{3,}[\"\u201d]", text):
+        return []  # a quoted message
+    if any(p.search(text) for p in _compile_regexes(rule, "evidence-patterns")):
+        return []  # the error's own words, a status code, a named tool the agent can run
+    words = re.findall(r"[A-Za-z']+", text)
+    if len(words) > int(c.get("max-words", 50)):
+        return []  # a long message describes the failure in its own words
+    patterns = _compile_regexes(rule, "failure-patterns")
+    spec = _compile_regexes(rule, "unless-sentence-matches")
+    for sent in analysis.prose_sentences:
+        if sent.is_question and not any(t.form == "request" for t in analysis.verbs_by_sentence.get(sent.index, ())):
+            continue  # "why does the build fail?": a question about the failure
+        if any(p.search(sent.text) for p in spec):
+            continue
+        for pattern in patterns:
+            m = pattern.search(sent.text)
+            if m is None:
+                continue
+            start, end = sent.start + m.start(), sent.start + m.end()
+            if analysis.is_code(start, end):
+                continue
+            return [Hit(start, end, {"match": text[start:end]})]
+    return []
+
+
+def check_pasted_without_request(rule: "Rule", analysis: "Analysis", ctx: Context) -> list[Hit]:
+    """The message is a pasted email, chat thread or page (its headers, timestamps, "to me", "(edited)")
+    and asks for nothing: no command, no request, no question of the user's own. The pasted text may
+    be the whole point, but what to do with it (reply, fix what it reports, summarise) is left to guess."""
+    c = rule.check
+    text = analysis.text
+    patterns = _compile_regexes(rule, "pasted-markers")
+    found = [m for p in patterns if (m := p.search(text)) is not None]
+    if len(found) < int(c.get("min-markers", 2)):
+        return []
+    first = min(found, key=lambda m: m.start())
+    line_start = text.rfind("\n", 0, first.start()) + 1
+    # The user's own words: what stands before the pasted message, and a short last paragraph after it
+    # ("fix this"). A request inside the paste ("you may want to check the URL") is the sender's.
+    paragraphs = [m for m in re.finditer(r"\S(?:.|\n(?![ \t]*\n))*", text)]
+    tail = paragraphs[-1] if paragraphs else None
+    own = [(0, line_start)]
+    if tail is not None and tail.start() > line_start and len(tail.group(0).split()) <= 12 and not any(p.search(tail.group(0)) for p in patterns):
+        own.append((tail.start(), tail.end()))
+
+    def is_own(offset: int) -> bool:
+        return any(a <= offset < b for a, b in own)
+
+    if any(is_own(t.start) for t in analysis.task_verbs):
+        return []
+    if any((s.is_question or s.index in analysis.requirement_sentences) and is_own(s.start) for s in analysis.prose_sentences):
+        return []
+    line_end = text.find("\n", first.start())
+    line_end = len(text) if line_end < 0 else line_end
+    span = text[line_start:line_end]
+    lead = len(span) - len(span.lstrip())
+    start, end = line_start + lead, line_start + len(span.rstrip())
+    return [Hit(start, end, {"match": text[start:end][:60]})]
+
+
+# Code spans that carry or point at the evidence: pasted output, a quoted command or message, an
+# attachment, a link, a file or a mention.
+_EVIDENCE_SPANS = {"fenced", "traceback", "frame", "attachment", "backtick", "url", "path", "mention", "marker"}
+
+
 KINDS["escalation"] = check_escalation
 KINDS["bare-failure"] = check_bare_failure
+KINDS["failure-without-evidence"] = check_failure_without_evidence
+KINDS["pasted-without-request"] = check_pasted_without_request
 
 
 # The [check] keys each kind reads; a rule file with any other key is rejected at load time, so a
@@ -1298,4 +1380,6 @@ KIND_PARAMS: dict[str, set[str]] = {
     "front-matter": {"test", "key", "keys", "patterns", "max"},
     "file-length": {"max-lines"},
     "bare-failure": {"failure-patterns", "generic-subjects", "filler-words", "max-words"},
+    "failure-without-evidence": {"failure-patterns", "evidence-patterns", "unless-sentence-matches", "max-words"},
+    "pasted-without-request": {"pasted-markers", "min-markers"},
 }
