@@ -8,8 +8,8 @@ their own path, no previous turn unless ``--with-previous-turn``), with its own 
 severities, in a child process whose PYTHONPATH is that tree. The findings are scored against the
 same verdicts (``--judgments``, default the collection verdicts ``bench_real_prompts.py`` reads), per
 part of the collection: default-on warnings and info findings, each fired / judged TP / judged FP /
-unjudged, and the reviewers' misses (miss-review rows) caught by a finding of the right family and by
-a warning. ``--unjudged`` lists the findings no verdict covers, to judge them: only for a part whose
+unjudged, and the reviewers' misses (miss-review rows) caught by a finding of the right family (as
+that tree's ``bench_real_prompts.MISS_RULES`` maps rules to families) and by a warning. ``--unjudged`` lists the findings no verdict covers, to judge them: only for a part whose
 first look is over (a held-out part's findings must not steer the rules that are scored on it).
 """
 
@@ -32,7 +32,7 @@ from bench_real_prompts import DEFAULT_COLLECTION_JUDGMENTS, FILE_KINDS, MISS_RU
 # Run in the child under the tree's PYTHONPATH: what bench_real_prompts.lint_all does, plus the
 # tree's own catalog (a branch may have changed a rule's severity).
 CHILD = r"""
-import json, sys
+import json, os, sys
 import promptlint
 from promptlint.config import Config
 from promptlint.pipeline import Linter
@@ -52,7 +52,15 @@ for line in sys.stdin:
     report = linter.lint(p["text"], path=path, previous_turn=previous)
     findings[p["id"]] = [{"code": f.code, "span": p["text"][f.start_offset:f.end_offset], "line": f.start.line,
                           "column": f.start.column, "message": f.message} for f in report.findings]
-json.dump({"promptlint": promptlint.__file__, "catalog": catalog, "findings": findings}, sys.stdout)
+# Which rules catch which family of miss is the tree's own word: a branch adding a rule adds it there.
+miss_rules = None
+try:
+    sys.path.insert(0, os.path.join(sys.argv[3], "bench"))
+    from bench_real_prompts import MISS_RULES
+    miss_rules = {family: list(codes) for family, codes in MISS_RULES.items()}
+except Exception:
+    pass
+json.dump({"promptlint": promptlint.__file__, "catalog": catalog, "findings": findings, "miss_rules": miss_rules}, sys.stdout)
 """
 
 
@@ -60,7 +68,7 @@ def lint_under(tree: Path, prompts: list[dict], use_previous: bool = False) -> d
     """The child's answer: which promptlint ran, its catalog, and the findings by prompt id."""
     # -P: the current folder is not put first on sys.path, so PYTHONPATH decides which tree runs.
     isolated = ["-P"] if sys.version_info >= (3, 11) else []
-    child = subprocess.run([sys.executable, *isolated, "-c", CHILD, json.dumps(sorted(FILE_KINDS)), "1" if use_previous else "0"],
+    child = subprocess.run([sys.executable, *isolated, "-c", CHILD, json.dumps(sorted(FILE_KINDS)), "1" if use_previous else "0", str(tree)],
                            input="".join(json.dumps(p) + "\n" for p in prompts), capture_output=True, text=True,
                            env={**os.environ, "PYTHONPATH": str(tree)})
     if child.returncode != 0:
@@ -85,6 +93,7 @@ class Part:
 
 def score_part(prompts: list[dict], answer: dict, verdicts: Verdicts, misses: list[dict]) -> Part:
     part, catalog = Part(), answer["catalog"]
+    miss_rules = answer.get("miss_rules") or MISS_RULES
     for p in prompts:
         for f in answer["findings"].get(p["id"], []):
             row = part.warnings if catalog.get(f["code"], {}).get("default_on") else part.info
@@ -100,7 +109,7 @@ def score_part(prompts: list[dict], answer: dict, verdicts: Verdicts, misses: li
         if m["id"] not in ids:
             continue
         family = m["code"].split(":", 1)[1] if ":" in m["code"] else ""
-        codes = [f["code"] for f in answer["findings"].get(m["id"], []) if f["code"] in MISS_RULES.get(family, ())]
+        codes = [f["code"] for f in answer["findings"].get(m["id"], []) if f["code"] in miss_rules.get(family, ())]
         part.misses += 1
         part.caught += bool(codes)
         part.warned += any(catalog.get(code, {}).get("severity") in ("warning", "error") for code in codes)

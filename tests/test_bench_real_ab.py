@@ -9,7 +9,7 @@ from .conftest import ROOT
 sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_real_ab import lint_under, main, score_part  # noqa: E402
-from bench_real_prompts import Verdicts  # noqa: E402
+from bench_real_prompts import MISS_RULES, Verdicts  # noqa: E402
 
 # Paraphrased prompts in the shape collect_prompts.py writes; no text from a repository.
 PROMPTS = [
@@ -25,6 +25,7 @@ def test_a_tree_lints_as_the_linter_does_in_process(linter):
         report = linter.lint(p["text"], path="<prompt>", previous_turn=None)
         assert [(f["code"], f["line"], f["column"]) for f in answer["findings"][p["id"]]] == [(f.code, f.start.line, f.start.column) for f in report.findings]
     assert answer["catalog"]["VAG003"]["severity"] == linter.catalog["VAG003"].severity.name
+    assert answer["miss_rules"]["missing-detail"] == list(MISS_RULES["missing-detail"])
 
 
 def test_findings_are_split_by_default_on_and_scored_against_verdicts():
@@ -49,3 +50,12 @@ def test_findings_are_split_by_default_on_and_scored_against_verdicts():
 def test_a_folder_that_is_not_a_source_tree_is_refused(tmp_path, capsys):
     assert main(["--base", str(tmp_path), "--collection", str(tmp_path / "c.jsonl")]) == 2
     assert "not a promptlint source tree" in capsys.readouterr().err
+
+
+def test_a_tree_that_maps_a_new_rule_to_a_family_catches_with_it():
+    answer = {"catalog": {"CON099": {"severity": "info", "default_on": False}},
+              "findings": {"p2": [{"code": "CON099", "span": "CHECKOUT", "line": 1, "column": 1, "message": ""}]}}
+    misses = [{"id": "p2", "code": "MISS:missing-detail", "verdict": "miss"}]
+    assert score_part(PROMPTS, answer, Verdicts(), misses).caught == 0  # this tree's mapping has no CON099
+    answer["miss_rules"] = {"missing-detail": ["CON099"]}
+    assert score_part(PROMPTS, answer, Verdicts(), misses).caught == 1
