@@ -11,7 +11,8 @@ rules were tuned; ``heldout`` and ``heldout2`` were not, see the bench output fo
 
 With ``--repos owner/name ...`` instead of ``--manifest`` it scans those repositories' whole history for
 agent transcripts and prompt files (Aider ``.aider.chat.history.md``, SpecStory
-``.specstory/history/*.md``, ``.claude/commands/*.md``, Copilot ``*.prompt.md``), keeps English prompts,
+``.specstory/history/*.md``, ``.claude/commands/*.md``, Copilot ``*.prompt.md``, Claude Code hook logs
+``logs/user_prompt_submit.json`` and transcripts ``logs/chat.json``), keeps English prompts,
 drops duplicates and non-prompts (Aider's /commands), and takes at most ``--per-repo`` per repository.
 Each record: id, repo, path, commit, turn, kind, text, previous_turn (the assistant message before it,
 None for a session's first turn), split.
@@ -30,10 +31,10 @@ from pathlib import Path
 
 PATTERN = re.compile(
     r"(^|/)\.aider\.chat\.history\.md$|\.specstory/history/.*\.md$|(^|/)\.claude/commands/.*\.md$|\.github/prompts/.*\.prompt\.md$|(^|/)\.continue/prompts/.*\.md$"
-    r"|(^|/)logs/user_prompt_submit\.json$"
+    r"|(^|/)logs/user_prompt_submit\.json$|(^|/)logs/chat\.json$"
 )
 # Transcript files at a fixed place, looked up by name when the listing of the history stops early.
-FIXED_PATHS = (".aider.chat.history.md", "logs/user_prompt_submit.json")
+FIXED_PATHS = (".aider.chat.history.md", "logs/user_prompt_submit.json", "logs/chat.json")
 STOP = set("the a an to of and in is it for on with this that you can be i we my please not are do make add fix use from".split())
 # Function words of the languages that slipped through the ASCII and English-stopword test (Italian,
 # Spanish, Portuguese, French, German typed without accents): words that are no English word, so a
@@ -51,10 +52,14 @@ der das und ist nicht ein eine mit fur auf ich wir bitte auch noch den dem
 
 
 def git(gitdir: Path, *args: str) -> bytes:
-    return subprocess.run(["git", "--git-dir", str(gitdir), *args], capture_output=True).stdout
+    # quotepath off: git otherwise lists a non-ASCII file name as a quoted octal escape, which
+    # `git show <commit>:<path>` cannot find, so every such transcript was silently skipped.
+    return subprocess.run(["git", "-c", "core.quotepath=off", "--git-dir", str(gitdir), *args], capture_output=True).stdout
 
 
 def kind_of(path: str) -> str:
+    if path.endswith("logs/chat.json") or path == "chat.json":
+        return "claude-transcript-turn"
     if path.endswith("user_prompt_submit.json"):
         return "claude-prompt-log"
     if "aider" in path:
@@ -122,7 +127,65 @@ def prompt_log_turns(text: str) -> list[tuple[str, str | None]]:
     return [(r["prompt"].encode("utf-8", "replace").decode("utf-8"), None) for r in records if isinstance(r, dict) and isinstance(r.get("prompt"), str)]
 
 
+# User records of a Claude Code transcript that Claude Code wrote, not the user: slash-command
+# invocations and their output, the caveat before local command output, interruptions, background
+# task notifications, and the input and output of the user's own `!` shell commands.
+HARNESS_TEXT = re.compile(
+    r"\s*(<command-(name|message|args)>|<local-command-(stdout|stderr)>|<bash-(input|stdout|stderr)>|<task-notification>"
+    r"|<system-reminder>|<user-memory-input>|Caveat: The messages below|\[Request interrupted)")
+
+
+def json_records(text: str) -> list:
+    """A JSON array, one object, or one object a line (lines that do not parse are skipped)."""
+    try:
+        records = json.loads(text)
+    except ValueError:
+        records = []
+        for line in text.splitlines():
+            try:
+                records.append(json.loads(line))
+            except ValueError:
+                continue
+    return [records] if isinstance(records, dict) else records if isinstance(records, list) else []
+
+
+def message_text(message) -> str | None:
+    """The text a transcript message carries, or None if it carries a tool call or tool result
+    (a user record holding a tool_result is Claude Code's reply to the model, not typed)."""
+    content = message.get("content") if isinstance(message, dict) else None
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, list) or not content:
+        return None
+    if any(not isinstance(b, dict) or b.get("type") not in ("text", "image") for b in content):
+        return None
+    texts = [b["text"] for b in content if b.get("type") == "text" and isinstance(b.get("text"), str)]
+    return "\n".join(texts) if texts else None
+
+
+def transcript_turns(text: str) -> list[tuple[str, str | None]]:
+    """Typed user turns of a Claude Code transcript (``logs/chat.json`` as hook templates copy it:
+    the session's JSONL records as one array), each with the assistant's last text before it (None at
+    a session's start). Skipped: meta records (expanded command files, caveats), compaction summaries,
+    sidechains (subagents), tool results and the harness's own command records."""
+    out, previous, session = [], None, object()
+    for r in json_records(text):
+        if not isinstance(r, dict) or r.get("isSidechain"):
+            continue
+        if r.get("sessionId") != session:
+            session, previous = r.get("sessionId"), None
+        body = message_text(r.get("message"))
+        if r.get("type") == "assistant":
+            previous = body.strip() if body and body.strip() else previous
+        elif r.get("type") == "user" and body and not r.get("isMeta") and not r.get("isCompactSummary") and not HARNESS_TEXT.match(body):
+            # A lone surrogate (half an emoji) cannot be encoded as UTF-8: replace it.
+            out.append((body.encode("utf-8", "replace").decode("utf-8"), previous))
+    return out
+
+
 def turns_of(path: str, text: str) -> list[tuple[str, str | None]]:
+    if kind_of(path) == "claude-transcript-turn":
+        return transcript_turns(text)
     if path.endswith("user_prompt_submit.json"):
         return prompt_log_turns(text)
     if "aider" in path:
@@ -167,7 +230,18 @@ def from_manifest(mirrors: Path, manifest: Path) -> list[dict]:
     return out
 
 
-def from_repos(mirrors: Path, repos: list[str], per_repo: int, held: set[str], split: str | None = None) -> list[dict]:
+# Hook logs that the hook rewrites each session: every committed version can hold other sessions'
+# prompts, so all versions are read (the longest first), not only the longest.
+SESSION_LOG_KINDS = {"claude-transcript-turn", "claude-prompt-log"}
+
+
+def prompt_id_at(repo: str, path: str, commit: str, turn: int, best: str) -> str:
+    """The longest version's turns keep the id of ``prompt_id``; other versions' turns name their commit."""
+    return prompt_id(repo, path, turn) if commit == best else hashlib.sha1(f"{repo}|{path}|{commit}|{turn}".encode()).hexdigest()[:10]
+
+
+def from_repos(mirrors: Path, repos: list[str], per_repo: int, held: set[str], split: str | None = None,
+               kinds: set[str] | None = None) -> list[dict]:
     out, seen = [], set()
     for repo in repos:
         gitdir = mirrors / repo.replace("/", "+") / "repo"
@@ -177,22 +251,25 @@ def from_repos(mirrors: Path, repos: list[str], per_repo: int, held: set[str], s
             path for path in FIXED_PATHS if git(gitdir, "log", "--all", "--format=%H", "-1", "--", path).strip()}
         found = []
         for path in sorted(names):
-            best = None
-            head = git(gitdir, "rev-parse", "HEAD").decode().split()
-            for commit in dict.fromkeys(git(gitdir, "log", "--all", "--format=%H", "--", path).decode().split()[:8] + head):
-                text = git(gitdir, "show", f"{commit}:{path}").decode("utf-8", "replace")
-                if best is None or len(text) > len(best[1]):
-                    best = (commit, text)
-            if best is None:
+            if kinds and kind_of(path) not in kinds:
                 continue
-            for turn, (text, previous) in enumerate(turns_of(path, best[1])):
-                text = text.strip()
-                key = " ".join(text.lower().split())
-                if not is_english_prompt(text) or key in seen:
-                    continue
-                seen.add(key)
-                found.append({"id": prompt_id(repo, path, turn), "repo": repo, "path": path, "commit": best[0], "turn": turn,
-                              "kind": kind_of(path), "text": text, "previous_turn": previous})
+            head = git(gitdir, "rev-parse", "HEAD").decode().split()
+            many = kind_of(path) in SESSION_LOG_KINDS
+            commits = git(gitdir, "log", "--all", "--format=%H", "--", path).decode().split()[:40 if many else 8] + head
+            versions = [(c, git(gitdir, "show", f"{c}:{path}").decode("utf-8", "replace")) for c in dict.fromkeys(commits)]
+            versions = [v for v in versions if v[1]]
+            if not versions:
+                continue
+            best = max(versions, key=lambda v: len(v[1]))  # the first of equally long versions
+            for commit, content in [best] + ([v for v in versions if v[0] != best[0]] if many else []):
+                for turn, (text, previous) in enumerate(turns_of(path, content)):
+                    text = text.strip()
+                    key = " ".join(text.lower().split())
+                    if not is_english_prompt(text) or key in seen:
+                        continue
+                    seen.add(key)
+                    found.append({"id": prompt_id_at(repo, path, commit, turn, best[0]), "repo": repo, "path": path, "commit": commit,
+                                  "turn": turn, "kind": kind_of(path), "text": text, "previous_turn": previous})
         found.sort(key=lambda r: r["id"])
         random.Random(hashlib.sha1(repo.encode()).hexdigest()).shuffle(found)
         for r in found[:per_repo]:
@@ -209,12 +286,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--held-out", nargs="*", default=[], help="with --repos: repositories whose prompts form the held-out part")
     parser.add_argument("--split", help="with --repos: the part every collected prompt belongs to (e.g. a fresh held-out batch)")
     parser.add_argument("--per-repo", type=int, default=10)
+    parser.add_argument("--kinds", nargs="*", help="with --repos: keep only these kinds (e.g. the typed ones: aider-user-turn specstory-user-turn claude-prompt-log claude-transcript-turn)")
     parser.add_argument("--write-manifest", type=Path, help="also write the manifest (no text) of what was collected")
     args = parser.parse_args(argv)
     if args.manifest:
         rows = from_manifest(args.mirrors, args.manifest)
     elif args.repos:
-        rows = from_repos(args.mirrors, args.repos, args.per_repo, set(args.held_out), args.split)
+        rows = from_repos(args.mirrors, args.repos, args.per_repo, set(args.held_out), args.split, set(args.kinds or ()))
     else:
         parser.error("give --manifest or --repos")
     with args.out.open("w", encoding="utf-8") as f:
