@@ -15,7 +15,8 @@ single-process extraction of the same files into read, tree-sitter parse, query 
 and the lexical read of test suites (see promptlint.repo.extract.is_lexical_path).
 
 Wall time is the median of --repeat runs; peak RSS is the largest of any one process (the probe
-reads RUSAGE_CHILDREN), and "parent" is the indexing process alone.
+reads RUSAGE_CHILDREN), and "parent" is the indexing process alone. The cold builds of every
+implementation and ctags' runs alternate (one of each per round), the other figures follow.
 """
 
 from __future__ import annotations
@@ -117,18 +118,23 @@ def one_file_target(repo: Path, files: list[str]) -> Path:
     return repo / candidates[len(candidates) // 2]
 
 
-def bench_impl(label: str, impl: Path | None, repo: Path, other: Path | None, parsed: list[str], repeat: int) -> list[tuple]:
-    """Rows of (what, detail, wall, peak MB, CPU s) for one implementation on one repository."""
+def cold_run(impl: Path | None, repo: Path) -> tuple[tuple[float, float, float, dict], str]:
+    """One cold `promptlint index` (an empty cache of its own): (its timing, the cache folder)."""
+    cmd, env = index_cmd(impl, repo, "--format", "json")
+    cache = tempfile.mkdtemp(prefix="pl-bench-cache-")
+    env["PROMPTLINT_CACHE_DIR"] = cache
+    return timed_json(cmd, env), cache
+
+
+def bench_impl(label: str, impl: Path | None, repo: Path, other: Path | None, parsed: list[str], repeat: int,
+               cold: list[tuple[float, float, float, dict]], cache: str) -> list[tuple]:
+    """Rows of (what, detail, wall, peak MB, CPU s) for one implementation on one repository, given
+    its cold runs (measured alternately with the other implementations and ctags, see main) and the
+    cache the last of them filled."""
     rows = []
     name = repo.name
     cmd, env = index_cmd(impl, repo, "--format", "json")
-    cold = []
-    for i in range(repeat):
-        cache = tempfile.mkdtemp(prefix="pl-bench-cache-")
-        env["PROMPTLINT_CACHE_DIR"] = cache
-        cold.append(timed_json(cmd, env))
-        if i != repeat - 1:
-            shutil.rmtree(cache, ignore_errors=True)
+    env["PROMPTLINT_CACHE_DIR"] = cache
     stats = cold[-1][3]
     detail = f"{stats['files']} files, {stats['parsed_files']} parsed"
     rows.append((f"{name}: {label} cold", detail, *_summary(cold)))
@@ -161,47 +167,77 @@ def _summary(runs: list[tuple[float, float, float, dict]]) -> tuple[float, float
     return statistics.median(r[0] for r in runs), max(r[1] for r in runs), statistics.median(r[2] for r in runs)
 
 
-def profile(repo: Path, parsed: list[str]) -> list[str]:
-    """One process, CPU time (less disturbed by neighbours than wall time): read, tree-sitter parse,
-    query captures, and extract() as a whole for the files the index parses, interleaved file by file
-    so drift hits all alike; the lexical read of test suites' files apart."""
-    from tree_sitter import QueryCursor
+# One process, CPU time (less disturbed by neighbours than wall time), over the files the index
+# parses: read, tree-sitter parse, query captures and extract() as a whole, file by file, and for
+# the phases of extract() that are Python (vocabulary, message literals, the line patterns of test
+# suites) the same functions timed on their own. Run with the implementation under PYTHONPATH, so
+# two checkouts can be profiled alternately; prints a JSON object of seconds.
+_PROFILE = r"""
+import json, sys, time
+from pathlib import Path
+from tree_sitter import QueryCursor
+from promptlint.repo import extract as X
+from promptlint.repo.languages import language_of, toolkit
+repo = Path(sys.argv[1]); parsed = Path(sys.argv[2]).read_text().split("\n")
+clock = time.process_time
+t = dict.fromkeys(("read", "parse", "query", "extract", "vocabulary", "messages", "lexical", "lines", "lexical_vocabulary", "lexical_messages"), 0.0)
+n = {"parsed_files": 0, "lexical_files": 0, "parsed_bytes": 0, "lexical_bytes": 0}
+for p in parsed:
+    lang = language_of(p)
+    kit = toolkit(lang)
+    a = clock(); data = (repo / p).read_bytes(); b = clock(); t["read"] += b - a
+    lexical = X.is_lexical_path(p)
+    if lexical:
+        X.extract_lexical(data, lang); c = clock(); t["lexical"] += c - b
+        if lang == "python":
+            X._python_lines(data)
+        d = clock(); t["lines"] += d - c
+        n["lexical_files"] += 1; n["lexical_bytes"] += len(data)
+    else:
+        tree = kit.parser.parse(data); c = clock()
+        QueryCursor(kit.query).captures(tree.root_node); d = clock()
+        X.extract(data, lang); e = clock()
+        t["parse"] += c - b; t["query"] += d - c; t["extract"] += e - d
+        n["parsed_files"] += 1; n["parsed_bytes"] += len(data)
+    if X.generated_reason(data) != "minified":
+        e = clock(); X._vocabulary(data); f = clock(); X._messages(data.decode("utf-8", "replace")); g = clock()
+        t["lexical_vocabulary" if lexical else "vocabulary"] += f - e
+        t["lexical_messages" if lexical else "messages"] += g - f
+print(json.dumps({**t, **n}))
+"""
 
-    from promptlint.repo.extract import extract, extract_lexical, is_lexical_path
-    from promptlint.repo.languages import language_of, toolkit
 
-    clock = time.process_time
-    read = parse = query = whole = lexical = 0.0
-    size = lexical_size = 0
-    n_lexical = 0
-    for p in parsed:
-        lang = language_of(p)
-        kit = toolkit(lang)
-        a = clock()
-        data = (repo / p).read_bytes()
-        b = clock()
-        read += b - a
-        if is_lexical_path(p):
-            extract_lexical(data, lang)
-            lexical += clock() - b
-            lexical_size += len(data)
-            n_lexical += 1
-            continue
-        tree = kit.parser.parse(data)
-        c = clock()
-        QueryCursor(kit.query).captures(tree.root_node)
-        d = clock()
-        extract(data, lang)
-        e = clock()
-        parse, query, whole = parse + c - b, query + d - c, whole + e - d
-        size += len(data)
-    mb = size / 1e6
-    return [
-        f"{repo.name}: profile, one process, CPU seconds: read {read:.2f} ({len(parsed)} files); {len(parsed) - n_lexical} files parsed "
-        f"({mb:.1f} MB): tree-sitter parse {parse:.2f} ({mb / max(parse, 1e-9):.1f} MB/s), query captures {query:.2f}, "
-        f"extract()'s Python on the captures {max(0.0, whole - parse - query):.2f}, extract() in all {whole:.2f}; "
-        f"{n_lexical} test-suite files read lexically ({lexical_size / 1e6:.1f} MB) {lexical:.2f}"
-    ]
+def profile_once(impl: Path | None, repo: Path, list_file: str) -> dict[str, float]:
+    env = {**os.environ, "PYTHONPATH": str(impl if impl is not None else HERE)}
+    out = subprocess.run([sys.executable, "-c", _PROFILE, str(repo), list_file], capture_output=True, text=True, env=env, check=True).stdout
+    return json.loads(out)
+
+
+def profile(repo: Path, parsed: list[str], impls: list[tuple[str, Path | None]], rounds: int = 2) -> list[str]:
+    """The extraction's phases per implementation, the implementations alternating, median of rounds."""
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as fh:
+        fh.write("\n".join(parsed))
+    try:
+        runs: dict[str, list[dict[str, float]]] = {label: [] for label, _ in impls}
+        for _ in range(rounds):
+            for label, impl in impls:
+                runs[label].append(profile_once(impl, repo, fh.name))
+    finally:
+        os.unlink(fh.name)
+    lines = []
+    for label, got in runs.items():
+        m = {k: statistics.median(r[k] for r in got) for k in got[0]}
+        mb, lmb = m["parsed_bytes"] / 1e6, m["lexical_bytes"] / 1e6
+        python = max(0.0, m["extract"] - m["parse"] - m["query"] - m["vocabulary"] - m["messages"])
+        lexical_rest = max(0.0, m["lexical"] - m["lines"] - m["lexical_vocabulary"] - m["lexical_messages"])
+        lines.append(
+            f"{repo.name}: {label} profile, one process, CPU seconds (median of {rounds}, alternating): read {m['read']:.2f} ({len(parsed)} files); "
+            f"{m['parsed_files']:.0f} files parsed ({mb:.1f} MB): tree-sitter parse {m['parse']:.2f} ({mb / max(m['parse'], 1e-9):.1f} MB/s), "
+            f"query captures {m['query']:.2f}, vocabulary {m['vocabulary']:.2f}, messages {m['messages']:.2f}, the rest of extract()'s Python {python:.2f}, "
+            f"extract() in all {m['extract']:.2f}; {m['lexical_files']:.0f} test-suite files read lexically ({lmb:.1f} MB) {m['lexical']:.2f}: "
+            f"line patterns {m['lines']:.2f}, vocabulary {m['lexical_vocabulary']:.2f}, messages {m['lexical_messages']:.2f}, the rest {lexical_rest:.2f}"
+        )
+    return lines
 
 
 def main() -> None:
@@ -219,34 +255,67 @@ def main() -> None:
     if args.compare_with:
         args.compare_with = args.compare_with.resolve()
     os.chdir(args.work)
-    ctags = shutil.which("ctags") or shutil.which("universal-ctags")
-    rows: list[tuple] = [("python -c pass", "", *run_process([sys.executable, "-c", "pass"], args.repeat))]
-    notes: list[str] = []
     impls: list[tuple[str, Path | None]] = [("promptlint", None)]
     if args.compare_with:
         impls.append((f"[{args.compare_with.name}]", args.compare_with))
+    # Every implementation runs from bytecode, as an installed package does, compiled into a folder
+    # of the bench's own: with PYTHONDONTWRITEBYTECODE set (some shells and CI set it) a checkout
+    # without __pycache__ would recompile its sources in every process (40-100 ms here) while one
+    # that has it would not, and the comparison would measure that.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    os.environ["PYTHONPYCACHEPREFIX"] = str(args.work / "pycache")
+    for _, impl in impls:
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str((impl if impl is not None else HERE) / "promptlint")], check=True)
+    ctags = shutil.which("ctags") or shutil.which("universal-ctags")
+    load_at_start = os.getloadavg()[0]
+    rows: list[tuple] = [("python -c pass", "", *run_process([sys.executable, "-c", "pass"], args.repeat))]
+    notes: list[str] = []
     from promptlint.repo.files import list_files
 
     for src in args.repos:
         repo = working_copy(src, args.work)
         other = working_copy(src, args.work, args.other_commit, "-other") if args.other_commit else None
         parsed = [f.path for f in list_files(repo).files if f.lang]
-        ctags_row = None
+        ctags_cmd = None
+        list_file = None
         if ctags:
             with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as fh:
                 fh.write("\n".join(parsed))
-            try:
-                ctags_row = run_process(["sh", "-c", f"cd {repo} && {ctags} -f /dev/null -L {fh.name}"], args.repeat)
-            finally:
-                os.unlink(fh.name)
+            list_file = fh.name
+            ctags_cmd = ["sh", "-c", f"cd {repo} && {ctags} -f /dev/null -L {list_file}"]
+        # Cold builds are the figure compared with ctags: ctags and every implementation take turns,
+        # round by round, so a neighbour's burst of load falls on all of them alike.
+        ctags_runs: list[tuple[float, float, float, str]] = []
+        colds: dict[str, list[tuple[float, float, float, dict]]] = {label: [] for label, _ in impls}
+        caches: dict[str, str] = {}
+        try:
+            for _ in range(args.repeat):
+                if ctags_cmd:
+                    ctags_runs.append(probe(ctags_cmd))
+                for label, impl in impls:
+                    got_cold, cache = cold_run(impl, repo)
+                    colds[label].append(got_cold)
+                    if label in caches:
+                        shutil.rmtree(caches[label], ignore_errors=True)
+                    caches[label] = cache
+        finally:
+            if list_file:
+                os.unlink(list_file)
+        ctags_row = None
+        if ctags_runs:
+            ctags_row = (statistics.median(r[0] for r in ctags_runs), max(r[1] for r in ctags_runs), statistics.median(r[2] for r in ctags_runs))
             rows.append((f"{repo.name}: ctags on the same {len(parsed)} files", "", *ctags_row))
         for label, impl in impls:
-            got = bench_impl(label, impl, repo, other, parsed, args.repeat)
+            got = bench_impl(label, impl, repo, other, parsed, args.repeat, colds[label], caches[label])
             rows.extend(got)
             if ctags_row:
                 rows.append((f"{repo.name}: {label} cold / ctags", "wall and CPU ratios", got[0][2] / ctags_row[0], None, got[0][4] / ctags_row[2]))
+        if len(impls) > 1:
+            base = _summary(colds[impls[1][0]])
+            mine = _summary(colds[impls[0][0]])
+            rows.append((f"{repo.name}: promptlint cold / {impls[1][0]} cold", "wall and CPU ratios", mine[0] / base[0], None, mine[2] / base[2]))
         if args.profile:
-            notes.extend(profile(repo, parsed))
+            notes.extend(profile(repo, parsed, impls))
     print(f"{'what':<58} {'':<30} {'wall':>9} {'peak RSS':>9} {'CPU':>8}")
     for what, detail, seconds, peak, cpu in rows:
         cpu_s = "" if cpu is None else f"{cpu:>7.2f}s"
@@ -256,7 +325,7 @@ def main() -> None:
             print(f"{what:<58} {detail:<30} {seconds:>8.3f}s {'':>9} {cpu_s:>8}")
         else:
             print(f"{what:<58} {detail:<30} {seconds:>8.3f}s {peak:>7.0f}MB {cpu_s:>8}")
-    print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print(f"load average at the start {load_at_start:.1f}, at the end {os.getloadavg()[0]:.1f}, on {os.cpu_count()} CPUs")
     for note in notes:
         print(note)
 

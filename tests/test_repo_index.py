@@ -793,6 +793,29 @@ def test_vocabulary_by_alphanumeric_runs_equals_splitting_each_identifier(text):
     assert _vocabulary(text.encode()) == expected
 
 
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(["get", "User", "ById", "_", "9", "HTTPServer", " ", "\n", "s", "ies", "x2y", "a", "URLs"]), max_size=30).map("".join), min_size=1, max_size=6))
+def test_vocabulary_is_the_same_whatever_its_run_memo_holds(texts):
+    """The per-process memo of each alphanumeric run's words (filled by earlier files, cleared
+    when full) never changes a file's vocabulary: fresh, warm, or cleared every few runs."""
+    from promptlint.repo import extract as X
+
+    fresh = []
+    for text in texts:
+        X._RUN_WORDS.clear()
+        fresh.append(X._vocabulary(text.encode()))
+    assert [X._vocabulary(text.encode()) for text in texts] == fresh  # memo warm from the texts before
+    bound = X._RUN_WORDS_MAX
+    X._RUN_WORDS_MAX = 3  # not monkeypatch: hypothesis runs the body many times per fixture
+    X._RUN_WORDS.clear()
+    try:
+        assert [X._vocabulary(text.encode()) for text in texts] == fresh
+        assert len(X._RUN_WORDS) <= 3
+    finally:
+        X._RUN_WORDS_MAX = bound
+        X._RUN_WORDS.clear()
+
+
 @pytest.mark.parametrize("damage", ["deleted", "not-ours", "other-schema"])
 def test_derived_structures_degrade_when_the_store_changed_under_the_index(git_repo, damage):
     """The store is opened again for the search structures, after the index was built: by then
