@@ -240,3 +240,39 @@ def test_a_closed_stdin_with_a_warm_server_is_the_same_clear_error(server):
     proc = subprocess.run([EXE, "check", "--no-repo", "-", "--server", "auto"], env=server, stdin=subprocess.DEVNULL,
                           capture_output=True, text=True, timeout=60, preexec_fn=lambda: os.close(0))
     assert proc.returncode == 2 and proc.stderr.strip() == "promptlint: error: -: no standard input to read (it is closed)"
+
+
+def _spares_ready(env: dict, n: int) -> list[int]:
+    for _ in range(300):
+        spares = status(env).get("spares") or []
+        if len(spares) == n:
+            return spares
+        time.sleep(0.1)
+    pytest.fail(f"not {n} spares: {status(env)}")
+
+
+def test_checks_in_a_row_run_in_the_spares_forked_before_them(server, tmp_path):
+    """The server keeps SPARES children ready, so that a check right after another does not wait
+    for the next fork: two checks in a row run in the two spares that waited before the first
+    (both exit), and the server forks new ones after them."""
+    from promptlint.server import SPARES
+
+    assert SPARES >= 2
+    before = _spares_ready(server, SPARES)
+    assert len(set(before)) == SPARES and status(server)["spare"] == before[0]
+    args = [EXE, "check", "--no-repo", "--format", "json", str(PROMPTS / "orders-table.prompt")]  # no repository: nothing to re-index, no spare goes stale
+    local = subprocess.run([*args, "--server", "never"], env=server, capture_output=True, timeout=120)
+    for _ in range(2):
+        remote = subprocess.run([*args, "--server", "auto"], env=server, capture_output=True, timeout=120)
+        assert (remote.returncode, remote.stdout, remote.stderr) == (local.returncode, local.stdout, local.stderr)
+    for pid in before:
+        for _ in range(100):
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail(f"spare {pid} did not run a check (still waiting)")
+    after = _spares_ready(server, SPARES)
+    assert not set(after) & set(before)
