@@ -28,6 +28,19 @@ from .errors import LintTimeout
 
 # linted once against a repository a `check` child indexed, to load what every later lint there needs
 _WARM_PROMPT = "Fix the bug in the `main` function of the query module, where a missing relation raises an error."
+# Linted (and rendered in every format) by the server itself, with no repository and against each
+# one it holds: what a lint and its output build lazily on first use (rules' patterns reached only
+# by some prompts, matchers, the renderers' caches) is then built once and shared by every child,
+# not rebuilt in each (a child's first lint of a new prompt took ~2x its second). Prompts of
+# different kinds, so that most rules' code runs.
+_WARM_PROMPTS = (
+    _WARM_PROMPT,
+    "Refactor the auth middleware and clean up the code so it is nicer, maybe add some tests etc.",
+    "Add a `--verbose` flag to the CLI in src/cli.py like the other flags, and run `npm test` before you finish.",
+    "It still fails, fix it. Make it work like the other one and update whatever needs updating.",
+    "Rewrite the whole project in Rust and migrate the database; keep the public API unchanged.",
+    "Add a test for the pagination of the users list and rename `get_users` to `list_users` everywhere.\n\n- check the docs\n- see README.md",
+)
 REFRESH_AFTER = 30.0  # seconds before a repository index is refreshed (in the background)
 _MAX_REQUEST = 4_000_000
 # Longer prompts (pasted logs) cannot be linted within a hook's deadline (the analysis runs at
@@ -499,7 +512,7 @@ class PromptlintServer:
                     # What a lint there loads on first use (the symbols' store, the facts, the
                     # rules' lazily compiled patterns): loaded here once, not in every child.
                     ctx.facts  # noqa: B018
-                    self.linter_for(Config()).lint(_WARM_PROMPT, repo=root)
+                    _warm_lints(self.linter_for(Config()), root)
                     _freeze_heap()
                 except Exception:  # noqa: BLE001 - the next check indexes it itself
                     pass
@@ -572,6 +585,7 @@ class PromptlintServer:
         from .config import Config
 
         self.linter_for(Config()).lint("Warm up the pipeline.")
+        _warm_lints(self.linter_for(Config()), None)
         # What a `check` run in a forked child imports: loaded once here, shared by every child.
         import rich.console  # noqa: F401
 
@@ -709,6 +723,28 @@ class _Spare:
             os.waitpid(self.pid, 0)
         except ChildProcessError:
             pass
+
+
+def _warm_lints(linter: Any, root: Path | None) -> None:
+    """Lint _WARM_PROMPTS (against ``root``, or the text alone) and render the reports in every
+    format, into memory; a warm-up, so nothing it raises matters."""
+    import io
+
+    from .model import Report
+    from .output import FORMATS, render
+
+    report = Report()
+    for text in _WARM_PROMPTS:
+        try:
+            report.files.append(linter.lint(text, path="warm-up.prompt", repo=root))
+        except Exception:  # noqa: BLE001
+            pass
+    for fmt in FORMATS:
+        for color in (None, True) if fmt == "text" else (None,):
+            try:
+                render(fmt, report, linter.catalog, io.StringIO(), color=color)
+            except Exception:  # noqa: BLE001
+                pass
 
 
 def _spare_main(sock: Any) -> int:  # pragma: no cover - runs in the spare child
