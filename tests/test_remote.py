@@ -75,6 +75,26 @@ def test_the_server_gives_the_in_process_output(server, args):
     assert requests(server) > before + 1  # it really went through the server (the status call counts too)
 
 
+@pytest.mark.parametrize("where", [["--no-repo"], ["--repo", str(TS)]], ids=["no-repo", "repo"])
+@pytest.mark.parametrize("fmt", ["text", "concise", "json", "sarif", "github"])
+def test_every_format_is_the_same_through_the_server(server, fmt, where):
+    """Every output format, text-only and against a repository (warm in the server after the first
+    check there), on prompts that give findings of every severity and none at all."""
+    args = ("check", "--format", fmt, *where, str(PROMPTS / "orders-table.prompt"), str(PROMPTS / "fix-it.prompt"),
+            str(PROMPTS / "orders-table-explicit.prompt"))
+    for attempt in range(2):  # the first may index the repository in the child; the second runs on the server's own index
+        if attempt and where[0] == "--repo":
+            for _ in range(300):
+                if str(TS.resolve()) in status(server)["warm"]:
+                    break
+                time.sleep(0.1)
+            else:
+                pytest.fail(f"the server never indexed {TS}: {status(server)}")
+        local, remote = both(server, *args)
+        assert (remote.returncode, remote.stdout, remote.stderr) == (local.returncode, local.stdout, local.stderr)
+        assert remote.stdout
+
+
 def test_stdin_and_the_clients_environment_reach_the_child(server, tmp_path):
     user = tmp_path / "user.toml"
     user.write_text('select = ["VAG"]\n')
