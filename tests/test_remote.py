@@ -210,6 +210,34 @@ def test_the_warm_server_never_answers_from_a_stale_index(server, tmp_path):
     assert b"REF002" not in created[1].stdout and created[0].stdout == created[1].stdout
 
 
+def test_the_warm_server_sees_an_edit_inside_one_file(server, tmp_path):
+    """No file created or deleted, the listing the same: only a file's content changed. The server
+    answers from its index while nothing changed, so the edit must still count at once (a symbol
+    it defines is known to the very next check), exactly as in-process."""
+    import shutil
+
+    repo = tmp_path / "edited-repo"
+    shutil.copytree(TS, repo)
+    prompt = tmp_path / "task.prompt"
+    prompt.write_text("Make `verifyTokens` reject tokens without a signature.\n")  # src/lib/auth.ts has verifyToken
+    args = ("check", "--format", "concise", "--repo", str(repo), str(prompt))
+    first = both(server, *args)
+    assert b"REF002" in first[1].stdout and b"verifyTokens" in first[1].stdout, first[1].stdout
+    assert first[0].stdout == first[1].stdout
+    for _ in range(300):
+        if str(repo.resolve()) in status(server)["watched"]:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail(f"the server does not watch {repo}: {status(server)}")
+    assert both(server, *args)[1].stdout == first[1].stdout  # unchanged: answered from the index it has
+    auth = repo / "src" / "lib" / "auth.ts"
+    auth.write_text(auth.read_text() + "\nexport function verifyTokens(tokens: string[]): boolean {\n  return tokens.length > 0;\n}\n")
+    edited = both(server, *args)
+    assert b"REF002" not in edited[1].stdout, edited[1].stdout
+    assert edited[0].stdout == edited[1].stdout and edited[0].returncode == edited[1].returncode
+
+
 @pytest.mark.skipif(os.geteuid() != 0 or not Path("/usr/bin/unshare").exists(), reason="needs root and unshare for a mount namespace")
 def test_a_client_confined_to_another_view_of_the_files_cannot_read_through_the_server(server, tmp_path):
     """A sandbox (Claude Code's sandboxed Bash, bubblewrap) hides a folder by mounting over it in its
