@@ -28,6 +28,19 @@ from .errors import LintTimeout
 
 # linted once against a repository a `check` child indexed, to load what every later lint there needs
 _WARM_PROMPT = "Fix the bug in the `main` function of the query module, where a missing relation raises an error."
+# Linted (and rendered in every format) by the server itself, with no repository and against each
+# one it holds: what a lint and its output build lazily on first use (rules' patterns reached only
+# by some prompts, matchers, the renderers' caches) is then built once and shared by every child,
+# not rebuilt in each (a child's first lint of a new prompt took ~2x its second). Prompts of
+# different kinds, so that most rules' code runs.
+_WARM_PROMPTS = (
+    _WARM_PROMPT,
+    "Refactor the auth middleware and clean up the code so it is nicer, maybe add some tests etc.",
+    "Add a `--verbose` flag to the CLI in src/cli.py like the other flags, and run `npm test` before you finish.",
+    "It still fails, fix it. Make it work like the other one and update whatever needs updating.",
+    "Rewrite the whole project in Rust and migrate the database; keep the public API unchanged.",
+    "Add a test for the pagination of the users list and rename `get_users` to `list_users` everywhere.\n\n- check the docs\n- see README.md",
+)
 REFRESH_AFTER = 30.0  # seconds before a repository index is refreshed (in the background)
 _MAX_REQUEST = 4_000_000
 # Longer prompts (pasted logs) cannot be linted within a hook's deadline (the analysis runs at
@@ -172,8 +185,10 @@ class PromptlintServer:
         self._refreshing: set[Path] = set()
         self._warming: set[tuple[Path, int]] = set()  # repositories a `check` child indexed
         self._guard = threading.Lock()
-        self._spare: _Spare | None = None  # a child forked ahead of the next `check` (see run_cli)
+        self._spares: list[_Spare] = []  # children forked ahead of the next `check`s, oldest first (see run_cli)
         self._spare_lock = threading.Lock()
+        self._replenish_lock = threading.Lock()  # one thread at a time forks spares
+        self._stopping = False
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="promptlint-work")
         self.server: _SocketServer | None = None
         self.cli_server: _SocketServer | None = None
@@ -188,13 +203,16 @@ class PromptlintServer:
         if op == "ping":
             return {"ok": True, "version": __version__}
         if op == "status":
+            with self._spare_lock:
+                spares = [spare.pid for spare in self._spares]
             return {
                 "ok": True, "pid": os.getpid(), "version": __version__, "uptime": round(time.time() - self.started, 1),
                 "requests": self.requests, "repositories": sorted(str(r) for linter in self._linters.values() for r in linter._repos),
                 "warm": sorted({str(root) for root, _ in _warm_keys()}),
                 "watched": sorted({str(root) for root, ctx in _warm_items() if ctx.watcher is not None and not ctx.watcher.changed()}),
                 "idle_timeout": self.idle_timeout,
-                "spare": self._spare.pid if self._spare is not None else None,  # the child the next `check` runs in
+                "spare": spares[0] if spares else None,  # the child the next `check` runs in
+                "spares": spares,
             }
         if op == "stop":
             threading.Thread(target=self.stop, daemon=True).start()
@@ -414,46 +432,70 @@ class PromptlintServer:
                    for was, new in zip(forked_with, now))
 
     def _take_spare(self) -> "_Spare | None":
-        with self._spare_lock:
-            spare, self._spare = self._spare, None
-        if spare is not None and not self._spare_is_current(spare.state):
+        """The oldest waiting spare that is still current; stale ones are discarded."""
+        while True:
+            with self._spare_lock:
+                if not self._spares:
+                    return None
+                spare = self._spares.pop(0)
+            if self._spare_is_current(spare.state):
+                return spare
             spare.discard()  # forked before this process indexed or refreshed something
-            return None
-        return spare
 
     def replenish_spare(self) -> None:
-        """Fork the next spare child unless a current one waits; replace a stale one."""
-        if self.server is None:
-            return
-        with self._spare_lock:
-            spare = self._spare
-            state = self._state()
-            if spare is not None:
-                if self._spare_is_current(spare.state) and spare.alive():
-                    return
-                self._spare = None
-                spare.discard()
-            import socket
+        """Fork spare children until SPARES current ones wait; replace stale or dead ones.
 
-            parent_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-            try:
-                pid = self._fork()
-            except OSError:
-                parent_end.close()
-                child_end.close()
+        More than one: the spare that takes a request is replaced only once its child is done
+        (a fork then, while the child runs, would take CPU from it), and a fork and the new
+        spare's warm-up lint take longer than a client's start, so a `check` right after another
+        (a script, a save-all in an editor) would otherwise find no spare ready and wait for it.
+        The fork happens outside _spare_lock, so that a request meanwhile takes a waiting one."""
+        with self._replenish_lock:
+            while self.server is not None:
+                with self._spare_lock:
+                    if self._stopping:
+                        return
+                    kept, dropped = [], []
+                    for spare in self._spares:
+                        (kept if self._spare_is_current(spare.state) and spare.alive() else dropped).append(spare)
+                    self._spares = kept
+                    state = self._state()
+                for spare in dropped:
+                    spare.discard()
+                if len(kept) >= SPARES:
+                    return
+                spare = self._fork_spare(state)
+                if spare is None:
+                    return
+                with self._spare_lock:
+                    if not self._stopping:
+                        self._spares.append(spare)
+                        continue
+                spare.discard()  # the server stopped meanwhile
                 return
-            if pid == 0:  # pragma: no cover - the spare child
-                code = 2
-                try:
-                    self._close_listeners()
-                    _drop_inherited({child_end.fileno()})  # the parent's end and every client's socket too
-                    code = _spare_main(child_end)
-                except BaseException:  # noqa: BLE001
-                    pass
-                finally:
-                    os._exit(code)
+
+    def _fork_spare(self, state: tuple) -> "_Spare | None":
+        import socket
+
+        parent_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            pid = self._fork()
+        except OSError:
+            parent_end.close()
             child_end.close()
-            self._spare = _Spare(pid, parent_end, state)
+            return None
+        if pid == 0:  # pragma: no cover - the spare child
+            code = 2
+            try:
+                self._close_listeners()
+                _drop_inherited({child_end.fileno()})  # the other spares' ends and every client's socket too
+                code = _spare_main(child_end)
+            except BaseException:  # noqa: BLE001
+                pass
+            finally:
+                os._exit(code)
+        child_end.close()
+        return _Spare(pid, parent_end, state)
 
     def _warm_in_background(self, keys: list[tuple[Path, int]]) -> None:
         from . import pipeline
@@ -470,7 +512,7 @@ class PromptlintServer:
                     # What a lint there loads on first use (the symbols' store, the facts, the
                     # rules' lazily compiled patterns): loaded here once, not in every child.
                     ctx.facts  # noqa: B018
-                    self.linter_for(Config()).lint(_WARM_PROMPT, repo=root)
+                    _warm_lints(self.linter_for(Config()), root)
                     _freeze_heap()
                 except Exception:  # noqa: BLE001 - the next check indexes it itself
                     pass
@@ -492,38 +534,58 @@ class PromptlintServer:
         give_up = time.monotonic() + takes_within
         rdhup = getattr(select, "POLLRDHUP", 0)
         poller = select.poll()
-        poller.register(conn.fileno(), select.POLLHUP | select.POLLERR | (rdhup or select.POLLIN))
-        while True:
-            done, _ = os.waitpid(pid, os.WNOHANG)
-            _drain(said, heard)
-            taken = _parse_said(bytes(heard))[0]
-            if taken and fds:
-                _close_client_fds(fds)  # the child has its own copies: a `check | cat` ends with it
-            if done:
-                return "exited"
-            if not taken and time.monotonic() > give_up:
-                _kill(pid)
-                _drain(said, heard)
-                return "late"
-            gone = bool(poller.poll(50))
-            if gone and not rdhup:  # no RDHUP (not Linux): the client's end of file shows as readable
-                try:
-                    gone = conn.recv(1, socket_flags_peek()) == b""
-                except BlockingIOError:
-                    gone = False
-                except OSError:
-                    gone = True
+        client = conn.fileno()
+        poller.register(client, select.POLLHUP | select.POLLERR | (rdhup or select.POLLIN))
+        # Woken by what the child says and by its exit, not by a clock: the client's streams are
+        # let go the moment the child took them (a `check | cat` or a caller reading the output to
+        # its end waits for every copy), and the next spare is forked as soon as the child is done.
+        poller.register(said, select.POLLIN)
+        exited = _pidfd(pid)
+        if exited >= 0:
+            poller.register(exited, select.POLLIN)
+        try:
+            while True:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+                if _drain(said, heard):
+                    poller.unregister(said)  # its end of file: the child exits (or closed it); the exit wakes us
+                    said = -1
+                taken = _parse_said(bytes(heard))[0]
+                if taken and fds:
+                    _close_client_fds(fds)  # the child has its own copies: a `check | cat` ends with it
+                if done:
+                    return "exited"
+                now = time.monotonic()
+                if not taken and now > give_up:
+                    _kill(pid)
+                    if said >= 0:
+                        _drain(said, heard)
+                    return "late"
+                wait = 50 if taken else max(1, min(50, math.ceil((give_up - now) * 1000)))
+                gone = any(fd == client for fd, _ in poller.poll(wait))
                 if not gone:
-                    time.sleep(0.01)  # its "go" waits for the child to read it
-            if gone:
+                    continue
+                if not rdhup:  # no RDHUP (not Linux): the client's end of file shows as readable
+                    try:
+                        gone = conn.recv(1, socket_flags_peek()) == b""
+                    except BlockingIOError:
+                        gone = False
+                    except OSError:
+                        gone = True
+                    if not gone:
+                        time.sleep(0.01)  # its "go" waits for the child to read it
+                        continue
                 _kill(pid)  # SIGKILL: a stopped child would hold SIGTERM until it is continued
-                _drain(said, heard)
+                if said >= 0:
+                    _drain(said, heard)
                 return "gone"
+        finally:
+            _close_pidfd(exited)
 
     def warm_up(self) -> None:
         from .config import Config
 
         self.linter_for(Config()).lint("Warm up the pipeline.")
+        _warm_lints(self.linter_for(Config()), None)
         # What a `check` run in a forked child imports: loaded once here, shared by every child.
         import rich.console  # noqa: F401
 
@@ -594,8 +656,9 @@ class PromptlintServer:
 
     def stop(self) -> None:
         with self._spare_lock:
-            spare, self._spare = self._spare, None
-        if spare is not None:
+            self._stopping = True
+            spares, self._spares = self._spares, []
+        for spare in spares:
             spare.discard()
         server, self.server = self.server, None
         cli_server, self.cli_server = self.cli_server, None
@@ -660,6 +723,28 @@ class _Spare:
             os.waitpid(self.pid, 0)
         except ChildProcessError:
             pass
+
+
+def _warm_lints(linter: Any, root: Path | None) -> None:
+    """Lint _WARM_PROMPTS (against ``root``, or the text alone) and render the reports in every
+    format, into memory; a warm-up, so nothing it raises matters."""
+    import io
+
+    from .model import Report
+    from .output import FORMATS, render
+
+    report = Report()
+    for text in _WARM_PROMPTS:
+        try:
+            report.files.append(linter.lint(text, path="warm-up.prompt", repo=root))
+        except Exception:  # noqa: BLE001
+            pass
+    for fmt in FORMATS:
+        for color in (None, True) if fmt == "text" else (None,):
+            try:
+                render(fmt, report, linter.catalog, io.StringIO(), color=color)
+            except Exception:  # noqa: BLE001
+                pass
 
 
 def _spare_main(sock: Any) -> int:  # pragma: no cover - runs in the spare child
@@ -799,6 +884,9 @@ _GO = b"go\n"
 _SPARE_TAKES_WITHIN = 1.5
 _CHILD_TAKES_WITHIN = 2.5
 _CLIENT_WAITS_FOR_OFFER = 6.0
+# Children kept forked ahead of requests (see replenish_spare): each holds its own copy of the
+# pages its warm-up lint wrote, a few MB.
+SPARES = 2
 
 
 def _say_repos(fd: int, keys: list[tuple[Path, int]]) -> None:
@@ -810,16 +898,38 @@ def _say_repos(fd: int, keys: list[tuple[Path, int]]) -> None:
         pass
 
 
-def _drain(fd: int, heard: bytearray) -> None:
-    """Add what the child wrote on its (non-blocking) `said` channel since the last call."""
+def _drain(fd: int, heard: bytearray) -> bool:
+    """Add what the child wrote on its (non-blocking) `said` channel since the last call; True at
+    its end of file (or past the cap: nothing more is read)."""
     while len(heard) < _MAX_SAID + len(_OFFERED) + len(_TAKEN):
         try:
             chunk = os.read(fd, _MAX_SAID + len(_OFFERED) + len(_TAKEN) - len(heard))
         except OSError:  # nothing (more) written yet
-            return
+            return False
         if not chunk:
-            return
+            return True
         heard += chunk
+    return True
+
+
+def _pidfd(pid: int) -> int:
+    """A descriptor that turns readable when the child ``pid`` exits (Linux 5.3+), else -1.
+    Listed in _client_fds like the child's `said` pipe: no other child inherits it."""
+    opener = getattr(os, "pidfd_open", None)
+    if opener is None:
+        return -1
+    with _client_fds_lock:
+        try:
+            fd = opener(pid)
+        except OSError:
+            return -1
+        _client_fds.add(fd)
+    return fd
+
+
+def _close_pidfd(fd: int) -> None:
+    if fd >= 0:
+        _close_client_fds([fd])
 
 
 def _parse_said(data: bytes) -> tuple[bool, list[tuple[Path, int]]]:

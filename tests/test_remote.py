@@ -75,6 +75,26 @@ def test_the_server_gives_the_in_process_output(server, args):
     assert requests(server) > before + 1  # it really went through the server (the status call counts too)
 
 
+@pytest.mark.parametrize("where", [["--no-repo"], ["--repo", str(TS)]], ids=["no-repo", "repo"])
+@pytest.mark.parametrize("fmt", ["text", "concise", "json", "sarif", "github"])
+def test_every_format_is_the_same_through_the_server(server, fmt, where):
+    """Every output format, text-only and against a repository (warm in the server after the first
+    check there), on prompts that give findings of every severity and none at all."""
+    args = ("check", "--format", fmt, *where, str(PROMPTS / "orders-table.prompt"), str(PROMPTS / "fix-it.prompt"),
+            str(PROMPTS / "orders-table-explicit.prompt"))
+    for attempt in range(2):  # the first may index the repository in the child; the second runs on the server's own index
+        if attempt and where[0] == "--repo":
+            for _ in range(300):
+                if str(TS.resolve()) in status(server)["warm"]:
+                    break
+                time.sleep(0.1)
+            else:
+                pytest.fail(f"the server never indexed {TS}: {status(server)}")
+        local, remote = both(server, *args)
+        assert (remote.returncode, remote.stdout, remote.stderr) == (local.returncode, local.stdout, local.stderr)
+        assert remote.stdout
+
+
 def test_stdin_and_the_clients_environment_reach_the_child(server, tmp_path):
     user = tmp_path / "user.toml"
     user.write_text('select = ["VAG"]\n')
@@ -190,6 +210,34 @@ def test_the_warm_server_never_answers_from_a_stale_index(server, tmp_path):
     assert b"REF002" not in created[1].stdout and created[0].stdout == created[1].stdout
 
 
+def test_the_warm_server_sees_an_edit_inside_one_file(server, tmp_path):
+    """No file created or deleted, the listing the same: only a file's content changed. The server
+    answers from its index while nothing changed, so the edit must still count at once (a symbol
+    it defines is known to the very next check), exactly as in-process."""
+    import shutil
+
+    repo = tmp_path / "edited-repo"
+    shutil.copytree(TS, repo)
+    prompt = tmp_path / "task.prompt"
+    prompt.write_text("Make `verifyTokens` reject tokens without a signature.\n")  # src/lib/auth.ts has verifyToken
+    args = ("check", "--format", "concise", "--repo", str(repo), str(prompt))
+    first = both(server, *args)
+    assert b"REF002" in first[1].stdout and b"verifyTokens" in first[1].stdout, first[1].stdout
+    assert first[0].stdout == first[1].stdout
+    for _ in range(300):
+        if str(repo.resolve()) in status(server)["watched"]:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail(f"the server does not watch {repo}: {status(server)}")
+    assert both(server, *args)[1].stdout == first[1].stdout  # unchanged: answered from the index it has
+    auth = repo / "src" / "lib" / "auth.ts"
+    auth.write_text(auth.read_text() + "\nexport function verifyTokens(tokens: string[]): boolean {\n  return tokens.length > 0;\n}\n")
+    edited = both(server, *args)
+    assert b"REF002" not in edited[1].stdout, edited[1].stdout
+    assert edited[0].stdout == edited[1].stdout and edited[0].returncode == edited[1].returncode
+
+
 @pytest.mark.skipif(os.geteuid() != 0 or not Path("/usr/bin/unshare").exists(), reason="needs root and unshare for a mount namespace")
 def test_a_client_confined_to_another_view_of_the_files_cannot_read_through_the_server(server, tmp_path):
     """A sandbox (Claude Code's sandboxed Bash, bubblewrap) hides a folder by mounting over it in its
@@ -240,3 +288,39 @@ def test_a_closed_stdin_with_a_warm_server_is_the_same_clear_error(server):
     proc = subprocess.run([EXE, "check", "--no-repo", "-", "--server", "auto"], env=server, stdin=subprocess.DEVNULL,
                           capture_output=True, text=True, timeout=60, preexec_fn=lambda: os.close(0))
     assert proc.returncode == 2 and proc.stderr.strip() == "promptlint: error: -: no standard input to read (it is closed)"
+
+
+def _spares_ready(env: dict, n: int) -> list[int]:
+    for _ in range(300):
+        spares = status(env).get("spares") or []
+        if len(spares) == n:
+            return spares
+        time.sleep(0.1)
+    pytest.fail(f"not {n} spares: {status(env)}")
+
+
+def test_checks_in_a_row_run_in_the_spares_forked_before_them(server, tmp_path):
+    """The server keeps SPARES children ready, so that a check right after another does not wait
+    for the next fork: two checks in a row run in the two spares that waited before the first
+    (both exit), and the server forks new ones after them."""
+    from promptlint.server import SPARES
+
+    assert SPARES >= 2
+    before = _spares_ready(server, SPARES)
+    assert len(set(before)) == SPARES and status(server)["spare"] == before[0]
+    args = [EXE, "check", "--no-repo", "--format", "json", str(PROMPTS / "orders-table.prompt")]  # no repository: nothing to re-index, no spare goes stale
+    local = subprocess.run([*args, "--server", "never"], env=server, capture_output=True, timeout=120)
+    for _ in range(2):
+        remote = subprocess.run([*args, "--server", "auto"], env=server, capture_output=True, timeout=120)
+        assert (remote.returncode, remote.stdout, remote.stderr) == (local.returncode, local.stdout, local.stderr)
+    for pid in before:
+        for _ in range(100):
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail(f"spare {pid} did not run a check (still waiting)")
+    after = _spares_ready(server, SPARES)
+    assert not set(after) & set(before)
