@@ -3,6 +3,7 @@ prompts of ../shared/real-prompts/ whose repository is at hand, next to a baseli
 
     python bench/bench_real_refs.py --prompts ../shared/real-prompts [--mirrors /work/.mirror] [--workdir DIR]
         [--verdicts bench/data/real-refs-verdicts.jsonl] [--unjudged OUT.jsonl] [--ids a,b] [--quiet]
+        [--part tuned|held-out]
 
 Repositories come from `fetch` mirrors (/work/.mirror/<owner>+<name>/repo), checked out under
 --workdir at the commit the judgment names (`repo_snapshot`), else at the commit of the chat log.
@@ -108,6 +109,8 @@ def main() -> None:
     parser.add_argument("--ids", help="comma-separated prompt ids")
     parser.add_argument("--quiet", action="store_true", help="print only the prompts that name no file")
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--part", choices=("tuned", "held-out"),
+                        help="lint only this part's repositories (keep the held-out ones unseen while tuning)")
     args = parser.parse_args()
     prompts = load_jsonl(args.prompts / "prompts.jsonl")
     judgments = load_jsonl(args.prompts / "judgments.jsonl")
@@ -137,6 +140,8 @@ def main() -> None:
     linted = 0
     for p in sorted(prompts, key=lambda p: p["id"]):
         repo = p.get("repo") or p["source"]["repo"]
+        if args.part and args.part != ("held-out" if repo in held_out else "tuned"):
+            continue
         mirror = args.mirrors / repo.replace("/", "+") / "repo"
         if not mirror.exists():
             continue
