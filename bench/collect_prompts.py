@@ -16,6 +16,13 @@ agent transcripts and prompt files (Aider ``.aider.chat.history.md``, SpecStory
 drops duplicates and non-prompts (Aider's /commands), and takes at most ``--per-repo`` per repository.
 Each record: id, repo, path, commit, turn, kind, text, previous_turn (the assistant message before it,
 None for a session's first turn), split.
+
+Finding repositories for a fresh batch: most repositories that hold a transcript by name have no
+snapshot to fetch, or one whose transcripts are empty, automated or not English. ``--survey`` prints
+what each fetched repository holds before a batch is built. In batch 7 the Claude Code hook
+template's ``logs/chat.json`` (the session transcript, every version of it) gave the most typed
+prompts a repository; SpecStory's ``.specstory/.what-is-this.md`` and ``.project.json`` name many
+repositories whose history folder is empty.
 """
 
 from __future__ import annotations
@@ -277,10 +284,26 @@ def from_repos(mirrors: Path, repos: list[str], per_repo: int, held: set[str], s
     return out
 
 
+def survey(mirrors: Path, repos: list[str], kinds: set[str] | None = None) -> list[str]:
+    """One line a repository: the English, deduplicated prompts it holds by kind, before --per-repo.
+    Most candidate repositories found by file name have no fetchable snapshot, or a snapshot whose
+    transcripts are empty or not English: this tells which are worth a batch before one is built."""
+    lines = []
+    for repo in repos:
+        if not (mirrors / repo.replace("/", "+") / "repo").is_dir():
+            lines.append(f"{repo}: no mirror")
+            continue
+        counts: dict[str, int] = {}
+        for r in from_repos(mirrors, [repo], per_repo=sys.maxsize, held=set(), kinds=kinds):
+            counts[r["kind"]] = counts.get(r["kind"], 0) + 1
+        lines.append(f"{repo}: {sum(counts.values())}" + "".join(f", {kind} {n}" for kind, n in sorted(counts.items())))
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--mirrors", type=Path, default=Path("/work/.mirror"))
-    parser.add_argument("--out", type=Path, required=True, help="where to write the collection (keep it outside the repository)")
+    parser.add_argument("--out", type=Path, help="where to write the collection (keep it outside the repository)")
     parser.add_argument("--manifest", type=Path, help="rebuild the collection this manifest lists")
     parser.add_argument("--repos", nargs="*", default=[], help="or scan these repositories")
     parser.add_argument("--held-out", nargs="*", default=[], help="with --repos: repositories whose prompts form the held-out part")
@@ -288,7 +311,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-repo", type=int, default=10)
     parser.add_argument("--kinds", nargs="*", help="with --repos: keep only these kinds (e.g. the typed ones: aider-user-turn specstory-user-turn claude-prompt-log claude-transcript-turn)")
     parser.add_argument("--write-manifest", type=Path, help="also write the manifest (no text) of what was collected")
+    parser.add_argument("--survey", action="store_true", help="with --repos: print how many prompts of each kind each repository holds, write nothing")
     args = parser.parse_args(argv)
+    if args.survey:
+        if not args.repos:
+            parser.error("--survey needs --repos")
+        for line in survey(args.mirrors, args.repos, set(args.kinds or ())):
+            print(line)
+        return 0
+    if args.out is None:
+        parser.error("--out is required")
     if args.manifest:
         rows = from_manifest(args.mirrors, args.manifest)
     elif args.repos:

@@ -37,7 +37,7 @@ import subprocess  # noqa: E402
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from collect_prompts import from_repos, kind_of, prompt_id, transcript_turns  # noqa: E402
+from collect_prompts import from_repos, kind_of, main, prompt_id, survey, transcript_turns  # noqa: E402
 
 
 def user(text, session="s1", **extra):
@@ -149,3 +149,12 @@ def test_kinds_keeps_only_the_asked_kinds(tmp_path):
                                                ".claude/commands/deploy.md": "Deploy the app to the staging server and report the URL."}])
     assert {r["kind"] for r in from_repos(mirrors, ["o/r"], 10, set())} == {"claude-transcript-turn", "claude-command"}
     assert {r["kind"] for r in from_repos(mirrors, ["o/r"], 10, set(), kinds={"claude-transcript-turn"})} == {"claude-transcript-turn"}
+
+
+def test_survey_counts_prompts_by_kind_and_names_missing_mirrors(tmp_path, capsys):
+    mirrors = _bare_mirror(tmp_path, "o/r", [{"logs/chat.json": json.dumps([user("add a dark mode toggle to the header"), user("then write a test for the toggle")]),
+                                               ".claude/commands/deploy.md": "Deploy the app to the staging server and report the URL."}])
+    assert survey(mirrors, ["o/r", "o/absent"]) == ["o/r: 3, claude-command 1, claude-transcript-turn 2", "o/absent: no mirror"]
+    assert survey(mirrors, ["o/r"], kinds={"claude-command"}) == ["o/r: 1, claude-command 1"]
+    assert main(["--mirrors", str(mirrors), "--repos", "o/r", "--survey"]) == 0
+    assert capsys.readouterr().out == "o/r: 3, claude-command 1, claude-transcript-turn 2\n"
