@@ -1,11 +1,12 @@
 """`check` through the warm server under several source trees, alternated in one run, beside
 `python -c pass`:
 
-    python bench/bench_server_ab.py --tree before=/path/a --tree after=/path/b [--repeat 30] -- check p.txt --no-repo
+    python bench/bench_server_ab.py --tree before=/path/a --tree after=/path/b [--repeat 30] [--gap 0.3] -- check p.txt --no-repo
 
 Each tree gets its own warm server (its own PROMPTLINT_RUNTIME_DIR, started from that tree with
 PYTHONPATH) and its own index cache folder; then, run by run, `python -c pass` and the same command
-under each tree in turn (`--server auto`, so it goes through that tree's server). Prints the best
+under each tree in turn (`--server auto`, so it goes through that tree's server), the order rotated
+every round and a pause before each run. Prints the best
 and median wall time of each and the load average before and after. Made to see whether the
 handshake a check child sends before it runs the request (server.py, audit17) costs a measurable
 round trip: compare a tree from before that commit with one after it.
@@ -28,6 +29,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tree", action="append", required=True, help="NAME=PATH of a source tree (repeat)")
     parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--gap", type=float, default=0.3, help="seconds between runs (the server's next spare is made then)")
     parser.add_argument("command", nargs=argparse.REMAINDER, help="promptlint's arguments, after --")
     args = parser.parse_args()
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
@@ -57,15 +59,22 @@ def main() -> None:
         runs.update({name: ([sys.executable, *isolated, "-m", "promptlint", *command], env) for name, env in envs.items()})
         times: dict[str, list[float]] = {name: [] for name in runs}
         print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-        for _ in range(args.repeat):
-            for name, (argv, env) in runs.items():
+        order = list(runs)
+        for round_no in range(args.repeat):
+            # Rotated each round, with a pause between runs: a server forks and warms its next spare
+            # child right after a check, and whichever tree ran next used to compete with that work
+            # every time (a fixed order favoured the tree after `python -c pass`).
+            shift = round_no % len(order)
+            for name in order[shift:] + order[:shift]:
+                argv, env = runs[name]
+                time.sleep(args.gap)
                 started = time.perf_counter()
                 proc = subprocess.run(argv, env=env, capture_output=True, timeout=120)
                 times[name].append(time.perf_counter() - started)
                 if proc.returncode not in (0, 1):
                     raise SystemExit(f"{name}: exit {proc.returncode}: {proc.stderr.decode()[-500:]}")
         print(f"load average after:  {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-        print(f"{'run':<20} {'best ms':>8} {'median ms':>10} {'p90 ms':>8}  ({args.repeat} runs each, alternated)")
+        print(f"{'run':<20} {'best ms':>8} {'median ms':>10} {'p90 ms':>8}  ({args.repeat} runs each, alternated, order rotated, {args.gap} s apart)")
         for name, values in times.items():
             values.sort()
             p90 = values[min(len(values) - 1, int(len(values) * 0.9))]
