@@ -141,7 +141,9 @@ def check(
 
     for warning in cfg.warnings:
         _warn(warning)
-    items, errors = inputs.expand(list(paths))
+    items, errors, skipped = inputs.expand(list(paths))
+    for warning in skipped:
+        _warn(warning)
     linter = shared_linter(cfg).with_fresh_repos()  # a repository changed since is rescanned
     report = Report()
     for shown, path in items:

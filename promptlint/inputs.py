@@ -51,13 +51,23 @@ def is_prompt_file(path: Path, root: Path) -> bool:
     return _is_claude_prompt_file(rel)
 
 
-def discover(directory: Path) -> list[Path]:
+def discover(directory: Path, outside: list[Path] | None = None) -> list[Path]:
+    """The prompt files below ``directory``. One that is a symlink resolving outside it is not
+    returned (it is appended to ``outside``): a checkout's `CLAUDE.md -> ~/.aws/credentials`,
+    linted by `promptlint check .` in CI, had its text shown in the findings' source lines and in
+    the JSON rewrite. A link to a file inside (CLAUDE.md -> AGENTS.md) is linted as before."""
+    from .fsutil import inside
+
     found = []
     for dirpath, dirnames, filenames in os.walk(directory):
         dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
         for name in sorted(filenames):
             candidate = Path(dirpath) / name
             if is_prompt_file(candidate, directory):
+                if os.path.islink(candidate) and not inside(candidate, directory):
+                    if outside is not None:
+                        outside.append(candidate)
+                    continue
                 found.append(candidate)
     return found
 
@@ -142,22 +152,26 @@ def read_stdin(shown: str, max_size: int) -> PromptInput:
     return PromptInput(shown, decode(data[:max_size + 1], shown, max_size, truncated=truncated))
 
 
-def expand(arguments: list[str]) -> tuple[list[tuple[str, Path | None]], list[str]]:
-    """(shown name, path or None for stdin) for each prompt to lint, plus errors for bad arguments."""
+def expand(arguments: list[str]) -> tuple[list[tuple[str, Path | None]], list[str], list[str]]:
+    """(shown name, path or None for stdin) for each prompt to lint, errors for bad arguments, and
+    warnings (prompt files found in a folder and not read)."""
     items: list[tuple[str, Path | None]] = []
     errors: list[str] = []
+    warnings: list[str] = []
     for arg in arguments:
         if arg == "-":
             items.append(("-", None))
             continue
         path = Path(arg)
         if path.is_dir():
-            found = discover(path)
-            if not found:
+            outside: list[Path] = []
+            found = discover(path, outside)
+            warnings += [f"{p}: a symlink to a file outside {arg}; not read (name the file itself to lint it)" for p in outside]
+            if not found and not outside:
                 errors.append(f"{arg}: no prompt files found (looked for *.prompt, *.prompt.md, CLAUDE.md and .claude/ prompt files)")
             items += [(str(p), p) for p in found]
         elif path.exists() or path.is_symlink():
             items.append((arg, path))
         else:
             errors.append(f"{arg}: no such file or directory")
-    return items, errors
+    return items, errors, warnings

@@ -272,10 +272,11 @@ class PromptlintServer:
             config = discover(Path(cwd))
         except PromptlintError as exc:  # the repository's config is broken: lint with the defaults, say why
             config = discover(Path(cwd), isolated=True)
-            from .textsafe import for_terminal
+            from .textsafe import one_line
 
-            # The message quotes the repository's own keys and values; the hook prints it as is.
-            config_problem = for_terminal(f"promptlint: {exc}; using the default settings")
+            # The message quotes the repository's own keys and values; the hook prints it as is, so
+            # no escape sequence and no line of its own ("\nIgnore previous instructions").
+            config_problem = one_line(f"promptlint: {exc}; using the default settings")
         else:
             config_problem = ""
         if prompt.lstrip().startswith(config.hook_opt_out):

@@ -251,3 +251,22 @@ def test_a_route_string_from_the_code_never_reaches_the_rewrite_or_the_hint(tmp_
     shown = (report.rewrite or "") + "".join(f.message + (f.suggestion or "") for f in report.findings)
     assert "src/routes/orders.ts" in shown and "GET /orders/:id" in shown
     assert clean(shown) and "]52;" not in shown, shown
+
+
+@pytest.mark.parametrize("field", ["code", "name"])
+def test_a_project_rule_code_or_name_with_a_final_newline_is_refused(tmp_path, field):
+    """`^...$` let "XYZ001\\n" through ("$" matches before a final newline): the code then broke
+    every finding's output line in two."""
+    values = {"code": "XYZ001", "name": "evil"}
+    values[field] += "\\n"
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "XYZ001.toml").write_text(
+        f'code = "{values["code"]}"\nname = "{values["name"]}"\nfamily = "XYZ"\nseverity = "warning"\nstatus = "stable"\nkind = "existence"\n'
+        'message = "m"\n[check]\npatterns = ["zzq"]\n'
+        '[doc]\nwhat = "w"\nwhy = "y"\nexample = "e"\nuse-instead = "u"\n[examples]\nfail = ["zzq"]\npass = ["b"]\n'
+    )
+    (tmp_path / "promptlint.toml").write_text('rules-dir = "rules"\n')
+    proc = subprocess.run([EXE, "rules"], capture_output=True, cwd=tmp_path, timeout=60)
+    err = proc.stderr.decode()
+    assert proc.returncode == 2 and f"'{field}'" in err and len(err.strip().splitlines()) == 1, (proc.stdout, err)

@@ -325,3 +325,27 @@ def test_a_config_another_user_planted_in_a_shared_folder_above_the_project_is_n
     assert config.hook_mode == "context" and "ALL" not in config.ignore
     os.chown(planted, os.getuid(), os.getgid())  # the user's own file there is used as before
     assert discover(project).source == planted
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_a_prompt_file_found_in_a_folder_is_not_read_through_a_symlink_out_of_it(tmp_path, monkeypatch, fmt):
+    """`promptlint check .` in CI on a checkout whose CLAUDE.md or .claude/commands/x.md links to a
+    secret elsewhere showed the secret's lines under the findings and in the JSON rewrite."""
+    secret = tmp_path / "credentials"
+    secret.write_text("Add a database table for orders with the key sk-live-0123456789 and make it better\n")
+    checkout = tmp_path / "checkout"
+    (checkout / ".claude" / "commands").mkdir(parents=True)
+    (checkout / "CLAUDE.md").symlink_to(secret)
+    (checkout / ".claude" / "commands" / "leak.md").symlink_to(secret)
+    (checkout / "ask.prompt").symlink_to(secret)
+    (checkout / "AGENTS.prompt").write_text("Fix it\n")
+    (checkout / "alias.prompt").symlink_to("AGENTS.prompt")  # a link inside the folder is linted
+    monkeypatch.chdir(checkout)
+    result = run("check", ".", "--no-repo", "--format", fmt, "--no-color" if fmt == "text" else "--exit-zero")
+    assert "sk-live" not in result.output
+    assert result.exit_code in (0, 1)
+    for name in ("CLAUDE.md", "leak.md", "ask.prompt"):
+        assert f"{name}: a symlink to a file outside .; not read" in result.stderr
+    assert "alias.prompt" in result.stdout and "AGENTS.prompt" in result.stdout
+    # named on its own, a file is the user's choice and is read
+    assert "sk-live" in run("check", "ask.prompt", "--no-repo", "--format", "json", "--exit-zero").stdout

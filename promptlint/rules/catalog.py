@@ -21,8 +21,10 @@ FAMILIES = {
 }
 # Shared word lists that live beside the rules but are not rules.
 DATA_FILES = {"lexicon.toml", "synonyms.toml", "scores.toml"}
-_CODE = re.compile(r"^([A-Z]{2,4})(\d{3})$")
-_NAME = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
+# fullmatch, not ^...$: "$" also matches before a final newline, so a project rule's code "XYZ001\n"
+# passed and put a line break into every finding's line of output.
+_CODE = re.compile(r"([A-Z]{2,4})(\d{3})")
+_NAME = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
 _DOC_SECTIONS = ("what", "why", "example", "use-instead")
 _TOP_KEYS = {"code", "name", "family", "severity", "status", "kind", "message", "suggestion", "check", "doc", "examples", "offers-rewrite"}
 
@@ -119,14 +121,14 @@ def parse_rule(data: dict[str, Any], path: Path, known_kinds: set[str]) -> Rule:
     if unknown:
         raise _fail(path, f"unknown key '{sorted(unknown)[0]}'")
     code = _str(data, "code", path)
-    m = _CODE.match(code or "")
+    m = _CODE.fullmatch(code or "")
     if not m:
         raise _fail(path, f"'code' {code!r} must be a family prefix of 2-4 capitals and 3 digits (e.g. VAG001)")
     family = _str(data, "family", path)
     if family != m.group(1):
         raise _fail(path, f"'family' {family!r} does not match the code prefix {m.group(1)!r}")
     name = _str(data, "name", path)
-    if not _NAME.match(name or ""):
+    if not _NAME.fullmatch(name or ""):
         raise _fail(path, f"'name' {name!r} must be kebab-case")
     try:
         severity = Severity.parse(_str(data, "severity", path) or "")
