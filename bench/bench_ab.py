@@ -162,6 +162,8 @@ def bench_server(args: argparse.Namespace, command: list[str]) -> None:
             for round_ in range(args.repeat):
                 order = list(trees) if round_ % 2 == 0 else list(reversed(trees))  # neither tree always goes first
                 samples.setdefault(("python -c pass", ""), []).append(_timed([sys.executable, "-c", "pass"], os.environ, False))
+                # what pip's console script imports before any promptlint code runs (`import re`)
+                samples.setdefault(("python -c 'import re'", ""), []).append(_timed([sys.executable, "-c", "import re"], os.environ, False))
                 time.sleep(args.gap)
                 for label, extra in targets:
                     for piped in (False, True):
