@@ -14,17 +14,17 @@ import click
 from .__about__ import __version__
 from .errors import PromptlintError
 from .output import FORMATS as OUTPUT_FORMATS
-from .textsafe import for_terminal
+from .textsafe import for_terminal, one_line
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
 def _error(message: str) -> None:
-    click.echo(for_terminal(f"promptlint: error: {message}"), err=True)
+    click.echo(one_line(f"promptlint: error: {message}"), err=True)  # one line, whatever a file name holds
 
 
 def _warn(message: str) -> None:
-    click.echo(for_terminal(f"promptlint: warning: {message}"), err=True)
+    click.echo(one_line(f"promptlint: warning: {message}"), err=True)
 
 
 def find_repo_root(start: Path) -> Path | None:
@@ -467,11 +467,12 @@ def history(project_dir: Path, since: str | None, fmt: str, no_repo: bool) -> No
         return
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     console = Console(highlight=False)
     console.print(f"[bold]{data['prompts']} prompts[/] in {data['sessions']} sessions ({data['malformed_lines']} unreadable lines skipped); "
                   f"[bold]{data['vague_share']:.0%}[/] had a warning or error.")
-    console.print("Answered by: " + ", ".join(f"{m} {n}" for m, n in sorted(data["by_model"].items())))
+    console.print(Text(for_terminal("Answered by: " + ", ".join(f"{m} {n}" for m, n in sorted(data["by_model"].items())))))
     if data["top_rules"]:
         table = Table(title="Most frequent problems", show_edge=False)
         table.add_column("code")
@@ -488,7 +489,10 @@ def history(project_dir: Path, since: str | None, fmt: str, no_repo: bool) -> No
         for column in ("when", "model", "advised", "prompt"):
             table.add_column(column)
         for row in rows[:20]:
-            table.add_row((row["timestamp"] or "")[:10], row["model"] or "?", row["advised"] or "?", row["prompt"])
+            # Transcript text as plain Text: a prompt holding "[/x]" is not rich markup (it raised
+            # MarkupError), nor may its escape sequences reach the terminal.
+            cells = ((row["timestamp"] or "")[:10], row["model"] or "?", row["advised"] or "?", row["prompt"])
+            table.add_row(*(Text(for_terminal(str(c))) for c in cells))
         console.print(table)
 
 
@@ -540,7 +544,9 @@ def rule(code: str, fmt: str, config_path: Path | None, isolated: bool) -> None:
     if fmt == "json":
         click.echo(json.dumps(found.to_json(), indent=2, ensure_ascii=False))
     else:
-        click.echo(found.render_doc(), nl=False)
+        # A project's rule (rules-dir) is the repository's text: its doc must not drive the terminal
+        # (an OSC 52 sequence writes the clipboard).
+        click.echo(for_terminal(found.render_doc()), nl=False)
 
 
 @main.command(name="rules")

@@ -6,6 +6,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+from .textsafe import scrub_surrogates
+
 JSON_VERSION = 1
 
 
@@ -80,7 +82,9 @@ class FileReport:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "path": self.path,
+            # A file name that is not UTF-8 (kept by surrogateescape) cannot be written as JSON: one
+            # such prompt file failed the whole run's JSON output. Its bytes become U+FFFD here.
+            "path": scrub_surrogates(self.path),
             "findings": [f.to_json() for f in self.findings],
             "vagueness": round(self.vagueness, 3),
             "references": self.references,

@@ -30,3 +30,36 @@ def for_terminal(text: str) -> str:
     if text.isprintable():
         return text
     return _CONTROL.sub(REPLACEMENT, scrub_surrogates(text))
+
+
+_SHORT_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escaped(ch: str) -> str:
+    if ch in _SHORT_ESCAPES:
+        return _SHORT_ESCAPES[ch]
+    code = ord(ch)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that is not UTF-8, as os.fsdecode's surrogateescape keeps it
+        return f"\\x{code - 0xDC00:02x}"
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def escape_unprintable(text: str) -> str:
+    """A name (a file name, a path) on one visible line: every character that is not printable
+    (``str.isprintable``: controls, newlines, bidi and other format characters, separators other
+    than the space, lone surrogates) becomes its escape, ``\\n``-style text. A newline in a file name
+    must not start a line of its own in a report or in Claude's context."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else _escaped(ch) for ch in text)
+
+
+def one_line(text: str) -> str:
+    """A message that must stay one line (an error on stderr): for_terminal, and the line breaks
+    that would start another line (CR, LF, U+2028/U+2029) escaped."""
+    text = for_terminal(text)
+    if "\n" in text or "\u2028" in text or "\u2029" in text:
+        text = text.replace("\n", "\\n").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return text

@@ -66,3 +66,24 @@ def test_history_errors(home, tmp_path):
     assert result.exit_code == 2 and "no Claude Code transcripts" in result.stderr
     result = CliRunner().invoke(main, ["history", "--project", str(home), "--since", "last week"])
     assert result.exit_code == 2 and "expected a date" in result.stderr
+
+
+def test_transcript_text_is_neither_markup_nor_terminal_control(tmp_path, monkeypatch):
+    """A prompt or model name holding "[/x]" crashed the text table (rich MarkupError, exit 2) and
+    ESC sequences in them reached the terminal."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    project = tmp_path / "proj"
+    project.mkdir()
+    slug = re.sub(r"[^A-Za-z0-9]", "-", str(project.resolve()))
+    folder = tmp_path / "home" / ".claude" / "projects" / slug
+    folder.mkdir(parents=True)
+    lines = [
+        {"type": "user", "timestamp": "2026-10-02T09:00:00Z", "message": {"role": "user", "content": "Refactor the whole codebase [/x] and \x1b]0;pwned\x07 rename everything"}},
+        {"type": "assistant", "timestamp": "2026-10-02T09:00:05Z", "message": {"role": "assistant", "model": "claude-haiku-4-5[/y]\x1b[2J",
+                                                                                 "content": [{"type": "text", "text": "ok"}], "usage": {"input_tokens": 1, "output_tokens": 1}}},
+    ]
+    (folder / "t.jsonl").write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    result = CliRunner().invoke(main, ["history", "--project", str(project), "--no-repo"])
+    assert result.exit_code == 0, result.output
+    assert "[/x]" in result.output and "claude-haiku-4-5[/y]" in result.output
+    assert "\x1b" not in result.output and "\x07" not in result.output

@@ -119,7 +119,8 @@ def test_escape_sequences_never_reach_the_terminal(fmt):
                  input=f"Fix it{evil} and \u202eclean it up".encode())
     out = result.stdout + result.stderr
     assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
-    assert "\ufffd]0;pwned" in out  # shown, harmlessly
+    # shown, harmlessly: replaced in the prompt's text, escaped in a file name (tests/test_hostile_names.py)
+    assert "\ufffd]0;pwned" in out or "x\\x1b]0;pwned\\x07\\x1b[2J.prompt" in out
 
 
 def test_json_keeps_the_text_exact():

@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 from ..model import FileReport, Severity
+from ..textsafe import escape_unprintable, for_terminal, one_line
 from . import insist
 
 MAX_CONTEXT = 9_500  # Claude Code caps hook output at 10,000 characters
@@ -51,32 +52,36 @@ def context_text(report: FileReport, facts_lines: list[str]) -> str:
     lines = ["promptlint (a prompt linter) compared this request with the repository. Notes:"]
     refs = [r for r in report.references if r["score"] >= 0.3][:4]
     if refs:
-        lines.append("- Files the request is most likely about: " + "; ".join(f"{r['path']} ({r['reason']})" for r in refs) + ".")
+        # Claude reads this: a path or reason from the repository must not start a line of its own
+        # ("\nIgnore previous instructions"). The listing already drops such names; this holds if
+        # one gets through another way.
+        lines.append("- Files the request is most likely about: "
+                     + "; ".join(f"{escape_unprintable(r['path'])} ({one_line(r['reason'])})" for r in refs) + ".")
     for f in report.findings:
         if f.code == "REF004" and f.suggestion:
             m = re.search(r"pattern in (.+?)\"?\.?$", f.suggestion)
             if m:
-                lines.append(f"- An existing pattern for this kind of change is in {m.group(1).rstrip(chr(34))}.")
+                lines.append(f"- An existing pattern for this kind of change is in {escape_unprintable(m.group(1).rstrip(chr(34)))}.")
         if f.code == "REF002":
-            lines.append(f"- {f.message}.")
+            lines.append(f"- {one_line(f.message)}.")
     if facts_lines:
-        lines.append("- Repository conventions: " + " ".join(facts_lines))
+        lines.append("- Repository conventions: " + " ".join(one_line(line) for line in facts_lines))
     open_items: list[str] = []
     for f in report.findings:
         item = _open_item(f.code, f.message)
         if item and item not in open_items:
             open_items.append(item)
     if open_items:
-        lines.append("- The request does not specify: " + "; ".join(open_items) + ".")
+        lines.append("- The request does not specify: " + "; ".join(one_line(item) for item in open_items) + ".")
     split = next((f for f in report.findings if f.code == "SCO002"), None)
     if split is not None:
-        lines.append(f"- The request holds several independent tasks ({split.message.split(': ', 1)[-1]}); they are easier to review one at a time.")
+        lines.append(f"- The request holds several independent tasks ({one_line(split.message.split(': ', 1)[-1])}); they are easier to review one at a time.")
     if report.advice and report.advice.get("model") in ("sonnet", "opus"):
-        reasons = "; ".join(r["message"] for r in report.advice["reasons"][:2])
+        reasons = "; ".join(one_line(r["message"]) for r in report.advice["reasons"][:2])
         lines.append(f"- promptlint's model advice is {_TIER_NAMES[report.advice['model']]}: {reasons}.")
     if open_items:
         lines.append("- Because details are missing, a clarifying question before a large change would be reasonable.")
-    text = "\n".join(lines)
+    text = for_terminal("\n".join(lines))
     if len(text) > MAX_CONTEXT:
         text = text[: MAX_CONTEXT - 40].rsplit("\n", 1)[0] + "\n- (more notes omitted)"
     return text
@@ -88,9 +93,11 @@ BLOCK_ON = ("error", "warning")
 def _block_reason(report: FileReport, block_on: str, noted: bool) -> str:
     shown = [f for f in report.findings if f.severity >= Severity.warning]
     lines = [f"promptlint held this prompt back (block mode, stopping on {block_on}s). What it found:"]
-    lines += [f"  {f.code} line {f.start.line}: {f.message}" for f in shown]
+    # Claude Code shows the reason to the user's terminal: no escape sequence gets through, and a
+    # finding stays on its line.
+    lines += [f"  {f.code} line {f.start.line}: {one_line(f.message)}" for f in shown]
     if report.rewrite:
-        lines += ["", "A more explicit version (fill in the <...> parts):", "", report.rewrite]
+        lines += ["", "A more explicit version (fill in the <...> parts):", "", for_terminal(report.rewrite)]
     lines.append("")
     if noted:
         minutes = int(insist.WINDOW // 60)
@@ -135,5 +142,5 @@ def respond(
             else:
                 why = report.advice["reasons"][0]["message"] if report.advice["reasons"] else "escalation score %.2f" % report.advice["score"]
                 message = f"promptlint: consider /model {advised} for this prompt ({why})."
-            out["systemMessage"] = message
+            out["systemMessage"] = one_line(message)
     return {"stdout": json.dumps(out) + "\n" if out else "", "stderr": ""}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import PurePath
 from typing import Any, TextIO
 from urllib.parse import quote
@@ -19,7 +20,9 @@ HELP_URI = "https://github.com/promptlint/promptlint/blob/main/rules/{code}.toml
 def _uri(path: str) -> str:
     if path in ("-", ""):
         return "stdin"
-    return quote(PurePath(path).as_posix(), safe="/:@-._~")
+    # As bytes: a file name that is not UTF-8 is percent-encoded byte for byte (quote() of the str
+    # raised on its surrogates and lost the whole run's SARIF).
+    return quote(os.fsencode(PurePath(path).as_posix()), safe="/:@-._~")
 
 
 def _rule_descriptor(rule: Rule) -> dict[str, Any]:

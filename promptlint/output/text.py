@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import shlex
 from typing import TextIO
 
 from ..model import FileReport, Finding, Report, Severity
+from ..textsafe import escape_unprintable as name_shown  # a newline or ESC in a file name is shown escaped
 from ..textsafe import for_terminal as safe  # prompt text and file names never drive the terminal
+from ..textsafe import one_line  # a message quoting the prompt never starts a line of its own
 
 _STYLE = {Severity.error: "bold red", Severity.warning: "bold yellow", Severity.info: "bold cyan"}
 _MAX_SHOWN_LINE = 160
@@ -14,7 +17,7 @@ _MAX_SHOWN_LINE = 160
 def write_concise(report: Report, stream: TextIO) -> None:
     for file in report.files:
         for f in file.findings:
-            stream.write(safe(f"{file.path}:{f.start.line}:{f.start.column}: {f.code} [{f.severity.name}] {f.message}") + "\n")
+            stream.write(f"{name_shown(file.path)}:{f.start.line}:{f.start.column}: {f.code} [{f.severity.name}] {one_line(f.message)}\n")
 
 
 def _snippet(file: FileReport, f: Finding) -> tuple[str, int, int]:
@@ -33,22 +36,21 @@ def _snippet(file: FileReport, f: Finding) -> tuple[str, int, int]:
 
 # One printed line: its text and the style of the whole line, then pieces appended with their own
 # style (rich's Text(base, style=...) then .append(piece, style=...)); None is an empty line.
-
-
 def _lines(report: Report, verbose: bool, counts: dict[Severity, int]):  # type: ignore[no-untyped-def]
-    """The text report, line by line (see _Line); counts the findings by severity into ``counts``."""
+    """The text report, line by line; counts the findings by severity into ``counts``."""
     files_with_findings = 0
     for file in report.files:
-        path = safe(file.path)
+        path = name_shown(file.path)
         if verbose:
             for note in file.notes:
-                yield safe(f"{path}: {note}"), "dim", ()
+                yield f"{path}: {one_line(note)}", "dim", ()
         if file.findings:
             files_with_findings += 1
         for f in file.findings:
             counts[f.severity] += 1
             style = _STYLE[f.severity]
-            yield "", "", ((f"{path}:{f.start.line}:{f.start.column}: ", "bold"), (f.code, style), (f" {safe(f.message)} ", None), (f"[{f.severity.name}]", "dim"))
+            yield "", "", ((f"{path}:{f.start.line}:{f.start.column}: ", "bold"), (f.code, style), (f" {one_line(f.message)} ", None),
+                           (f"[{f.severity.name}]", "dim"))
             line, col, width = _snippet(file, f)
             gutter = str(f.start.line)
             pad = " " * len(gutter)
@@ -56,19 +58,22 @@ def _lines(report: Report, verbose: bool, counts: dict[Severity, int]):  # type:
             yield f" {gutter} | ", "blue", ((line, None),)
             yield f" {pad} | ", "blue", ((" " * max(col, 0), None), ("^" * max(width, 1), style), (f" {f.name}", style))
             if f.suggestion:
-                yield f" {pad} = help: ", "bold", ((safe(f.suggestion), None),)
+                yield f" {pad} = help: ", "bold", ((one_line(f.suggestion), None),)
             yield None
         if file.references and (file.findings or verbose):
             yield f"{path}: most likely files in the repository:", "bold", ()
             for ref in file.references[:5]:
                 where = f":{ref['line']}" if ref.get("line") else ""
-                yield f"  {ref['score']:.2f} ", "dim", ((safe(f"{ref['path']}{where}"), "bold"), (safe(f"  {ref['reason']}"), "dim"))
+                yield f"  {ref['score']:.2f} ", "dim", ((name_shown(f"{ref['path']}{where}"), "bold"), (one_line(f"  {ref['reason']}"), "dim"))
         if file.advice and (file.findings or verbose):
             a = file.advice
             why = f" ({a['reasons'][0]['message']})" if a["reasons"] and a["model"] != "haiku" else ""
-            yield safe(f"{path}: model advice: {a['model']}{why}"), "dim", ()
+            yield f"{path}: model advice: {a['model']}{one_line(why)}", "dim", ()
         if file.rewrite and file.path not in ("-", "<prompt>"):
-            yield f"{path}: an explicit rewrite for Haiku: promptlint rewrite {path}", "dim", ()
+            # A command to copy: quoted for the shell, so a prompt file named '$(...).prompt' in a
+            # checkout runs nothing when pasted.
+            command = f"promptlint rewrite {shlex.quote(file.path)}"
+            yield f"{path}: an explicit rewrite for Haiku: {name_shown(command)}", "dim", ()
         if file.findings or verbose:
             yield f"{path}: vagueness {file.vagueness:.2f} (0 = explicit, 1 = everything left to guess)", "dim", ()
     total = sum(counts.values())

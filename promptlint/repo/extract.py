@@ -321,6 +321,14 @@ def extract(source: bytes, lang: str) -> FileSymbols | None:
                 if route.startswith("/") or (lang == "python" and method in ("path", "re_path", "url")):
                     result.routes.append((method.replace("Mapping", "").upper() if lang == "java" else method.upper(), route, path_node.start_point[0] + 1))
                 break
+    # Definitions and routes are shown (the rewrite's "it defines ...", REF004's example, an
+    # editor's code action): a route string holding ESC, BEL or U+2028, or a name with a format
+    # character, is the repository's text aimed at the terminal or at Claude. Dropped, like a
+    # file name that is not printable (repo/files.py).
+    if not all(d[0].isprintable() for d in result.defs):
+        result.defs = [d for d in result.defs if d[0].isprintable()]
+    if not all(r[1].isprintable() for r in result.routes):
+        result.routes = [r for r in result.routes if r[1].isprintable()]
     result.defs.sort(key=lambda d: (d[2], d[0], d[1]))
     # Most used first, ties by name: the kept names and their order do not depend on capture order.
     result.refs = dict(sorted(refs.items(), key=_by_count_then_name)[:_MAX_REFS])

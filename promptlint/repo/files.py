@@ -70,16 +70,23 @@ class Listing:
     # With git and a truncated listing: the paths git listed beyond the cap (not indexed, but they
     # exist, so a prompt naming one is not told "no such file").
     overflow: frozenset[str] = frozenset()
+    # Paths whose name is not printable text (a newline, ESC, a bidi override, bytes that are not
+    # UTF-8): never indexed nor suggested, since every front end would show them to a terminal or to
+    # Claude, but they exist, so a prompt naming one is not told "no such file".
+    unprintable: frozenset[str] = frozenset()
 
     def exists_probe(self) -> Callable[[str], bool] | None:
         """For a truncated listing, how to tell that an unlisted path is a file of the repository:
         a listed-by-git path or (walk) any path, confirmed by an lstat below the root that follows
         no symlink. None when the listing is complete (then "not listed" means "not there")."""
+        unprintable = self.unprintable
         if not self.truncated:
-            return None
+            return unprintable.__contains__ if unprintable else None
         root, overflow, git = str(self.root), self.overflow, self.git
 
         def probe(rel: str) -> bool:
+            if rel in unprintable:
+                return True
             if git and rel not in overflow:
                 return False
             return is_file_beneath(root, rel)
@@ -153,6 +160,7 @@ class _Acceptor:
         # folder -> None when its files may be listed, else the reason they are skipped
         self.folders: dict[str, str | None] = {"": None}
         self.overflow: list[str] = []
+        self.unprintable: list[str] = []
 
     def folder_verdict(self, d: str) -> str | None:
         verdict = self.folders.get(d, "")
@@ -174,10 +182,21 @@ class _Acceptor:
         self.folders[d] = verdict
         return verdict
 
+    def refuse_name(self, rel: str) -> None:
+        """A path whose name is not printable text (isprintable: no control, format or separator
+        character but the space, no lone surrogate from bytes that are not UTF-8): a suggestion of
+        it could put a new line into Claude's context or drive the terminal. Also, such a name
+        cannot be stored (SQLite takes UTF-8 only): one file named so made the index unbuildable."""
+        self.listing.skipped["file name not printable"] += 1
+        self.unprintable.append(rel)
+
     def accept(self, rel: str, index_stat: tuple[int, int, int, int, str] | None) -> None:
         """``index_stat``: (mtime_ns, ctime_ns, size, ino, blob) as git recorded it, or None."""
         listing = self.listing
         files = listing.files
+        if not rel.isprintable():
+            self.refuse_name(rel)
+            return
         if len(files) >= MAX_FILES:
             listing.truncated = True
             if listing.git:
@@ -366,6 +385,11 @@ def _list_git(root: Path, max_size: int, during: Callable[[], None] = lambda: No
     # The hot loop of a refresh, inlined: what _Acceptor.accept does, for git's tracked entries.
     files, folders, skipped, prefix, lstat = listing.files, acceptor.folders, listing.skipped, acceptor.prefix, os.lstat
     for rel, stage0, mode, blob, mtime_ns, ctime_ns, i_ino, isize, folder, name, lang in records:
+        if not rel.isprintable():
+            if rel not in seen:
+                seen.add(rel)
+                acceptor.refuse_name(rel)
+            continue
         if not stage0:
             if rel not in seen:  # merge conflicts list a path once per stage
                 seen.add(rel)
@@ -429,6 +453,7 @@ def _list_git(root: Path, max_size: int, during: Callable[[], None] = lambda: No
             acceptor.accept(raw.decode("utf-8", "surrogateescape"), None)
     listing.files.sort(key=_by_path)
     listing.overflow = frozenset(acceptor.overflow)
+    listing.unprintable = frozenset(acceptor.unprintable)
     return listing
 
 
@@ -486,6 +511,7 @@ def _list_walk(root: Path, max_size: int) -> Listing:
                     continue
                 acceptor.accept(rel, None)
     listing.files.sort(key=lambda f: f.path)
+    listing.unprintable = frozenset(acceptor.unprintable)
     return listing
 
 
