@@ -73,7 +73,8 @@ def main() -> None:
         print(f"  {name:<60} wall {wall * 1000:7.0f} ms   CPU {cpu * 1000:7.0f} ms   peak RSS {rss_kb / 1024:6.1f} MB")
 
 
-def _timed(argv: list[str], env: dict, piped: bool) -> float:
+def _timed(argv: list[str], env: dict, piped: bool) -> tuple[float, float]:
+    """Wall seconds, and the CPU seconds of the process itself."""
     started = time.perf_counter()
     if piped:
         child = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
@@ -81,8 +82,16 @@ def _timed(argv: list[str], env: dict, piped: bool) -> float:
         child.stdout.close()
     else:
         child = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    child.wait()
-    return time.perf_counter() - started
+    _, _, usage = os.wait4(child.pid, 0)
+    child.returncode = 0  # reaped above
+    return time.perf_counter() - started, usage.ru_utime + usage.ru_stime
+
+
+def _server_cpu(pid: int) -> float:
+    """CPU seconds of a server and of every child it has reaped (its spares and check children)."""
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
 def _status(exe: str, env: dict) -> dict | None:
@@ -146,11 +155,15 @@ def bench_server(args: argparse.Namespace, command: list[str]) -> None:
                     child = subprocess.Popen([exe, *command, *extra, "--server", "never"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                     in_process[name, label] = os.wait4(child.pid, 0)[2].ru_maxrss
                     child.returncode = 0
-            samples: dict[tuple, list[float]] = {}
+            samples: dict[tuple, list[tuple[float, float]]] = {}
+            served = {name: 0 for name in trees}
+            cpu_before = {name: _server_cpu(servers[name].pid) for name in trees}
             load = [os.getloadavg()]
             for round_ in range(args.repeat):
                 order = list(trees) if round_ % 2 == 0 else list(reversed(trees))  # neither tree always goes first
                 samples.setdefault(("python -c pass", ""), []).append(_timed([sys.executable, "-c", "pass"], os.environ, False))
+                # what pip's console script imports before any promptlint code runs (`import re`)
+                samples.setdefault(("python -c 'import re'", ""), []).append(_timed([sys.executable, "-c", "import re"], os.environ, False))
                 time.sleep(args.gap)
                 for label, extra in targets:
                     for piped in (False, True):
@@ -158,19 +171,26 @@ def bench_server(args: argparse.Namespace, command: list[str]) -> None:
                             argv = [exe, *command, *extra, "--server", "auto"]
                             for _ in range(args.burst):
                                 samples.setdefault((f"{label}, {'piped' if piped else 'to /dev/null'}", name), []).append(_timed(argv, envs[name], piped))
+                                served[name] += 1
                                 time.sleep(args.gap)
             load.append(os.getloadavg())
+            time.sleep(1.0)  # the last children reaped
+            server_cpu = {name: (_server_cpu(servers[name].pid) - cpu_before[name]) / served[name] for name in trees}
         finally:
             for name, env in envs.items():
                 subprocess.run([exe, "server", "--stop"], env=env, capture_output=True)
                 servers[name].wait(timeout=60)
-    floor = statistics.median(samples["python -c pass", ""])
+    floor = statistics.median(wall for wall, _ in samples["python -c pass", ""])
     print(f"promptlint {' '.join(command)} --server auto, {args.repeat} rounds alternated, {args.burst} run(s) in a row, gap {args.gap} s; "
           f"load average {' '.join(f'{x:.2f}' for x in load[0])} before, {' '.join(f'{x:.2f}' for x in load[1])} after")
-    print(f"  {'what':<40} {'tree':<5} {'median':>9} {'best':>9} {'median/python':>14}")
-    for (what, name), times in samples.items():
+    print(f"  {'what':<40} {'tree':<5} {'median':>9} {'best':>9} {'median/python':>14} {'client CPU':>11}")
+    for (what, name), runs in samples.items():
+        times = [wall for wall, _ in runs]
         median = statistics.median(times)
-        print(f"  {what:<40} {name:<5} {median * 1000:7.1f}ms {min(times) * 1000:7.1f}ms {median / floor:13.2f}x")
+        cpu = statistics.median(c for _, c in runs)
+        print(f"  {what:<40} {name:<5} {median * 1000:7.1f}ms {min(times) * 1000:7.1f}ms {median / floor:13.2f}x {cpu * 1000:9.1f}ms")
+    print("  server-side CPU per check (the server, and the spare that ran it with its warm-up lint): "
+          + ", ".join(f"{name} {cpu * 1000:.1f} ms" for name, cpu in server_cpu.items()))
     print("  memory (MB): server RSS / peak RSS / PSS, then each spare's RSS / PSS; in-process peak RSS per target")
     for name, rows in memory.items():
         server, spares = rows[0], rows[1:]

@@ -586,7 +586,6 @@ class PromptlintServer:
         from .config import Config
 
         self.linter_for(Config()).lint("Warm up the pipeline.")
-        _warm_lints(self.linter_for(Config()), None)
         # What a `check` run in a forked child imports: loaded once here, shared by every child.
         import rich.console  # noqa: F401
 
@@ -596,6 +595,17 @@ class PromptlintServer:
 
         user_config_path()  # imports what finding the user's config needs (platformdirs)
         _freeze_heap()
+
+    def _warm_then_fork(self) -> None:
+        """The rest of the warm-up (half a second), once the server answers: then the spares, so
+        that they are forked with what it built."""
+        from .config import Config
+
+        try:
+            _warm_lints(self.linter_for(Config()), None)
+            _freeze_heap()
+        finally:
+            self.replenish_spare()
 
     def serve(self) -> None:
         from .pipeline import watch_repositories
@@ -624,7 +634,7 @@ class PromptlintServer:
                 pass
         threading.Thread(target=self._watch_idle, daemon=True).start()
         self.start_http()
-        self.replenish_spare()
+        threading.Thread(target=self._warm_then_fork, name="promptlint-warm", daemon=True).start()
         try:
             self.server.serve_forever(poll_interval=0.2)
         finally:

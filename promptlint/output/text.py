@@ -36,10 +36,8 @@ def _snippet(file: FileReport, f: Finding) -> tuple[str, int, int]:
 
 # One printed line: its text and the style of the whole line, then pieces appended with their own
 # style (rich's Text(base, style=...) then .append(piece, style=...)); None is an empty line.
-
-
 def _lines(report: Report, verbose: bool, counts: dict[Severity, int]):  # type: ignore[no-untyped-def]
-    """The text report, line by line (see _Line); counts the findings by severity into ``counts``."""
+    """The text report, line by line; counts the findings by severity into ``counts``."""
     files_with_findings = 0
     for file in report.files:
         path = name_shown(file.path)
@@ -51,7 +49,8 @@ def _lines(report: Report, verbose: bool, counts: dict[Severity, int]):  # type:
         for f in file.findings:
             counts[f.severity] += 1
             style = _STYLE[f.severity]
-            yield "", "", ((f"{path}:{f.start.line}:{f.start.column}: ", "bold"), (f.code, style), (f" {one_line(f.message)} ", None), (f"[{f.severity.name}]", "dim"))
+            yield "", "", ((f"{path}:{f.start.line}:{f.start.column}: ", "bold"), (f.code, style), (f" {one_line(f.message)} ", None),
+                           (f"[{f.severity.name}]", "dim"))
             line, col, width = _snippet(file, f)
             gutter = str(f.start.line)
             pad = " " * len(gutter)
