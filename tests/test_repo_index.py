@@ -938,3 +938,25 @@ def test_a_pasted_error_still_points_at_the_file_that_raises_it(tmp_path):
     hit = {resolver.search.paths[c] for c, v in zip(cands.tolist(), col.tolist()) if v > 0}
     assert "app/errors.py" in hit and "web/bundle.js" not in hit and "app/other.py" not in hit
     assert isinstance(resolver.ranker, Ranker)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork only")
+def test_message_lock_held_at_fork_is_fresh_in_the_child(tmp_path):
+    """A server forks check children while its threads may be building the message field: the
+    child must not inherit the lock held (it would wait for ever on its first pasted error)."""
+    from promptlint.repo import search as search_mod
+    from promptlint.repo.search import RepoSearch
+
+    root = _message_repo(tmp_path / "repo")
+    search = RepoSearch.build(build_index(root), cache=False)
+    with search_mod._message_lock:
+        pid = os.fork()
+        if pid == 0:  # the child: build the field, report through the exit status
+            ok = False
+            try:
+                ok = not search_mod._message_lock.locked() and search.message_field() is not None
+            except BaseException:
+                pass
+            os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0

@@ -26,6 +26,7 @@ import hashlib
 import io
 import json
 import math
+import os
 import posixpath
 import re
 import threading
@@ -831,6 +832,17 @@ def _close(name: str, names: list[str], grams: Field | None, n: int, cutoff: flo
 _DERIVED_NAME = f"search-v{SEARCH_VERSION}"
 _MESSAGES_DERIVED = f"messages-v{SEARCH_VERSION}"
 _message_lock = threading.Lock()
+
+
+def _new_message_lock_in_child() -> None:
+    # The warm server forks `check` children: a lock another thread held at that moment would stay
+    # held for ever in the child (as repo/index.py does for its tables).
+    global _message_lock
+    _message_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_message_lock_in_child)
 
 
 def load_or_build(index: RepoIndex) -> RepoSearch:
