@@ -173,13 +173,16 @@ def _summary(runs: list[tuple[float, float, float, dict]]) -> tuple[float, float
 # suites) the same functions timed on their own. Run with the implementation under PYTHONPATH, so
 # two checkouts can be profiled alternately; prints a JSON object of seconds.
 _PROFILE = r"""
-import json, sys, time
+import dataclasses, json, sys, time
 from pathlib import Path
 from tree_sitter import QueryCursor
 from promptlint.repo import extract as X
 from promptlint.repo.languages import language_of, toolkit
 repo = Path(sys.argv[1]); parsed = Path(sys.argv[2]).read_text().split("\n")
 clock = time.process_time
+# An index that no longer extracts message literals (they are read on a prompt's first need) has
+# no message phase: timing X._messages anyway would count work extract() does not do.
+with_messages = "messages" in {f.name for f in dataclasses.fields(X.FileSymbols)}
 t = dict.fromkeys(("read", "parse", "query", "extract", "vocabulary", "messages", "lexical", "lines", "lexical_vocabulary", "lexical_messages"), 0.0)
 n = {"parsed_files": 0, "lexical_files": 0, "parsed_bytes": 0, "lexical_bytes": 0}
 for p in parsed:
@@ -200,16 +203,21 @@ for p in parsed:
         t["parse"] += c - b; t["query"] += d - c; t["extract"] += e - d
         n["parsed_files"] += 1; n["parsed_bytes"] += len(data)
     if X.generated_reason(data) != "minified":
-        e = clock(); X._vocabulary(data); f = clock(); X._messages(data.decode("utf-8", "replace")); g = clock()
+        e = clock(); X._vocabulary(data); f = clock()
+        if with_messages:
+            X._messages(data.decode("utf-8", "replace"))
+        g = clock()
         t["lexical_vocabulary" if lexical else "vocabulary"] += f - e
         t["lexical_messages" if lexical else "messages"] += g - f
-print(json.dumps({**t, **n}))
+print(json.dumps({**t, **n, "with_messages": with_messages}))
 """
 
 
 def profile_once(impl: Path | None, repo: Path, list_file: str) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": str(impl if impl is not None else HERE)}
-    out = subprocess.run([sys.executable, "-c", _PROFILE, str(repo), list_file], capture_output=True, text=True, env=env, check=True).stdout
+    # From a neutral folder: `python -c` puts the current one first on sys.path, ahead of PYTHONPATH.
+    out = subprocess.run([sys.executable, "-c", _PROFILE, str(repo), list_file], capture_output=True, text=True, env=env, check=True,
+                         cwd=tempfile.gettempdir()).stdout
     return json.loads(out)
 
 
@@ -233,7 +241,8 @@ def profile(repo: Path, parsed: list[str], impls: list[tuple[str, Path | None]],
         lines.append(
             f"{repo.name}: {label} profile, one process, CPU seconds (median of {rounds}, alternating): read {m['read']:.2f} ({len(parsed)} files); "
             f"{m['parsed_files']:.0f} files parsed ({mb:.1f} MB): tree-sitter parse {m['parse']:.2f} ({mb / max(m['parse'], 1e-9):.1f} MB/s), "
-            f"query captures {m['query']:.2f}, vocabulary {m['vocabulary']:.2f}, messages {m['messages']:.2f}, the rest of extract()'s Python {python:.2f}, "
+            f"query captures {m['query']:.2f}, vocabulary {m['vocabulary']:.2f}, messages {m['messages']:.2f}{'' if m['with_messages'] else ' (not at index time)'}, "
+            f"the rest of extract()'s Python {python:.2f}, "
             f"extract() in all {m['extract']:.2f}; {m['lexical_files']:.0f} test-suite files read lexically ({lmb:.1f} MB) {m['lexical']:.2f}: "
             f"line patterns {m['lines']:.2f}, vocabulary {m['lexical_vocabulary']:.2f}, messages {m['lexical_messages']:.2f}, the rest {lexical_rest:.2f}"
         )

@@ -513,6 +513,9 @@ class PromptlintServer:
                     # What a lint there loads on first use (the symbols' store, the facts, the
                     # rules' lazily compiled patterns): loaded here once, not in every child.
                     ctx.facts  # noqa: B018
+                    # The message literals too (read from the files on first need, see
+                    # RepoSearch.message_field): a pasted error is then no slower than any prompt.
+                    ctx.resolver.search.message_field()
                     _warm_lints(self.linter_for(Config()), root)
                     _freeze_heap()
                 except Exception:  # noqa: BLE001 - the next check indexes it itself

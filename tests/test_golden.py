@@ -16,7 +16,7 @@ SAMPLES = sorted(p for p in GOLDEN.iterdir() if p.name.lower().startswith("sampl
 
 
 def extracted(path: Path) -> dict:
-    from promptlint.repo.extract import extract
+    from promptlint.repo.extract import extract, message_literals
     from promptlint.repo.languages import language_of
 
     s = extract(path.read_bytes(), language_of(path.name))
@@ -24,7 +24,7 @@ def extracted(path: Path) -> dict:
     return {
         "lang": s.lang, "parse_error": s.parse_error, "defs": [list(d) for d in s.defs], "imports": s.imports,
         "routes": [list(r) for r in s.routes], "doc": s.doc, "refs": sorted(s.refs),
-        "words": s.words, "word_counts": list(s.word_counts), "messages": s.messages, "generated": s.generated,
+        "words": s.words, "word_counts": list(s.word_counts), "messages": message_literals(path.read_bytes()), "generated": s.generated,
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sqlite3
 import subprocess
@@ -730,8 +731,7 @@ def test_a_test_suites_definitions_and_imports_match_the_parse_without_reference
     assert lexical.defs == [d for d in parsed.defs if d[1] != "field"]
     assert ("helper_ünïcode", "function", 27) in lexical.defs and ("inner", "function", 17) in lexical.defs
     assert lexical.imports == ["os", "sys", ".", "..app.views", "django.test"]
-    assert (lexical.words, lexical.word_counts, lexical.messages, lexical.generated) == (
-        parsed.words, parsed.word_counts, parsed.messages, parsed.generated)
+    assert (lexical.words, lexical.word_counts, lexical.generated) == (parsed.words, parsed.word_counts, parsed.generated)
     js = extract_file("test/user.test.ts", b"import { a } from '../src/a';\nconst b = require(\"./b\");\nimport './c';\n", "typescript")
     assert js.imports == ["../src/a", "./b", "./c"] and js.refs == {}
 
@@ -835,3 +835,128 @@ def test_derived_structures_degrade_when_the_store_changed_under_the_index(git_r
     assert index.load_derived("search") is None
     assert index.save_derived("search", b"again") is False
     assert index.load_derived_json("search") is None
+
+
+# --- message literals, built on first need --------------------------------------------------------
+
+def _message_repo(root: Path) -> Path:
+    write(root, "app/errors.py", 'def check(x):\n    if x is None:\n        raise ValueError("the widget frobnicator refused to start")\n')
+    write(root, "app/other.py", "MSG = 'an entirely different message about sprockets'\nX = 'short'\n")
+    write(root, "tests/test_errors.py", 'def test_it():\n    assert str(err) == "the widget frobnicator refused to start"\n')
+    write(root, "web/bundle.js", "var a='the widget frobnicator refused to start';" * 400)  # minified: no messages
+    write(root, "README.md", '"the widget frobnicator refused to start" (a doc, not indexed code)\n')
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "init")
+    return root
+
+
+def _postings(field, grams):
+    out = {}
+    for g in grams:
+        post = field.postings(g)
+        out[g] = sorted(post[0].tolist()) if post is not None else []
+    return out
+
+
+def test_message_field_holds_every_indexed_files_literals_and_is_not_built_by_the_index(tmp_path):
+    """Neither the index nor the search build reads message literals; the first need does, and
+    gives each indexed file the trigrams of exactly the literals extract's message pattern finds
+    in its content (test suites included, minified bundles and unindexed files not)."""
+    from promptlint.repo import extract as X
+    from promptlint.repo.search import RepoSearch, message_trigrams
+
+    root = _message_repo(tmp_path / "repo")
+    index = build_index(root)
+    assert "messages" not in {f.name for f in dataclasses.fields(X.FileSymbols)}
+    search = RepoSearch.build(index, cache=False)
+    assert search.message is None
+    field = search.message_field()
+    assert search.message_field() is field
+    grams = sorted(set(message_trigrams("the widget frobnicator refused to start")) | set(message_trigrams("an entirely different message about sprockets")))
+    expected: dict[int, list[int]] = {g: [] for g in grams}
+    for i, path in enumerate(search.paths):
+        if path in index.symbols:
+            for literal in X.message_literals((root / path).read_bytes()).split("\n"):
+                for g in message_trigrams(literal):
+                    if g in expected and i not in expected[g]:
+                        expected[g].append(i)
+    got = _postings(field, grams)
+    assert got == {g: sorted(v) for g, v in expected.items()}
+    widget = {search.paths[i] for i in got[message_trigrams("the widget frobnicator")[0]]}
+    assert widget == {"app/errors.py", "tests/test_errors.py"}
+
+
+def test_message_field_gives_no_evidence_for_a_file_changed_since_the_index(tmp_path):
+    from promptlint.repo.search import RepoSearch, message_trigrams
+
+    root = _message_repo(tmp_path / "repo")
+    index = build_index(root)
+    search = RepoSearch.build(index, cache=False)
+    (root / "app/other.py").write_text("MSG = 'the widget frobnicator refused to start, edited'\n")
+    field = search.message_field()
+    ids = {search.paths[i] for i in _postings(field, message_trigrams("the widget frobnicator"))[message_trigrams("the widget frobnicator")[0]]}
+    assert ids == {"app/errors.py", "tests/test_errors.py"}  # not other.py's new text, nor its old one
+    old = _postings(field, message_trigrams("an entirely different message"))
+    assert all(v == [] for v in old.values())
+
+
+def test_message_field_is_saved_beside_the_index_and_loaded_by_the_next_process(tmp_path, monkeypatch):
+    from promptlint.repo import search as search_mod
+    from promptlint.repo.search import RepoSearch, message_trigrams
+
+    root = _message_repo(tmp_path / "repo")
+    first = RepoSearch.build(build_index(root))
+    want = _postings(first.message_field(), message_trigrams("the widget frobnicator refused"))
+
+    def unreadable(self):  # type: ignore[no-untyped-def]
+        raise AssertionError("read the files again instead of loading the saved field")
+
+    monkeypatch.setattr(search_mod.RepoSearch, "_message_rows", unreadable)
+    again = RepoSearch.build(build_index(root))
+    assert again.message is None and _postings(again.message_field(), message_trigrams("the widget frobnicator refused")) == want
+
+
+def test_a_pasted_error_still_points_at_the_file_that_raises_it(tmp_path):
+    from promptlint.repo.rank import Ranker
+    from promptlint.repo.resolve import Resolver
+    from promptlint.repo.search import RepoSearch
+    from promptlint.text.analysis import analyze
+    from promptlint.text.source import PromptSource
+
+    root = _message_repo(tmp_path / "repo")
+    resolver = Resolver(RepoSearch.build(build_index(root)))
+    from promptlint.pipeline import Linter
+
+    analysis = analyze(PromptSource("Startup fails:\n\nValueError: the widget frobnicator refused to start\n"), Linter().pipeline)
+    q = resolver.query(analysis, resolver.resolve(analysis).mentions)
+    assert q.messages == ["the widget frobnicator refused to start"]
+    cands, X = resolver.ranker.features(q)
+    from promptlint.repo.rank import FEATURES
+
+    col = X[:, FEATURES.index("message")]
+    hit = {resolver.search.paths[c] for c, v in zip(cands.tolist(), col.tolist()) if v > 0}
+    assert "app/errors.py" in hit and "web/bundle.js" not in hit and "app/other.py" not in hit
+    assert isinstance(resolver.ranker, Ranker)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork only")
+def test_message_lock_held_at_fork_is_fresh_in_the_child(tmp_path):
+    """A server forks check children while its threads may be building the message field: the
+    child must not inherit the lock held (it would wait for ever on its first pasted error)."""
+    from promptlint.repo import search as search_mod
+    from promptlint.repo.search import RepoSearch
+
+    root = _message_repo(tmp_path / "repo")
+    search = RepoSearch.build(build_index(root), cache=False)
+    with search_mod._message_lock:
+        pid = os.fork()
+        if pid == 0:  # the child: build the field, report through the exit status
+            ok = False
+            try:
+                ok = not search_mod._message_lock.locked() and search.message_field() is not None
+            except BaseException:
+                pass
+            os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0

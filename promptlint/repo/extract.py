@@ -59,7 +59,8 @@ class FileSymbols:
     # string (split and singular, sorted, space-separated) and each word's count (capped at 255).
     words: str = ""
     word_counts: bytes = b""
-    messages: str = ""  # message-like string literals, one per line (matched against pasted errors)
+    # Message-like string literals are not stored: only a prompt that pastes an error reads them, and
+    # the search structures compute them then (message_literals, search.RepoSearch.message_field).
     generated: str = ""  # why the file is generated or minified ("" when written by hand)
 
 
@@ -265,7 +266,14 @@ def _add_lexical(result: FileSymbols, source: bytes) -> None:
     result.generated = generated_reason(source)
     if result.generated != "minified":  # a minified bundle's words would match every prompt
         result.words, result.word_counts = _vocabulary(source)
-        result.messages = _messages(source.decode("utf-8", "replace"))
+
+
+def message_literals(source: bytes) -> str:
+    """A file's message-like string literals, one per line, as matched against a pasted error
+    (none for a minified file: its strings would match every prompt)."""
+    if generated_reason(source) == "minified":
+        return ""
+    return _messages(source.decode("utf-8", "replace"))
 
 
 def extract(source: bytes, lang: str) -> FileSymbols | None:

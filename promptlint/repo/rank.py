@@ -240,7 +240,7 @@ class Ranker:
         n = self._n
         if n == 0:
             return np.zeros(0, dtype=np.int64), np.zeros((0, len(FEATURES)), dtype=np.float32)
-        assert s.content is not None and s.path_field is not None and s.symbol is not None and s.message is not None
+        assert s.content is not None and s.path_field is not None and s.symbol is not None
         content = self._normalized(s.content.score(self._with_variants(q.words, s.content), n)) if q.words else np.zeros(n, dtype=np.float32)
         content_code = self._normalized(s.content.score(q.code_words, n)) if q.code_words else np.zeros(n, dtype=np.float32)
         content_head = self._normalized(s.content.score(self._with_variants(q.head_words, s.content), n)) if q.head_words else np.zeros(n, dtype=np.float32)
@@ -253,8 +253,9 @@ class Ranker:
             if len(grams) < 2:
                 continue
             hits = np.zeros(n, dtype=np.float32)
+            field = s.message_field()  # built on the first prompt that needs it
             for g in grams:
-                post = s.message.postings(g)
+                post = field.postings(g)
                 if post is not None and post[0].size < max(50, n // 20):  # a trigram in every file says nothing
                     hits[post[0]] += 1.0
             np.maximum(message, hits / len(grams), out=message)

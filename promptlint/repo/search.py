@@ -5,7 +5,8 @@ slices), so scoring a prompt is a handful of vector additions over the words it 
 
 - lexical fields: ``content`` (BM25 over each file's vocabulary: identifiers split into words,
   comments and strings), ``path`` (file name and folder words), ``symbol`` (definition names split
-  into words) and ``message`` (word trigrams of message-like string literals, for pasted errors);
+  into words) and ``message`` (word trigrams of message-like string literals, for pasted errors;
+  built on the first prompt that pastes an error, see :meth:`RepoSearch.message_field`);
 - definitions by name (exact and lower case), references by name, routes, the import graph;
 - per-file classes: test, secondary (docs, examples, migrations), and junk that must never be
   offered as "most likely" (editor/engine metadata, lock files, tool configs, vendored, generated
@@ -21,11 +22,14 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import hashlib
 import io
 import json
 import math
+import os
 import posixpath
 import re
+import threading
 import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -38,7 +42,7 @@ from .words import split_identifier, stem
 
 _MIN_STEMMED = 4  # words this short are never stemmed (words.stem keeps four letters)
 
-SEARCH_VERSION = 3
+SEARCH_VERSION = 4
 # BM25 parameters for file content (the usual defaults; files are long and of mixed length).
 BM25_K1 = 1.2
 BM25_B = 0.75
@@ -413,7 +417,7 @@ class RepoSearch:
     content: Field | None = None
     path_field: Field | None = None
     symbol: Field | None = None
-    message: Field | None = None
+    message: Field | None = None  # built by message_field() on first need, never by build_fresh
     defs_by_name: DefsByName | None = None  # name -> [(path, kind, line)]
     refs_by_name: RefsByName | None = None
     routes: list[tuple[str, str, tuple[str, ...], str, int]] = field(default_factory=list)  # (path, method, segments, raw, line)
@@ -452,7 +456,6 @@ class RepoSearch:
                 path_rows[w][i] = PATH_STEM_WEIGHT
         content_rows: dict[str, dict[int, float]] = defaultdict(dict)
         symbol_rows: dict[str, dict[int, float]] = defaultdict(dict)
-        message_rows: dict[int, dict[int, float]] = defaultdict(dict)
         lengths = np.zeros(n, dtype=np.float64)
         vocabularies: list[tuple[int, list[str], bytes]] = []
         defs: dict[str, list[tuple[str, str, int]]] = defaultdict(list)
@@ -481,9 +484,6 @@ class RepoSearch:
                 vocab = words.split(" ")
                 lengths[i] = float(sum(counts))
                 vocabularies.append((i, vocab, counts))
-            for literal in getattr(syms, "messages", "").split("\n"):
-                for gram in message_trigrams(literal):
-                    message_rows[gram][i] = 1.0
         # BM25's saturated term frequency, precomputed per posting (the idf comes at query time).
         with_content = [i for i, _, _ in vocabularies]
         avg = float(lengths[with_content].mean()) if with_content else 1.0
@@ -494,7 +494,6 @@ class RepoSearch:
         s.content = Field.from_rows(content_rows, len(with_content))
         s.path_field = Field.from_rows(path_rows, n)
         s.symbol = Field.from_rows(symbol_rows, max(1, len(index.symbols)))
-        s.message = Field.from_rows(message_rows, max(1, len(index.symbols)))
         s.junk = junk
         s.defs_by_name = DefsByName.from_dict(defs, s.path_id, s.paths)
         ref_names = sorted(refs)
@@ -705,13 +704,72 @@ class RepoSearch:
         self.__dict__["_suffix_cache"] = out
         return out
 
+    # --- message literals, on first need ------------------------------------------------------------
+    def message_field(self) -> Field:
+        """The ``message`` field: for every indexed file, the word trigrams of its message-like
+        string literals (extract.message_literals). Only a prompt that pastes an error reads it, so
+        neither the index nor build_fresh computes it: the first such prompt reads the files (their
+        content checked against the index's content keys: a file changed since the refresh gives no
+        evidence rather than stale evidence), and the field is saved beside the index for this
+        content digest, so later processes load it. Same postings as computing the literals at
+        index time, file for file."""
+        got = self.message
+        if got is not None:
+            return got
+        with _message_lock:
+            if self.message is None:
+                self.message = self._load_or_build_messages()
+            return self.message
+
+    def _load_or_build_messages(self) -> Field:
+        blob = self.index.load_derived(_MESSAGES_DERIVED)
+        if blob is not None:
+            try:
+                with np.load(io.BytesIO(blob), allow_pickle=False) as data:
+                    return Field.unpack("message", data)
+            except (OSError, KeyError, ValueError, EOFError, TypeError):
+                pass  # garbled or from another layout: rebuild
+        with no_gc():
+            built = Field.from_rows(self._message_rows(), max(1, len(self.index.symbols)))
+        out: dict[str, np.ndarray] = {}
+        built.pack("message", out)
+        buffer = io.BytesIO()
+        np.savez(buffer, **out)
+        self.index.save_derived(_MESSAGES_DERIVED, buffer.getvalue())
+        return built
+
+    def _message_rows(self) -> dict[int, dict[int, float]]:
+        from ..fsutil import Beneath, UnsafeRead
+        from .extract import message_literals
+        from .files import content_key
+
+        index = self.index
+        symbols = index.symbols
+        rows: dict[int, dict[int, float]] = defaultdict(dict)
+        with Beneath(str(index.root)) as reader:
+            for i, path in enumerate(self.paths):
+                if path not in symbols:
+                    continue
+                f = index.files.get(path)
+                try:
+                    data = reader.read(path, (f.size if f is not None else 0) + (1 << 20))
+                except (OSError, ValueError, UnsafeRead):
+                    continue
+                want = (index.content_key(path) or "").rpartition(":")[2]
+                if want and want != (content_key(data) if len(want) != 64 else hashlib.sha256(b"blob %d\0" % len(data) + data).hexdigest()):
+                    continue  # changed since the index was built (a 64-digit key: a SHA-256 repository's blob)
+                for literal in message_literals(data).split("\n"):
+                    for gram in message_trigrams(literal):
+                        rows[gram][i] = 1.0
+        return rows
+
     # --- persistence -------------------------------------------------------------------------------
     def pack(self) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}
         out["paths"] = _pack_strings(self.paths)
         out["is_test"], out["is_secondary"] = self.is_test, self.is_secondary
         out["junk"] = _pack_strings(self.junk)
-        for name, f in (("content", self.content), ("path", self.path_field), ("symbol", self.symbol), ("message", self.message), ("grams", self._name_grams)):
+        for name, f in (("content", self.content), ("path", self.path_field), ("symbol", self.symbol), ("grams", self._name_grams)):
             assert f is not None
             f.pack(name, out)
         assert self.defs_by_name is not None
@@ -738,7 +796,7 @@ class RepoSearch:
         s.junk = _unpack_strings(data["junk"]) if len(s.paths) else []
         if len(s.junk) != len(s.paths):
             s.junk = [""] * len(s.paths)
-        s.content, s.path_field, s.symbol, s.message, s._name_grams = (Field.unpack(n, data) for n in ("content", "path", "symbol", "message", "grams"))
+        s.content, s.path_field, s.symbol, s._name_grams = (Field.unpack(n, data) for n in ("content", "path", "symbol", "grams"))
         s.defs_by_name = DefsByName.unpack(data, s.paths)
         s._names = _unpack_strings(data["names"])
         s.refs_by_name = RefsByName(_unpack_strings(data["refs.names"]), Csr(data["refs.offsets"], data["refs.values"]), s.paths)
@@ -772,6 +830,19 @@ def _close(name: str, names: list[str], grams: Field | None, n: int, cutoff: flo
 
 
 _DERIVED_NAME = f"search-v{SEARCH_VERSION}"
+_MESSAGES_DERIVED = f"messages-v{SEARCH_VERSION}"
+_message_lock = threading.Lock()
+
+
+def _new_message_lock_in_child() -> None:
+    # The warm server forks `check` children: a lock another thread held at that moment would stay
+    # held for ever in the child (as repo/index.py does for its tables).
+    global _message_lock
+    _message_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_message_lock_in_child)
 
 
 def load_or_build(index: RepoIndex) -> RepoSearch:
