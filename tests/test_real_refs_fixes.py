@@ -1,0 +1,148 @@
+"""References on the kinds of repository real chat prompts come with (issue 12, bench_real_refs):
+code in languages without a grammar, agents' chat logs in the tree, compiled and bundled output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from promptlint.repo.extract import extract_file
+from promptlint.repo.languages import LEXICAL_EXTENSIONS, language_of
+from promptlint.text.codespans import FILE_EXTENSIONS
+
+from .repo_helpers import write
+
+
+def paths(linter, text: str, repo: Path) -> list[str]:
+    return [r["path"] for r in linter.lint(text, repo=repo).references]
+
+
+@pytest.fixture(scope="module")
+def phoenix_repo(tmp_path_factory) -> Path:
+    """A Phoenix shop: Elixir modules and templates, and the one JavaScript file such apps have
+    (its hooks mention errors, products and names like everything else)."""
+    root = tmp_path_factory.mktemp("phoenix") / "shop"
+    write(root, "assets/js/app.js", (
+        "// LiveView hooks\nlet Hooks = {}\nHooks.ProductName = { mounted() { this.el.title = 'product name' } }\n"
+        "Hooks.ErrorToast = { mounted() { console.error('error while showing the price') } }\n"
+        "function handleTouchStart(e) { return e }\n"
+    ))
+    write(root, "lib/shop_web/live/pos_live/order_management.ex", (
+        "defmodule ShopWeb.PosLive.OrderManagement do\n  use ShopWeb, :live_view\n\n"
+        "  def mount(_params, _session, socket), do: {:ok, assign(socket, products: Catalog.list_products())}\n\n"
+        "  def handle_event(\"add_product\", %{\"id\" => id}, socket) do\n    # show the product name and its price on the card\n"
+        "    {:noreply, socket}\n  end\nend\n"
+    ))
+    write(root, "lib/shop_web/live/pos_live/order_management.html.heex", (
+        "<div class=\"grid grid-cols-5\">\n  <%= for product <- @products do %>\n"
+        "    <div class=\"product-card line-clamp-2\"><%= product.name %> <%= product.price %></div>\n  <% end %>\n</div>\n"
+    ))
+    write(root, "lib/shop/catalog.ex", (
+        "defmodule Shop.Catalog do\n  def list_categories, do: Repo.all(Category)\n"
+        "  def list_products, do: Repo.all(Product)\n  def change_category(category), do: Category.changeset(category, %{})\nend\n"
+    ))
+    write(root, "lib/shop/bookings.ex", "defmodule Shop.Bookings do\n  def list_bookings, do: []\nend\n")
+    return root
+
+
+def test_code_without_a_grammar_is_read_for_its_words(linter, phoenix_repo):
+    """Elixir has no grammar here; before, its files had no content and app.js, the only file
+    read, came first for every prompt on content alone."""
+    top = paths(linter, "Products in the POS order management screen must show the whole product name and price.", phoenix_repo)
+    assert top[0].startswith("lib/shop_web/live/pos_live/order_management"), top
+    assert "assets/js/app.js" not in top[:2]
+    top = paths(linter, "Add a sort order to every category so the catalog lists categories by it.", phoenix_repo)
+    assert top[0] == "lib/shop/catalog.ex", top
+
+
+def test_elixir_and_al_file_names_in_prose_are_paths(linter, phoenix_repo):
+    assert {"ex", "exs", "heex", "al", "gd"} <= set(FILE_EXTENSIONS)
+    report = linter.lint("Fix the crash in order_management.ex when the guest is missing.", repo=phoenix_repo)
+    assert report.references[0]["path"] == "lib/shop_web/live/pos_live/order_management.ex"
+    assert report.references[0]["score"] == 1.0
+
+
+@pytest.fixture(scope="module")
+def mixed_repo(tmp_path_factory) -> Path:
+    """Declarations whose file names do not say them, beside decoys whose names do."""
+    root = tmp_path_factory.mktemp("mixed") / "app"
+    write(root, "src/Codeunits/Cod50100.EconomicManagement.al", (
+        "codeunit 50100 \"Economic Management\"\n{\n    procedure SyncVendor(VendorNo: Code[20])\n    begin\n    end;\n\n"
+        "    local procedure CreateAllUnsyncedVendors()\n    begin\n    end;\n}\n"
+    ))
+    write(root, "src/Pages/Pag50101.UnsyncedVendorList.al", "page 50101 \"Unsynced Vendor List\"\n{\n    // lists vendors\n}\n")
+    write(root, "app/src/main/java/ai/widget/Storage.kt", (
+        "package ai.widget\n\nclass PrefsManager(private val context: Context) {\n"
+        "    fun eventStartColor(): Int = 0xffddddff.toInt()\n}\n"
+    ))
+    write(root, "app/src/main/java/ai/widget/PrefsScreen.kt", "package ai.widget\n\nclass PrefsScreen {\n    fun show() {}\n}\n")
+    return root
+
+
+def test_declarations_of_grammarless_code_resolve_by_name(linter, mixed_repo):
+    top = linter.lint("Implement CreateAllUnsyncedVendors so it creates every vendor not synced yet.", repo=mixed_repo).references[0]
+    assert top["path"] == "src/Codeunits/Cod50100.EconomicManagement.al", top
+    top = linter.lint("Change the default event start colour in PrefsManager.", repo=mixed_repo).references[0]
+    assert top["path"] == "app/src/main/java/ai/widget/Storage.kt", top
+
+
+def test_line_patterns_find_the_declarations_of_unparsed_languages():
+    cs = extract_file("Wheel.cs", b"namespace Cars {\n  public sealed partial class Wheel : Node {\n    public void Spin() {}\n  }\n}\n", "csharp")
+    assert cs is not None and cs.defs == [("Wheel", "class", 2)]
+    kt = extract_file("Prefs.kt", b"data class Event(val t: String)\n\nobject Prefs {\n    private fun load(): Int = 1\n}\n", "kotlin")
+    assert kt is not None and kt.defs == [("Event", "class", 1), ("Prefs", "class", 3), ("load", "function", 4)]
+    ex = extract_file("sales.ex", b"defmodule Shop.Sales do\n  def create_order(a), do: a\n  defp fetch(id), do: id\nend\n", "elixir")
+    assert ex is not None and ex.defs == [("Sales", "module", 1), ("create_order", "function", 2), ("fetch", "function", 3)]
+    assert ex.words and "order" in ex.words.split()
+
+
+def test_every_lexical_extension_has_a_language():
+    for ext, lang in LEXICAL_EXTENSIONS.items():
+        assert language_of("x" + ext) == lang
+        assert language_of("X" + ext.upper()) == lang
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=400), st.sampled_from(sorted(set(LEXICAL_EXTENSIONS.values()))))
+def test_lexical_extraction_takes_any_bytes(data, lang):
+    syms = extract_file("f", data, lang)
+    assert syms is not None
+    lines = data.count(b"\n") + 1
+    for name, kind, line in syms.defs:
+        assert name and 1 <= line <= lines and kind in {"class", "interface", "struct", "enum", "trait", "module", "function", "macro"}
+
+
+@pytest.fixture(scope="module")
+def tooling_repo(tmp_path_factory) -> Path:
+    """A repository with what agents and build tools leave in it: a SpecStory chat log, an aider
+    history, tsc's output beside its source, and a bundler's output with mangled names."""
+    root = tmp_path_factory.mktemp("tooling") / "widget"
+    write(root, ".specstory/history/2025-12-04_double-row-text-size.md", (
+        "_**User**_\n\nDouble row text size for the widget rows.\n\n_**Agent**_\n\nThe row text size is set in RowRenderer.\n"
+    ))
+    write(root, ".aider.chat.history.md", "#### make the row text size bigger\n\nrow text size row text size\n")
+    write(root, "src/RowRenderer.ts", "export function renderRow(text: string, size: number) {\n  return { text, size }\n}\n")
+    write(root, "frontend/ui.ts", "export function drawChart(labels: string[]) {\n  // chart labels\n  return labels.map(l => l)\n}\n")
+    write(root, "frontend/ui.js", (
+        "var __awaiter = function () {};\nexport function drawChart(labels) {\n  // chart labels\n  return labels.map(function (l) { return l; });\n}\n"
+    ))
+    mangled = "".join(f"var {chr(97 + i % 26)}{i // 26 or ''} = (e, t) => e + t; // chart labels row text\n" for i in range(30))
+    write(root, "code.js", mangled + "class y extends Error {}\n")
+    return root
+
+
+def test_agent_chat_logs_and_compiled_output_never_rank(linter, tooling_repo):
+    refs = paths(linter, "Double the row text size.", tooling_repo)
+    assert refs and refs[0] == "src/RowRenderer.ts"
+    assert not {".specstory/history/2025-12-04_double-row-text-size.md", ".aider.chat.history.md"} & set(refs)
+    refs = paths(linter, "Help me debug why the labels on the chart are not displaying.", tooling_repo)
+    assert refs and refs[0] == "frontend/ui.ts"
+    assert "frontend/ui.js" not in refs and "code.js" not in refs
+
+
+def test_named_generated_files_are_still_in_scope(linter, tooling_repo):
+    assert paths(linter, "Why is frontend/ui.js out of date?", tooling_repo)[0] == "frontend/ui.js"
+
