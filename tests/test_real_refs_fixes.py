@@ -146,3 +146,42 @@ def test_agent_chat_logs_and_compiled_output_never_rank(linter, tooling_repo):
 def test_named_generated_files_are_still_in_scope(linter, tooling_repo):
     assert paths(linter, "Why is frontend/ui.js out of date?", tooling_repo)[0] == "frontend/ui.js"
 
+
+@pytest.fixture(scope="module")
+def widget_repo(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("widget") / "cal"
+    write(root, "app/src/main/java/ai/cal/WeeklyWidgetProvider.kt", (
+        "package ai.cal\n\nimport android.appwidget.AppWidgetProvider\n\n"
+        "class WeeklyWidgetProvider : AppWidgetProvider() {\n    fun drawHeaderRow(spacing: Int) = spacing\n}\n"
+    ))
+    write(root, "app/src/main/java/ai/cal/ConfigActivity.kt", (
+        "package ai.cal\n\nimport android.app.Activity\n\nclass ConfigActivity : Activity() {\n    fun pickColor() = 0\n}\n"
+    ))
+    write(root, "nuxt.config.ts", "export default defineNuxtConfig({ ssr: false })\n")
+    write(root, "plugins/focus.js", "// a nuxt plugin\nexport default function focus(el) { el.focus() }\n")
+    return root
+
+
+def test_one_shared_word_is_not_a_suggestion(linter, widget_repo):
+    """'android' is in every Kotlin file's imports: on that word alone, no file is suggested."""
+    assert paths(linter, "Install it on the attached android device.", widget_repo) == []
+    # two words of the prompt in one file are a reason
+    assert paths(linter, "Too much spacing under the header row of the weekly widget.", widget_repo)[0] == (
+        "app/src/main/java/ai/cal/WeeklyWidgetProvider.kt"
+    )
+
+
+def test_one_word_in_the_file_name_still_counts(linter, widget_repo):
+    refs = paths(linter, "How can I upgrade my nuxt installation?", widget_repo)
+    assert refs[0] == "nuxt.config.ts"
+    assert "plugins/focus.js" not in refs  # 'nuxt' in a comment only
+
+
+def test_a_bundle_that_keeps_its_method_names_is_still_mangled():
+    """esbuild renames bindings, not properties: the class methods keep their names."""
+    body = "".join(f"var {chr(97 + i)} = (e, t) => e + t;\n" for i in range(8))
+    body += "".join(f"class {chr(65 + i)} {{\n  receiveMessage{i}(e) {{ return e }}\n  emitTo{i}(t) {{ return t }}\n  startListening{i}() {{}}\n}}\n" for i in range(6))
+    body += "const PLUGIN_CHANNEL = 'plugin';\nfunction handleSelectionChange() {}\n"
+    assert extract_file("code.js", body.encode(), "javascript").generated == "minified (mangled names)"
+    hand = "".join(f"function handler{i}(event) {{ return event }}\n" for i in range(14)) + "const x = 1;\nconst y = 2;\n"
+    assert extract_file("handlers.js", hand.encode(), "javascript").generated == ""

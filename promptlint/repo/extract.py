@@ -368,14 +368,16 @@ def extract(source: bytes, lang: str) -> FileSymbols | None:
     return result
 
 
-_MANGLED_MIN_DEFS = 20
+_MANGLED_MIN_DEFS = 12
 _MANGLED_SHARE = 0.5
 
 
 def _mangled(defs: list[tuple[str, str, int]]) -> bool:
     """A bundler's output kept on many lines (figma's built `code.js`): its line lengths look
-    written by hand, but most of what it defines has a one- or two-letter name (`var p = ...`,
-    `class y extends Error`), which nobody writes in twenty definitions."""
-    if len(defs) < _MANGLED_MIN_DEFS:
+    written by hand, but most of its top-level names have one or two letters (`var p = ...`,
+    `class y extends Error`), which nobody writes in a dozen definitions. Methods and fields are
+    left out of the count: a bundler keeps property names (`receivesFrom`), it renames bindings."""
+    top = [name for name, kind, _ in defs if kind not in ("method", "field")]
+    if len(top) < _MANGLED_MIN_DEFS:
         return False
-    return sum(1 for name, _, _ in defs if len(name) <= 2) >= _MANGLED_SHARE * len(defs)
+    return sum(1 for name in top if len(name) <= 2) >= _MANGLED_SHARE * len(top)

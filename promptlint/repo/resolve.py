@@ -47,6 +47,7 @@ _CODE_KEYWORDS = frozenset(
 _OBJECT_STOP = {"to", "for", "in", "on", "of", "with", "from", "into", "at", "by", "that", "which", "so", "and", "or", "when", "where", "using", "via", "inside", "under", "within", "who", "whose", "if", "than", "as", "like"}
 _DETERMINERS = {"a", "an", "the", "some", "new", "another", "our", "my", "your", "its", "their", "this", "that", "one", "simple", "basic", "small", "proper"}
 MIN_SCORE = 0.05  # below this chance a file is not worth listing
+MIN_WORD_SUPPORT = 2  # distinct prompt words a file must match when words are all that point at it
 _FIXTURE_SHARE = 0.25  # a bare file name found only among the tests' sample files: weak evidence
 # A file whose own name says it is a test (not only its folder).
 _TEST_NAME = re.compile(r"^test_|_test\.\w+$|\.(?:test|spec)\.\w+$|_spec\.\w+$|^conftest\.py$|(?<=[a-z0-9])Tests?\.(?:java|cs|kt)$")
@@ -589,6 +590,9 @@ class Resolver:
             score = 1.0 if r.named else r.probability
             if score < MIN_SCORE:
                 continue
+            support = None if r.named else self.ranker.word_support(q, r)
+            if support is not None and support < MIN_WORD_SUPPORT:
+                continue  # one shared word, nothing else: a coincidence, not a suggestion
             ref = self._reference(q, r, score)
             if res.new_file is not None and not r.named:
                 # The thing to write does not exist yet: these files are patterns and context, not targets.
