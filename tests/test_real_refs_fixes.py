@@ -185,3 +185,75 @@ def test_a_bundle_that_keeps_its_method_names_is_still_mangled():
     assert extract_file("code.js", body.encode(), "javascript").generated == "minified (mangled names)"
     hand = "".join(f"function handler{i}(event) {{ return event }}\n" for i in range(14)) + "const x = 1;\nconst y = 2;\n"
     assert extract_file("handlers.js", hand.encode(), "javascript").generated == ""
+
+
+@pytest.fixture(scope="module")
+def orm_repo(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("orm") / "orm"
+    write(root, "src/query-runner/QueryRunner.ts", (
+        "/** Runs queries on a single database connection; release it when done. */\nexport interface QueryRunner {\n"
+        "  connect(): Promise<void>\n  /** Releases the connection back to the pool. */\n  release(): Promise<void>\n"
+        "  startTransaction(): Promise<void>\n}\n"
+    ))
+    write(root, "src/query-runner/QueryLock.ts", (
+        "export class QueryLock {\n  private readonly queue: Promise<void>[] = []\n  async acquire() { return this.queue.length }\n}\n"
+    ))
+    for driver in ("postgres", "mysql", "sqlite"):
+        name = driver.capitalize()
+        write(root, f"src/driver/{driver}/{name}QueryRunner.ts", (
+            f"import {{ QueryRunner }} from '../../query-runner/QueryRunner'\n\nexport class {name}QueryRunner implements QueryRunner {{\n"
+            "  // query runner for this driver: connect, release the connection, run each query in a transaction\n"
+            "  async connect() {}\n  async release() {}\n  async startTransaction() {}\n  async query(sql: string) { return sql }\n}\n"
+        ))
+    write(root, "src/index.ts", "".join(f"export * from './driver/{d}/{d.capitalize()}QueryRunner'\n" for d in ("postgres", "mysql", "sqlite"))
+          + "export * from './query-runner/QueryRunner'\nexport * from './query-runner/QueryLock'\n")
+    return root
+
+
+def test_a_phrase_names_the_file_it_joins_into(linter, orm_repo):
+    """'the query runner' is QueryRunner.ts; each driver's runner shares the words but not the name."""
+    top = linter.lint("The query runner leaks connections when a transaction fails.", repo=orm_repo).references[0]
+    assert top["path"] == "src/query-runner/QueryRunner.ts"
+    assert "the prompt says its name, 'queryrunner'" in top["reason"]
+
+
+def test_a_member_named_like_the_kind_is_not_the_pattern(linter, orm_repo):
+    """`private readonly queue` made QueryLock.ts the 'closest existing pattern' of a new cron job."""
+    report = linter.lint("Create a cron job that cleans up expired sessions every night.", repo=orm_repo)
+    assert all("pattern" not in r["reason"] for r in report.references)
+    assert "REF004" not in {f.code for f in report.findings}
+    # no warning fires, yet the rewrite says the file is new rather than "already explicit"
+    assert report.rewrite is not None and "The cron job is new and nothing like it exists in the repository yet" in report.rewrite
+
+
+@pytest.fixture(scope="module")
+def nest_repo(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("nest") / "api"
+    write(root, "src/cron/cron.service.ts", (
+        "import { Injectable } from '@nestjs/common'\nimport { Cron } from '@nestjs/schedule'\n\n@Injectable()\n"
+        "export class CronService {\n  @Cron('0 * * * *')\n  handleHourly() {}\n}\n"
+    ))
+    write(root, "src/common/kysely-dialect.ts", "// every variable here is required\nconst requiredEnvVars = ['DB_HOST', 'DB_USER']\nexport const kyselyDialect = requiredEnvVars\n")
+    write(root, "src/app.module.ts", (
+        "import { Module } from '@nestjs/common'\nimport { CronService } from './cron/cron.service'\n"
+        "import { kyselyDialect } from './common/kysely-dialect'\nimport { AppController } from './app.controller'\n\n"
+        "@Module({ providers: [CronService], controllers: [AppController] })\nexport class AppModule {}\n"
+    ))
+    write(root, "src/app.controller.ts", "import { Controller, Get } from '@nestjs/common'\n\n@Controller()\nexport class AppController {\n  @Get() hello() { return 'hi' }\n}\n")
+    return root
+
+
+def test_the_words_of_a_new_thing_find_its_pattern(linter, nest_repo):
+    """'cron job': src/cron/cron.service.ts is the pattern though neither its path nor its class says 'job'."""
+    report = linter.lint("Create a cron job boilerplate with all required code so I can add my own cron jobs.", repo=nest_repo)
+    by_path = {r["path"]: r["reason"] for r in report.references}
+    assert by_path["src/cron/cron.service.ts"].startswith("closest existing pattern for the new cron job")
+    assert by_path["src/app.module.ts"].startswith("to wire the new cron job into")
+    assert "src/common/kysely-dialect.ts" not in by_path  # shares 'required' with the prompt, nothing else
+    assert "create it in a new file in src/cron/" in (report.rewrite or "")
+
+
+def test_wanting_an_existing_thing_changed_is_not_a_new_file(linter, nest_repo):
+    report = linter.lint("For this i want the app controller to return the build version.", repo=nest_repo)
+    assert not any("is new" in r["reason"] for r in report.references)
+    assert "REF004" not in {f.code for f in report.findings}

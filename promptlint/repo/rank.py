@@ -403,13 +403,17 @@ class Ranker:
     _POINTING = frozenset({"named", "frame", "frame_last", "in_named_dir", "module", "code_import", "def_prose", "def_code",
                            "uses", "def_prose_spec", "def_code_spec", "message", "file_word", "graph"})
 
+    def points_at(self, r: Ranked) -> bool:
+        """Whether evidence other than shared words points at the file."""
+        return any(r.features.get(name) for name in self._POINTING)
+
     def word_support(self, q: Query, r: Ranked) -> int | None:
         """How many distinct words of the prompt the file's content and definition names match,
         when those words are all it has (None when anything else points at it, its own path's
         words included: `nuxt.config.ts` for "upgrade nuxt"). A single word in the code ('first',
         'android', 'doc') is a coincidence, not a reason: on the real chat prompts 30 of the 32
         files suggested on one content word alone were wrong."""
-        if any(r.features.get(name) for name in self._POINTING):
+        if self.points_at(r):
             return None
         s = self.search
         i = s.path_id[r.path]
@@ -555,10 +559,27 @@ def file_stem(path: str) -> str:
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
+_PHRASE_SEP = re.compile(r"[ \t]+")
+
+
 def prose_names(text: str) -> frozenset[str]:
     """The words of prose as written (identifiers whole), lower-cased, three letters or more, no
-    stopwords: what can be a file's own name."""
-    return frozenset(t for t in (m.lower() for m in _NAME.findall(text)) if len(t) >= 3 and t not in STOPWORDS)
+    stopwords: what can be a file's own name. Two or three words in a row are a name too, joined
+    the ways file names join them: "the query runner" names QueryRunner.ts ("queryrunner"),
+    query_runner.py and query-runner.ts."""
+    names = {t for t in (m.lower() for m in _NAME.findall(text)) if len(t) >= 3 and t not in STOPWORDS}
+    tokens = list(_NAME.finditer(text))
+    for i in range(len(tokens)):
+        run = [tokens[i].group().lower()]
+        for j in range(i + 1, min(i + 3, len(tokens))):
+            if not _PHRASE_SEP.fullmatch(text[tokens[j - 1].end() : tokens[j].start()]):
+                break
+            run.append(tokens[j].group().lower())
+            if any(w in STOPWORDS or len(w) < 2 for w in run):
+                break
+            for sep in ("", "_", "-"):
+                names.add(sep.join(run))
+    return frozenset(names)
 
 
 def text_words(text: str, weight: float = 1.0) -> dict[str, float]:
