@@ -225,7 +225,12 @@ def build_rewrite(
 ) -> str | None:
     """The explicit prompt, or None when the prompt is already explicit (no warning or error, and no
     finding of a rule that offers the rewrite)."""
-    if not _wants_rewrite(findings, catalog):
+    # A new-file task that names no file is worth a rewrite even when no warning fires: saying that
+    # the file is new, where it goes and what to follow is the rewrite's point ("already explicit"
+    # was wrong there). A prompt that names where the work goes has said it already.
+    new_file_unplaced = resolution is not None and resolution.new_file is not None and not any(
+        m.kind in ("path", "frame", "module") for m in resolution.mentions)
+    if not _wants_rewrite(findings, catalog) and not new_file_unplaced:
         return None
     text = analysis.source.prose
     context = _context_lines(resolution, findings, repo)

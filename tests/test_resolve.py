@@ -191,7 +191,7 @@ def test_new_file_task_points_at_a_pattern_never_at_a_target(linter):
     (pattern,) = [f for f in report.findings if f.code == "REF004"]
     assert "src/middleware/requireAuth.ts" in pattern.suggestion
     for ref in report.references:
-        assert ref["reason"].startswith(("closest existing pattern", "related code, not the file to change"))
+        assert ref["reason"].startswith(("closest existing pattern", "related code, not the file to change", "to wire the new rate limiter middleware into, not to replace"))
     assert "is new: create it in a new file in src/middleware/, following the pattern of src/middleware/requireAuth.ts" in report.rewrite
     assert "Use the existing code in" not in report.rewrite and "is in scope" not in report.rewrite
 

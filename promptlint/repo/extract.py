@@ -9,7 +9,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from .languages import toolkit
+from .languages import LEXICAL_LANGUAGES, toolkit
 from .words import split_chunk
 
 _ROUTE_METHODS = {
@@ -210,10 +210,43 @@ def is_lexical_path(path: str) -> bool:
 
 
 def extract_file(path: str, source: bytes, lang: str) -> FileSymbols | None:
-    """What the index stores for the file at ``path``: lexical for test suites, else parsed."""
-    if is_lexical_path(path):
+    """What the index stores for the file at ``path``: lexical for test suites and for languages
+    we have no grammar for, else parsed."""
+    if is_lexical_path(path) or lang in LEXICAL_LANGUAGES:
         return extract_lexical(source, lang)
     return extract(source, lang)
+
+
+# The declarations of a language we do not parse, by line pattern: a declaring keyword (after any
+# modifiers) and the name it declares, at the start of a line. Types and functions with a keyword
+# of their own only (C#'s or Java-like methods have none: `public void Run(`), which is what a
+# prompt names most ("the Wheel class", "CreateAllUnsyncedVendors", "the PricelistLive module").
+_DECL_LINE = re.compile(
+    rb"^[ \t]*(?:(?:public|private|protected|internal|static|abstract|sealed|partial|final|open|data|inner|"
+    rb"export|default|async|override|virtual|local|readonly|unsafe|extern|inline)[ \t]+)*"
+    rb"(class|interface|struct|enum|record|object|trait|protocol|extension|module|defmodule|"
+    rb"func|fun|function|def|defp|defmacro|procedure|codeunit|table|page|pageextension|tableextension|"
+    rb"enumextension|report|query|xmlport)[ \t]+(?:\d+[ \t]+)?\"?([A-Za-z_][A-Za-z0-9_.]*)",
+    re.M,
+)
+_DECL_KIND = {
+    b"class": "class", b"interface": "interface", b"struct": "struct", b"enum": "enum", b"record": "class",
+    b"object": "class", b"trait": "trait", b"protocol": "interface", b"extension": "class", b"module": "module",
+    b"defmodule": "module", b"def": "function", b"defp": "function", b"defmacro": "macro",
+}
+
+
+def _declarations(source: bytes) -> list[tuple[str, str, int]]:
+    out: list[tuple[str, str, int]] = []
+    line, last = 1, 0
+    for m in _DECL_LINE.finditer(source):
+        line += source.count(b"\n", last, m.start())
+        last = m.start()
+        # `defmodule CozyCheckoutWeb.PosLive.OrderManagement`: the name a prompt uses is the last part
+        keyword, name = m.group(1), m.group(2).decode("ascii").rstrip(".").rsplit(".", 1)[-1]
+        if name:
+            out.append((name, _DECL_KIND.get(keyword, "function" if keyword in (b"func", b"fun", b"function", b"procedure") else "class"), line))
+    return out
 
 
 def _python_lines(source: bytes) -> tuple[list[tuple[str, str, int]], list[str]]:
@@ -258,6 +291,8 @@ def extract_lexical(source: bytes, lang: str) -> FileSymbols:
         result.defs = sorted(defs, key=lambda d: (d[2], d[0], d[1]))
     elif lang in ("javascript", "typescript", "tsx"):
         result.imports = [m.group(2).decode("utf-8", "replace") for m in _JS_IMPORT.finditer(source)]
+    elif lang in LEXICAL_LANGUAGES:
+        result.defs = _declarations(source)
     _add_lexical(result, source)
     return result
 
@@ -368,4 +403,21 @@ def extract(source: bytes, lang: str) -> FileSymbols | None:
     result.imports = [text for _, text in sorted(imports)]
     result.doc = "\n".join(text for _, text in sorted(docs))[:_DOC_LIMIT]
     _add_lexical(result, source)
+    if not result.generated and _mangled(result.defs):
+        result.generated = "minified (mangled names)"
     return result
+
+
+_MANGLED_MIN_DEFS = 12
+_MANGLED_SHARE = 0.5
+
+
+def _mangled(defs: list[tuple[str, str, int]]) -> bool:
+    """A bundler's output kept on many lines (figma's built `code.js`): its line lengths look
+    written by hand, but most of its top-level names have one or two letters (`var p = ...`,
+    `class y extends Error`), which nobody writes in a dozen definitions. Methods and fields are
+    left out of the count: a bundler keeps property names (`receivesFrom`), it renames bindings."""
+    top = [name for name, kind, _ in defs if kind not in ("method", "field")]
+    if len(top) < _MANGLED_MIN_DEFS:
+        return False
+    return sum(1 for name in top if len(name) <= 2) >= _MANGLED_SHARE * len(top)

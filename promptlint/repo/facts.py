@@ -132,6 +132,15 @@ def _table(data: Any, *keys: str) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+_LANGUAGE_NAMES = {
+    "typescript": "TypeScript", "javascript": "JavaScript", "python": "Python", "rust": "Rust", "go": "Go", "java": "Java",
+    # read lexically (no grammar), see languages.LEXICAL_EXTENSIONS
+    "csharp": "C#", "kotlin": "Kotlin", "swift": "Swift", "scala": "Scala", "dart": "Dart", "ruby": "Ruby", "php": "PHP",
+    "lua": "Lua", "gdscript": "GDScript", "elixir": "Elixir", "heex": "HEEx", "c": "C", "cpp": "C++", "objc": "Objective-C",
+    "vue": "Vue", "svelte": "Svelte", "astro": "Astro", "al": "AL",
+}
+
+
 def detect_facts(index: RepoIndex) -> RepoFacts:
     root = index.root
     facts = RepoFacts()
@@ -139,7 +148,7 @@ def detect_facts(index: RepoIndex) -> RepoFacts:
     langs = Counter(index.files[p].lang for p in index.symbols)
     if langs["tsx"]:
         langs["typescript"] += langs.pop("tsx")
-    facts.languages = [{"typescript": "TypeScript", "javascript": "JavaScript", "python": "Python", "rust": "Rust", "go": "Go", "java": "Java"}[lang] for lang, _ in langs.most_common()]
+    facts.languages = [_LANGUAGE_NAMES.get(lang, lang) for lang, _ in langs.most_common()]
 
     primary = facts.languages[0] if facts.languages else None
     test_files = [p for p in index.files if is_test_path(p) and index.files[p].lang]

@@ -81,6 +81,7 @@ from typing import Any, Callable
 from ..fsutil import Beneath, UnsafeRead, cache_dir, is_file_beneath, private_dir
 from .extract import FileSymbols, extract_file, is_lexical_path
 from .files import Listing, RepoFile, content_key, list_files
+from .languages import LEXICAL_LANGUAGES
 
 CACHE_FORMAT = 2  # the folder name; the schema digest below names the file
 CACHE_VERSION = CACHE_FORMAT  # the old name; nothing needs bumping by hand any more (see schema_version)
@@ -94,7 +95,7 @@ ROOT_TTL_SECONDS = 30 * 86400
 # after we read it; its key is recorded but re-checked (hashed, not parsed) next time.
 _RACY_NS = 2_000_000_000
 _DERIVED_KEEP = 3
-_LANGS = frozenset({"python", "typescript", "tsx", "javascript", "rust", "go", "java"})
+_LANGS = frozenset({"python", "typescript", "tsx", "javascript", "rust", "go", "java"}) | LEXICAL_LANGUAGES
 
 
 def cache_file(root: Path | None = None) -> Path:

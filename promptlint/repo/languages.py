@@ -22,6 +22,18 @@ EXTENSIONS = {
     ".go": "go",
     ".java": "java",
 }
+# Code in languages we have no grammar for: still code, read lexically (its words, messages and, by
+# line patterns, the types and functions it declares; see extract.extract_lexical). Without this a
+# C#, Kotlin or Elixir repository had no file content at all, and the one JavaScript file in it
+# (assets/js/app.js of a Phoenix app) matched every prompt on content alone.
+LEXICAL_EXTENSIONS = {
+    ".cs": "csharp", ".kt": "kotlin", ".kts": "kotlin", ".swift": "swift", ".scala": "scala", ".dart": "dart",
+    ".rb": "ruby", ".php": "php", ".lua": "lua", ".gd": "gdscript", ".ex": "elixir", ".exs": "elixir",
+    ".heex": "heex", ".c": "c", ".h": "c", ".cc": "cpp", ".cpp": "cpp", ".cxx": "cpp", ".hpp": "cpp",
+    ".m": "objc", ".mm": "objc", ".vue": "vue", ".svelte": "svelte", ".astro": "astro", ".al": "al",
+}
+LEXICAL_LANGUAGES = frozenset(LEXICAL_EXTENSIONS.values())
+EXTENSIONS = {**EXTENSIONS, **LEXICAL_EXTENSIONS}
 
 
 # language -> (grammar module, function returning its language capsule, query file)
@@ -53,7 +65,10 @@ def language_of(path: str) -> str | None:
 
 
 def toolkit(name: str) -> Toolkit | None:
-    """Parser and compiled query for a language, or None when its grammar is not installed."""
+    """Parser and compiled query for a language, or None when its grammar is not installed (or it
+    has none: a lexical-only language)."""
+    if name not in _GRAMMARS:
+        return None
     with _lock:
         if name not in _toolkits:
             _toolkits[name] = _load(name)

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..fsutil import read_regular
-from .rank import Query, Ranked, Ranker, merge_words, prose_names, text_words
-from .search import RepoSearch, is_secondary_path, is_test_path, normalize_route
+from .rank import STOPWORDS, Query, Ranked, Ranker, merge_words, prose_names, text_words
+from .search import SYMBOL_TYPE_WEIGHT, RepoSearch, is_secondary_path, is_test_path, normalize_route
 from .words import object_kinds, singular, split_identifier, synonyms
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -47,6 +47,7 @@ _CODE_KEYWORDS = frozenset(
 _OBJECT_STOP = {"to", "for", "in", "on", "of", "with", "from", "into", "at", "by", "that", "which", "so", "and", "or", "when", "where", "using", "via", "inside", "under", "within", "who", "whose", "if", "than", "as", "like"}
 _DETERMINERS = {"a", "an", "the", "some", "new", "another", "our", "my", "your", "its", "their", "this", "that", "one", "simple", "basic", "small", "proper"}
 MIN_SCORE = 0.05  # below this chance a file is not worth listing
+MIN_WORD_SUPPORT = 2  # distinct prompt words a file must match when words are all that point at it
 _FIXTURE_SHARE = 0.25  # a bare file name found only among the tests' sample files: weak evidence
 # A file whose own name says it is a test (not only its folder).
 _TEST_NAME = re.compile(r"^test_|_test\.\w+$|\.(?:test|spec)\.\w+$|_spec\.\w+$|^conftest\.py$|(?<=[a-z0-9])Tests?\.(?:java|cs|kt)$")
@@ -589,6 +590,13 @@ class Resolver:
             score = 1.0 if r.named else r.probability
             if score < MIN_SCORE:
                 continue
+            support = None if r.named else self.ranker.word_support(q, r)
+            if support is not None and support < MIN_WORD_SUPPORT:
+                continue  # one shared word, nothing else: a coincidence, not a suggestion
+            if res.new_file is not None and r.path != res.new_file.pattern and not self.ranker.points_at(r):
+                # The thing to write does not exist: a file that only shares words with the prompt
+                # is not context for it either (kysely-dialect.ts for "a cron job with all required code").
+                continue
             ref = self._reference(q, r, score)
             if res.new_file is not None and not r.named:
                 # The thing to write does not exist yet: these files are patterns and context, not targets.
@@ -655,12 +663,19 @@ class Resolver:
         s = self.search
         assert s.path_field is not None and s.symbol is not None
         kind_words = {kind_word, *synonyms().get(kind_word, ())}
+        # the words that say which one ("cron" of "cron job"): src/cron/cron.service.ts is the
+        # pattern of a new cron job though neither its path nor its class says "job"
+        kind_words |= {w for w in split_identifier(what) if len(w) >= 3 and w not in STOPWORDS and w not in _generic_words()}
         same_kind: set[int] = set()
         for w in sorted(kind_words):
-            for fld in (s.path_field, s.symbol):
-                post = fld.postings(w)
-                if post is not None:
-                    same_kind.update(post[0].tolist())
+            post = s.path_field.postings(w)
+            if post is not None:
+                same_kind.update(post[0].tolist())
+            # a type or function named for the kind (`class CleanupJob`), not a member that happens
+            # to be (`private readonly queue` in typeorm's QueryLock, offered as the pattern for a cron job)
+            post = s.symbol.postings(w)
+            if post is not None:
+                same_kind.update(post[0][post[1] >= SYMBOL_TYPE_WEIGHT].tolist())
         same_kind = {i for i in same_kind if not s.junk[i] and not s.is_test[i] and s.paths[i] in s.index.symbols}
         if not same_kind:
             return None

@@ -91,12 +91,23 @@ def is_secondary_path(path: str) -> bool:
     return bool(_SECONDARY_PATH.search(path))
 
 
+# Coding agents' own records of their chats (SpecStory's .specstory/history, aider's chat and input
+# histories): a log of what was said, which matches every prompt's words and is never what a prompt
+# asks to change.
+_AGENT_LOG = re.compile(r"(^|/)\.specstory/|(^|/)\.aider\.(chat\.history\.md|input\.history|tags\.cache[^/]*)(/|$)", re.I)
+# What a compiler writes beside its source: `ui.js` next to `ui.ts` (tsc without an outDir).
+_COMPILED_JS = (".js", ".mjs", ".cjs")
+_COMPILED_FROM = (".ts", ".tsx", ".mts", ".cts")
+
+
 def junk_reason(path: str) -> str:
     """Why a file must never be offered as the one a prompt is about ("" when it may be)."""
     base = posixpath.basename(path)
     low = base.lower()
     if low in _LOCKFILES or low.endswith(_METADATA_SUFFIXES):
         return "metadata"
+    if _AGENT_LOG.search(path):
+        return "agent chat log"
     if _VENDORED_DIR.search(path):
         return "vendored"
     if _TOOL_CONFIG.match(low) or _TOOL_CONFIG.match("/".join(path.split("/")[-2:])):
@@ -446,6 +457,12 @@ class RepoSearch:
         s.is_test = np.fromiter((is_test_path(p) for p in s.paths), dtype=bool, count=n)
         s.is_secondary = np.fromiter((is_secondary_path(p) for p in s.paths), dtype=bool, count=n)
         junk = [junk_reason(p) for p in s.paths]
+        for i, p in enumerate(s.paths):
+            if not junk[i] and p.endswith(_COMPILED_JS):
+                stem = p.rsplit(".", 1)[0]
+                source = next((stem + ext for ext in _COMPILED_FROM if stem + ext in s.path_id), None)
+                if source is not None:
+                    junk[i] = f"compiled from {posixpath.basename(source)}"
         path_rows: dict[str, dict[int, float]] = defaultdict(dict)
         for i, path in enumerate(s.paths):
             base = posixpath.basename(path)

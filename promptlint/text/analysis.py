@@ -64,6 +64,7 @@ _NOT_ANTECEDENTS = {
 # What may follow a command verb after a comma: an object ("..., fix it", "..., add the route").
 _OBJECT_STARTERS = {"the", "a", "an", "all", "any", "its", "their", "our", "my", "your", "this", "that", "these", "those", "it", "them", "up", "out", "every", "each", "some"}
 _DETERMINERS = {"the", "a", "an", "all", "my", "our", "your", "this", "these", "those", "every", "each", "any", "some", "its", "their"}
+_DEFINITE = {"the", "my", "our", "your", "these", "those", "its", "their"}  # of a thing that exists already
 # What cannot follow a coordinated command verb ("tests and fixes are", "add and remove buttons" stays allowed).
 _NOT_OBJECT_STARTERS = {"to", "and", "or", "of", "is", "are", "was", "were", "be", "been", "for", "with", "by", "as", "than", "but", "nor", "so", "if", "when", "in", "on", "at"}
 # After a word that may be a noun or a verb, these show it is the subject of a clause ("Build fails").
@@ -666,7 +667,9 @@ class _Analyzer:
                 continue
             if k not in found:
                 found.add(k)
-                self._add(a, t, sent, "want", "create")
+                # "I want a popup window" asks for something new; "I want the build command to run
+                # both builds" for a change to something that exists (it was taken for a new file)
+                self._add(a, t, sent, "want", "change" if nxt.lower_ in _DEFINITE else "create")
             return
 
     def _add(self, a: Analysis, tok: Any, sent: Sentence, form: str, kind: str) -> None:

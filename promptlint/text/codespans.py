@@ -14,7 +14,8 @@ from dataclasses import dataclass
 FILE_EXTENSIONS = (
     "py pyi ts tsx js jsx mjs cjs rs go java kt kts scala rb php cs c h cc cpp hpp swift m mm "
     "md mdx rst txt toml json jsonc yaml yml ini cfg conf env sql sh bash zsh ps1 bat html htm css "
-    "scss sass less vue svelte astro graphql gql proto xml gradle lock dockerfile tf hcl ipynb csv prompt"
+    "scss sass less vue svelte astro graphql gql proto xml gradle lock dockerfile tf hcl ipynb csv prompt "
+    "ex exs heex gd dart lua al"
 ).split()
 _EXT = "|".join(sorted(FILE_EXTENSIONS, key=len, reverse=True))
 # Top-level folders that make "src/db" a path even without an extension or a second slash.
