@@ -319,3 +319,29 @@ def test_an_internal_error_reaches_the_client_without_its_traceback():
     body = json.loads(sent[0].split(b"\r\n\r\n", 1)[1])
     assert body["error"]["code"] == -32603 and "data" not in body["error"]
     assert "surrogates not allowed" in body["error"]["message"]
+
+
+def test_the_background_index_also_reads_the_message_literals(tmp_path):
+    """The index no longer extracts message literals (the search reads them on the first pasted
+    error); the editor's background indexing reads them after the index is ready, so a pasted
+    error in the editor does not pay for them, and they are saved beside the index."""
+    import shutil
+
+    from promptlint.lsp import PromptlintServer
+    from promptlint.repo.index import build_index
+    from promptlint.repo.search import _MESSAGES_DERIVED
+
+    repo = tmp_path / "repo"
+    shutil.copytree(REPOS / "ts-api", repo)
+    (repo / "src" / "only-here.ts").write_text('export function f() { throw new Error("a message only this copy holds"); }\n')
+    ls = PromptlintServer()
+    ls.root = repo.resolve()
+    ls.build_index_in_background()
+    assert ls.repo_ready.wait(60)
+    search = ls.linter().repo_context(ls.root).resolver.search
+    for _ in range(600):
+        if search.message is not None:
+            break
+        time.sleep(0.1)
+    assert search.message is not None, "the background index never read the message literals"
+    assert build_index(repo).load_derived(_MESSAGES_DERIVED) is not None
