@@ -830,9 +830,24 @@ def _serve_in_child(conn: Any, fds: list[int], cwd: str, encoding: str, argv: li
     except OSError:
         pass
     code = _run_cli_child(fds, cwd, encoding, argv, env)
+    _let_go_of_streams()
     _say_repos(said, pipeline.repos_warmed_since(before))
     conn.sendall(b"exit %d\n" % code)
     return code
+
+
+def _let_go_of_streams() -> None:  # pragma: no cover - runs in a child
+    """Hand back the client's stdin, stdout and stderr (now flushed) before the exit code: a
+    process this size takes milliseconds to exit, and the kernel closes its descriptors only after
+    it has torn its memory down, so a caller reading the output to its end (`| cat`, pre-commit,
+    an editor) waited for that. /dev/null takes their numbers, for anything written after."""
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        try:
+            os.dup2(devnull, fd)
+        except OSError:
+            pass
+    os.close(devnull)
 
 
 def _run_cli_child(fds: list[int], cwd: str, encoding: str, argv: list[str], env: dict[str, str]) -> int:
