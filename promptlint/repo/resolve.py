@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import heapq
 import math
 import os
 import posixpath
@@ -124,6 +125,7 @@ class Resolver:
         self.files = search.index.files
         self.ranker = Ranker(search, weights)
         self._memo: dict[tuple[str, str], tuple[list[str], list[str], list[str], str | None, bool, list[str], int]] = {}
+        self._folder_sets: dict[str, frozenset[str]] = {}  # path -> its folders in lower case (did-you-mean)
 
     # --- explicit mentions ------------------------------------------------------------------------
     def resolve_path(self, text: str) -> tuple[list[str], list[str]]:
@@ -155,13 +157,15 @@ class Resolver:
         # An absolute or foreign prefix (a traceback from another machine): try shorter suffixes.
         base = parts[-1].lower()
         named = search.basenames.get(base, [])
+        lowered = [(f, f.lower()) for f in named] if len(parts) > 1 else []  # once, not once per suffix
         for k in range(len(parts), 0, -1):
             suffix = "/".join(parts[-k:])
             if k == 1:
                 hits = list(named)
             else:
                 low = suffix.lower()
-                hits = [f for f in named if f.lower() == low or f.lower().endswith("/" + low)]
+                tail = "/" + low
+                hits = [f for f, lf in lowered if lf == low or lf.endswith(tail)]
                 if not hits and suffix in search.dirs:
                     return [], [], suffix, False, 0
             if hits:
@@ -199,16 +203,39 @@ class Resolver:
         base = posixpath.basename(p).lower()
         parts = set(p.lower().split("/")[:-1])
 
+        folder_sets = self._folder_sets
+
+        def shared_folders(f: str) -> int:
+            # A file name shared by hundreds of files (django.po in every locale folder): each
+            # path's folders are split once per resolver, not once per lookup.
+            got = folder_sets.get(f)
+            if got is None:
+                got = folder_sets[f] = frozenset(f.lower().split("/")[:-1])
+            return len(parts & got)
+
         def nearest(paths: list[str], n: int) -> list[str]:
-            return sorted(paths, key=lambda f: (-len(parts & set(f.lower().split("/")[:-1])), len(f), f))[:n]
+            return heapq.nsmallest(n, paths, key=lambda f: (-shared_folders(f), len(f), f))  # = sorted(...)[:n]
 
         names = search.close_basenames(base, n=3, cutoff=0.75)
         pool = [f for name in names for f in nearest(search.basenames[name], 10)]
         if posixpath.dirname(p):
             pool += nearest(search.basenames.get(base, []), 10)
-        pool = list(dict.fromkeys(pool))
-        scored = sorted(pool, key=lambda f: (-difflib.SequenceMatcher(None, p, f).ratio(), f))
-        return [f for f in scored if difflib.SequenceMatcher(None, p, f).ratio() >= 0.6 or posixpath.basename(f).lower() in names][:3]
+        # The three best by difflib's ratio among those close enough (or sharing a close file name).
+        # ratio() is the cost (a few dozen long paths); quick_ratio() bounds it from above, so going
+        # down the bounds the search stops once no bound can beat the third best: the same three.
+        bounded = []
+        for f in dict.fromkeys(pool):
+            matcher = difflib.SequenceMatcher(None, p, f)
+            bounded.append((-matcher.quick_ratio(), f, matcher))
+        bounded.sort(key=lambda row: (row[0], row[1]))
+        best: list[tuple[float, str]] = []
+        for negative_bound, f, matcher in bounded:
+            if len(best) == 3 and -negative_bound < -best[-1][0]:
+                break
+            r = matcher.ratio()
+            if r >= 0.6 or posixpath.basename(f).lower() in names:
+                best = sorted([*best, (-r, f)])[:3]
+        return [f for _, f in best]
 
     def resolve_identifier(self, name: str) -> tuple[list[str], list[str], list[str]]:
         """(defining files, referencing files, did-you-mean names)."""
