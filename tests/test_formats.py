@@ -95,9 +95,9 @@ def test_sarif_with_no_findings_and_stdin_is_valid():
 def test_github_annotations_escape_properties():
     result = run("check", "-", "--stdin-filename", "odd,name:1.prompt", "--format", "github", "--no-repo", input="Validate the name, email, phone etc. on the form.\n")
     lines = result.stdout.splitlines()
-    assert result.exit_code == 1
-    assert "::warning file=odd%2Cname%3A1.prompt,line=1,col=33,endLine=1,endColumn=37,title=VAG003 open-ended-list::" in [l[: l.index("::", 2) + 2] for l in lines]
-    assert any(l.startswith("::notice ") for l in lines)  # info maps to notice
+    assert result.exit_code == 0  # info findings only (VAG003 is info since fresh batch 7's first look)
+    assert "::notice file=odd%2Cname%3A1.prompt,line=1,col=33,endLine=1,endColumn=37,title=VAG003 open-ended-list::" in [l[: l.index("::", 2) + 2] for l in lines]
+    assert not any(l.startswith("::warning ") for l in lines)  # info maps to notice
 
 
 def test_concise_format():

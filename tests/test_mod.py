@@ -18,9 +18,9 @@ from .conftest import ROOT
 from .fake_anthropic import FakeMessagesAPI
 
 VAGUE = "Add a database table for customer orders"
-# Two warnings (no file named; an open list), so the band counts the rest; the table's missing fields
-# are an info finding that still shapes the rewrite.
-VAGUE_OPEN_LIST = "Add a database table for customer orders and use it in the checkout, the invoices, etc."
+# Two warnings (no file named; an error announced and not pasted), so the band counts the rest; the
+# table's missing fields are an info finding that still shapes the rewrite.
+VAGUE_TWO_WARNINGS = "Add a database table for customer orders. Here is the error I get:"
 
 
 @pytest.fixture(scope="module")
@@ -113,20 +113,20 @@ def tui(tmp_path, claude):
 
 def test_typing_a_vague_prompt_underlines_it_and_offers_the_rewrite(tui):
     screen, api = tui["screen"], tui["api"]
-    screen.keys(VAGUE_OPEN_LIST, literal=True)
+    screen.keys(VAGUE_TWO_WARNINGS, literal=True)
     shown = screen.wait_for("Apply rewrite", 30)
     assert "promptlint REF001" in shown and "more)" in shown, shown
     painted = screen.wait_for("\x1b[4m", 10, escapes=True)  # an underline in the prompt box
     assert "\x1b[4mAdd" in painted  # REF001's span: the verb of the task that names no file
-    assert screen.prompt_box() == VAGUE_OPEN_LIST  # nothing replaced the draft by itself
-    assert not any(VAGUE_OPEN_LIST in all_texts(r) for r in api.requests)  # and nothing was sent
+    assert screen.prompt_box() == VAGUE_TWO_WARNINGS  # nothing replaced the draft by itself
+    assert not any(VAGUE_TWO_WARNINGS in all_texts(r) for r in api.requests)  # and nothing was sent
     # the person presses Apply rewrite (ctrl+x tab focuses the band, Enter presses its button)
     screen.keys("C-x", "Tab")
     time.sleep(0.5)
     screen.keys("Enter")
     replaced = screen.wait_for("To fill in before sending", 15)
     assert "Fields: <name, type and key" in replaced and "npm test" in replaced  # this repository's facts
-    assert not any(VAGUE_OPEN_LIST in all_texts(r) for r in api.requests)  # filled, not sent
+    assert not any(VAGUE_TWO_WARNINGS in all_texts(r) for r in api.requests)  # filled, not sent
 
 
 def test_submitting_adds_the_facts_for_the_model(tui):
