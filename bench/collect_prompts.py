@@ -117,17 +117,7 @@ def specstory_turns(text: str) -> list[tuple[str, str | None]]:
 def prompt_log_turns(text: str) -> list[tuple[str, str | None]]:
     """Claude Code UserPromptSubmit hook records (a JSON array, or one object a line) as logged by
     hook templates: each record's ``prompt``. The assistant's reply is not logged (None)."""
-    try:
-        records = json.loads(text)
-    except ValueError:
-        records = []
-        for line in text.splitlines():
-            try:
-                records.append(json.loads(line))
-            except ValueError:
-                continue
-    if isinstance(records, dict):
-        records = [records]
+    records = json_records(text)
     # Some hook templates nest the hook's payload under "input_data" beside their own timestamp.
     records = [r.get("input_data", r) if isinstance(r, dict) else r for r in records]
     # A logged prompt can hold half an emoji as an escaped lone surrogate, which UTF-8 cannot encode.
