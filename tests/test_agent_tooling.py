@@ -69,6 +69,9 @@ def test_agent_tooling_is_not_suggested_for_a_prompt_about_the_code(linter, invo
     # "hook" alone (a React hook) is not about the agent's hooks
     refs = paths(linter, "The invoice hook logs the invoice total prompt twice.", invoice_repo)
     assert HOOK not in refs
+    # nor is "Claude Code" alone: it names the agent, not its folder
+    refs = paths(linter, "Show the invoice total of each prompt logged while Claude Code runs.", invoice_repo)
+    assert HOOK not in refs
 
 
 def test_agent_tooling_is_offered_when_the_prompt_is_about_it(linter, invoice_repo):

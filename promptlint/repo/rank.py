@@ -149,7 +149,8 @@ def add(d: dict[int, float], key: int, value: float) -> None:
 
 # Words that say a prompt speaks of a coding agent (with a kind of tooling: "the agent's hooks").
 _AGENT_CUES = frozenset({
-    "agent", "subagent", "claude", "cursor", "codex", "gemini", "copilot", "windsurf", "cline", "roo", "kiro",
+    # not "cursor": a mouse cursor has hooks too
+    "agent", "subagent", "claude", "codex", "gemini", "copilot", "windsurf", "cline", "roo", "kiro",
     "aider", "opencode", "harness", "slash", "mcp",
 })
 _AGENT_GENERIC = frozenset({"agent"})
@@ -200,15 +201,17 @@ class Ranker:
         return [(f, k, np.asarray(ids, dtype=np.int64)) for (f, k), ids in sorted(groups.items())]
 
     def _about_agent_tooling(self, words: set[str]) -> list[np.ndarray]:
-        """The agent-tooling files a prompt is about: it says their harness folder's name (".claude",
-        "the playwright cli", "the ADW"), or the kind of tooling with an agent ("the pre-tool hook of
-        the agent", "the Claude Code skill", "a subagent")."""
+        """The agent-tooling files a prompt is about: it says their harness folder's name ("the
+        playwright cli", "the ADW"), or the kind of tooling with an agent ("the pre-tool hook of the
+        agent", "the Claude Code skill", "a subagent")."""
         if "subagent" in words:
             words = words | {"agent"}
         cues = words & _AGENT_CUES
         out = []
         for folder_words, kind_words, ids in self._agent_tooling:
-            if folder_words and all(w in words for w in folder_words):
+            # a harness's own name ("Claude Code", "Cursor") is said of the agent, not of its folder:
+            # it counts as naming the folder only with the kind of tooling below it
+            if folder_words and set(folder_words) - _AGENT_CUES and all(w in words for w in folder_words):
                 out.append(ids)
             elif kind_words and all(w in words for w in kind_words) and cues - set(kind_words):
                 out.append(ids)
