@@ -25,7 +25,9 @@ shared judgments give them). A path is judged once whichever ranker suggested it
 A suggestion nobody judged is marked `?` and counted; --unjudged writes them out to judge. Each
 verdict row says its `round`: tuned-1 (main's and the baseline's suggestions, judged blind to the
 ranker), tuned-2 (new suggestions of a changed ranker: necessarily known to be its own),
-held-out-1 (both rankers at the final code, blind, judged once).
+held-out-1 (both rankers at the final code, blind, judged once),
+tuned-3 (new suggestions once agent tooling stopped ranking, judged from (prompt, path) rows
+without the ranker's scores or reasons; on held-out prompts too, which are no longer a first look).
 Repositories listed in bench/data/real-refs-split.json under "held-out" are reported apart: they
 were judged for the first time after the ranking changes (a first look), the rest were tuned on.
 """

@@ -22,7 +22,8 @@ Evidence (feature groups, each measured on its own by ``bench/bench_localization
   non-code files.
 
 Junk (metadata, lock files, vendored, generated and minified files) is never a candidate unless the
-prompt names it; a tool config only when the prompt names every word of its file name.
+prompt names it; a tool config only when the prompt names every word of its file name; an agent's
+own tooling (.claude/hooks, skills, adws/) only when the prompt is about that tooling.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..resources import builtin_rules_dir, load_toml
-from .search import RepoSearch, message_trigrams
+from .search import RepoSearch, agent_tooling, message_trigrams
 from .words import split_identifier, stem, synonyms
 
 FEATURES = (
@@ -146,6 +147,15 @@ def add(d: dict[int, float], key: int, value: float) -> None:
     d[key] = d.get(key, 0.0) + value
 
 
+# Words that say a prompt speaks of a coding agent (with a kind of tooling: "the agent's hooks").
+_AGENT_CUES = frozenset({
+    # not "cursor": a mouse cursor has hooks too
+    "agent", "subagent", "claude", "codex", "gemini", "copilot", "windsurf", "cline", "roo", "kiro",
+    "aider", "opencode", "harness", "slash", "mcp",
+})
+_AGENT_GENERIC = frozenset({"agent"})
+
+
 class Ranker:
     def __init__(self, search: RepoSearch, weights: dict[str, float] | None = None, morphology: bool = True):
         self.search = search
@@ -170,6 +180,42 @@ class Ranker:
             stem = [w for w in split_identifier(search.paths[i].rsplit("/", 1)[-1]) if w not in ("json", "js", "ts", "yml", "yaml", "cjs", "mjs", "config", "rc")]
             if stem:
                 self._config_stems.append((i, stem))
+
+    @functools.cached_property
+    def _agent_tooling(self) -> list[tuple[tuple[str, ...], tuple[str, ...], np.ndarray]]:
+        """(words of the harness folder, words of the kind below it, file ids) for each group of
+        agent-tooling files: (("claude",), ("hook",), the ids under .claude/hooks/)."""
+        groups: dict[tuple[tuple[str, ...], tuple[str, ...]], list[int]] = {}
+        for i, j in enumerate(self.search.junk):
+            if j != "agent tooling":
+                continue
+            found = agent_tooling(self.search.paths[i])
+            if found is None:
+                continue
+            folder, kind = found
+            # ".agents" says only "agent", a word prompts about agent products use everywhere: such a
+            # folder is named by the kind of tooling below it (its skills) with an agent, not by itself
+            folder_words = tuple(w for w in split_identifier(folder) if w not in _AGENT_GENERIC)
+            kind_words = tuple(split_identifier(kind)) if kind and "." not in kind.lstrip(".") else ()
+            groups.setdefault((folder_words, kind_words), []).append(i)
+        return [(f, k, np.asarray(ids, dtype=np.int64)) for (f, k), ids in sorted(groups.items())]
+
+    def _about_agent_tooling(self, words: set[str]) -> list[np.ndarray]:
+        """The agent-tooling files a prompt is about: it says their harness folder's name ("the
+        playwright cli", "the ADW"), or the kind of tooling with an agent ("the pre-tool hook of the
+        agent", "the Claude Code skill", "a subagent")."""
+        if "subagent" in words:
+            words = words | {"agent"}
+        cues = words & _AGENT_CUES
+        out = []
+        for folder_words, kind_words, ids in self._agent_tooling:
+            # a harness's own name ("Claude Code", "Cursor") is said of the agent, not of its folder:
+            # it counts as naming the folder only with the kind of tooling below it
+            if folder_words and set(folder_words) - _AGENT_CUES and all(w in words for w in folder_words):
+                out.append(ids)
+            elif kind_words and all(w in words for w in kind_words) and cues - set(kind_words):
+                out.append(ids)
+        return out
 
     @functools.cached_property
     def _file_names(self) -> dict[str, np.ndarray]:
@@ -270,6 +316,9 @@ class Ranker:
             for i, stem in self._config_stems:
                 if all(w in words for w in stem):
                     allowed[i] = True
+        if self._agent_tooling:
+            for ids in self._about_agent_tooling(set(q.words) | set(q.head_words)):
+                allowed[ids] = True
         pool = np.flatnonzero((lexical > 0) & allowed)
         if pool.size > LEXICAL_POOL:
             pool = pool[np.lexsort((pool, -lexical[pool]))[:LEXICAL_POOL]]

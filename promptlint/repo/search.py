@@ -42,7 +42,7 @@ from .words import split_identifier, stem
 
 _MIN_STEMMED = 4  # words this short are never stemmed (words.stem keeps four letters)
 
-SEARCH_VERSION = 4
+SEARCH_VERSION = 5
 # BM25 parameters for file content (the usual defaults; files are long and of mixed length).
 BM25_K1 = 1.2
 BM25_B = 0.75
@@ -95,6 +95,30 @@ def is_secondary_path(path: str) -> bool:
 # histories): a log of what was said, which matches every prompt's words and is never what a prompt
 # asks to change.
 _AGENT_LOG = re.compile(r"(^|/)\.specstory/|(^|/)\.aider\.(chat\.history\.md|input\.history|tags\.cache[^/]*)(/|$)", re.I)
+# Folders that belong to a coding agent's harness, not to the project: its hooks, skills, subagents,
+# slash commands and status lines (.claude/, .cursor/, .gemini/, ...), the scripts a browser tool
+# writes for the agent (.playwright-cli/, .playwright-mcp/), and agent-workflow drivers (adws/, "AI
+# developer workflows"). They share every prompt's words (they are written to handle prompts) and a
+# prompt about the code never asks to change them; they rank only when the prompt is about them
+# (rank.Ranker: it says the folder's name, or the kind below it together with an agent).
+AGENT_HARNESS_DIRS = (
+    ".claude", ".cursor", ".windsurf", ".roo", ".kiro", ".gemini", ".codex", ".opencode", ".continue", ".cline",
+    ".clinerules", ".kilocode", ".augment", ".amazonq", ".junie", ".goose", ".trae", ".qwen", ".crush", ".agent",
+    ".agents", ".serena", ".taskmaster", ".claude-flow", ".hive-mind", ".swarm", ".playwright-cli", ".playwright-mcp",
+    "adws", ".adw", ".github/prompts", ".github/chatmodes", ".github/agents", ".github/instructions",
+)
+_AGENT_HARNESS = re.compile(r"(?:^|/)(" + "|".join(re.escape(d) for d in AGENT_HARNESS_DIRS) + r")/(?:([^/]+)/)?", re.I)
+
+
+def agent_tooling(path: str) -> tuple[str, str] | None:
+    """(harness folder, the kind of tooling below it or "") when the file belongs to an agent's
+    harness: `.claude/hooks/pre_tool_use.py` -> (".claude", "hooks"), `adws/adw_plan.py` -> ("adws", "")."""
+    m = _AGENT_HARNESS.search(path)
+    if m is None:
+        return None
+    return m.group(1), m.group(2) or ""
+
+
 # What a compiler writes beside its source: `ui.js` next to `ui.ts` (tsc without an outDir).
 _COMPILED_JS = (".js", ".mjs", ".cjs")
 _COMPILED_FROM = (".ts", ".tsx", ".mts", ".cts")
@@ -108,6 +132,8 @@ def junk_reason(path: str) -> str:
         return "metadata"
     if _AGENT_LOG.search(path):
         return "agent chat log"
+    if _AGENT_HARNESS.search(path):
+        return "agent tooling"
     if _VENDORED_DIR.search(path):
         return "vendored"
     if _TOOL_CONFIG.match(low) or _TOOL_CONFIG.match("/".join(path.split("/")[-2:])):
