@@ -135,3 +135,9 @@ def test_progress_lines_continue_a_log_but_never_start_one():
     assert not any(s.kind == "traceback" for s in find_code_spans(text))
     log = "\u2716 Error: upload failed\nretrying in 530ms...\n\u2834 Finalizing push..."
     assert [(s.kind, s.start, s.end) for s in find_code_spans(log) if s.kind == "traceback"] == [("traceback", 0, len(log))]
+
+
+def test_an_emoji_check_mark_list_is_prose_not_output():
+    # Tools print the text glyph (U+2714); people writing a list pick the emoji (U+2714 U+FE0F).
+    text = "\u2714\ufe0f Meet other builders\n\u2714\ufe0f Win prizes\n\u2714\ufe0f Show your work"
+    assert not any(s.kind == "traceback" for s in find_code_spans(text))

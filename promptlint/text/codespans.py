@@ -60,7 +60,7 @@ _LOG_LINE = re.compile(
       | (?:def|class|fn|func|function)\s+\w+\s*[(<:{].*
       | \[?\d\d:\d\d:\d\d(?:[.,]\d{1,6})?\]?(?:\s.*)?                      # 21:07:51.289 Running build ... (a build service's clock)
       | (?:\x1b)?\[\d{1,3}(?:;\d{1,3})*m.*                                        # an ANSI colour code, escape stripped or not
-      | [\u2713\u2714\u2716\u2717\u2718\u00d7\u26a0\u25b2\u25cf\u25cb\u2139\u2800-\u28ff]\uFE0F?\s.*   # status glyphs and spinners: "✓ Compiled", "✖ Error", "⠴ Finalizing"
+      | [\u2713\u2714\u2716\u2717\u2718\u00d7\u26a0\u25b2\u25cf\u25cb\u2139\u2800-\u28ff]\s.*   # status glyphs and spinners: "✓ Compiled", "✖ Error", "⠴ Finalizing" (not a person's emoji "✔️" list)
       | \?\s[A-Z][^\n?]{1,100}?[?:]\s.*                                             # a CLI question and its answer: "? Device name: ..."
       | (?:\([\w.-]+\)\s+)?[\u276f\u279c$%]\s+\S.*                                   # a shell prompt: "(base) ➜  app git:(main)", "$ npm test"
       | [\w.-]+@[\w.-]+:[~/][^\n$#]*[$#](?:\s.*)?                                   # user@host:~/app$ ...
