@@ -141,3 +141,14 @@ def test_an_emoji_check_mark_list_is_prose_not_output():
     # Tools print the text glyph (U+2714); people writing a list pick the emoji (U+2714 U+FE0F).
     text = "\u2714\ufe0f Meet other builders\n\u2714\ufe0f Win prizes\n\u2714\ufe0f Show your work"
     assert not any(s.kind == "traceback" for s in find_code_spans(text))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet="a1. >/:m s\t", min_size=0, max_size=600))
+def test_continuation_is_bounded_to_short_lines(line):
+    """A continuation line is short: a long line of prose or symbols never continues a log just
+    because it holds a duration or ends with an ellipsis."""
+    from promptlint.text.codespans import _continues_log
+
+    if len(line.strip()) > 160:
+        assert not _continues_log(line)
