@@ -348,3 +348,47 @@ def test_a_turn_the_harness_wrote_is_agent_text_not_a_request():
     assert kind(caveat) == "agent-text"
     # what the user typed around such a block is still the user's request
     assert kind(notification + "\n\nAdd a retry to the fetch in src/api.ts.") == "change-request"
+
+
+# Our own build and deploy logs, in the shapes real ones take: a build service's clock before every
+# line, npm's script header, status glyphs and spinners, a CLI question with its answer, a shell prompt.
+_BUILD_LOG = (
+    "14:02:11.120 Cloning github.com/acme/shop (Branch: main, Commit: 1a2b3c4)\n"
+    "14:02:12.004 Installing dependencies...\n"
+    "14:02:15.310 \n"
+    "14:02:15.311 added 412 packages in 3s\n"
+    "14:02:15.400 > shop@1.0.0 build\n"
+    "14:02:15.400 > vite build\n"
+    "14:02:16.002    Transforming modules ...\n"
+    "14:02:19.870 src/cart/total.ts:41:9 - error TS2345: Argument of type 'string' is not assignable to parameter of type 'number'.\n"
+    "14:02:19.902 Error: Command \"npm run build\" exited with 2"
+)
+_DEPLOY_LOG = (
+    "Signing you in to the hosting service.\n"
+    "? Project name: shop-staging\n"
+    "? Paste the access key here: c2hvcC1zdGFnaW5nLWtleS0xMjM0NTY3\n"
+    "OTAxMjM0NTY3ODkw .....\n"
+    "\u2714 Saved credentials to ~/.shopcli/auth.json\n"
+    "\u2716 Error: upload of bundle failed: 502 Bad Gateway\n"
+    "Connection reset, retrying in 812.5ms...\n"
+    "\u283c Uploading bundle...\n"
+    "(venv) \u279c  shop git:(main)"
+)
+
+
+def test_a_bare_build_or_deploy_log_is_a_log():
+    assert kind(_BUILD_LOG) == "log"
+    assert kind(_DEPLOY_LOG) == "log"
+    a = run(_BUILD_LOG)
+    # The whole paste is output: none of it is read as the user's words.
+    assert any(s.kind == "traceback" and s.start == 0 and s.end >= len(_BUILD_LOG) - 60 for s in a.code_spans)
+
+
+def test_a_log_with_a_question_or_a_request_around_it_is_not_a_bare_log():
+    # A question whose only line break is Markdown's trailing backslash, the log right after it.
+    assert kind("Why won't the staging deploy finish?\\\n\\\n" + _BUILD_LOG) == "question"
+    assert kind("why does this fail?\n\n" + _DEPLOY_LOG) == "question"
+    assert kind("Fix this:\n\n" + _BUILD_LOG) != "log"
+    assert kind("Make the build pass without loosening the type of `total`.\n\n" + _BUILD_LOG) == "change-request"
+    assert kind(_BUILD_LOG + "\n\nfix the type error so the deploy goes through") == "change-request"
+    assert kind("---\ndescription: Triage a failing build\n---\n" + _BUILD_LOG) == "command-file"

@@ -86,3 +86,69 @@ def test_a_log_line_is_one_whatever_its_indentation(indent, body, tail):
 
     line = indent + body + tail
     assert _is_log_line(line) == bool(_LOG_LINE.match(line))
+
+
+def test_build_ci_and_package_manager_lines_are_log_lines():
+    from promptlint.text.codespans import _is_log_line
+
+    for line in [
+        "09:14:03.551 Running build in Frankfurt",
+        "[09:14:03] Starting 'compile'...",
+        "\u2713 Compiled successfully in 14.4s",
+        "\u2716 Error: unable to finish the upload",
+        "\u2834 Finalizing push...",
+        "? Device name: my laptop",
+        "(base) \u279c  shop git:(main)",
+        "dev@box:~/shop$ npm run build",
+        "##[error]Process completed with exit code 1.",
+        "::error file=app.js,line=1::Missing semicolon",
+        "Step 3/9 : RUN npm ci",
+        "#7 [builder 2/5] RUN pip install -r requirements.txt",
+        "> shop@1.0.0 build",
+        "npm notice New minor version of npm available!",
+        "[2/4] Fetching packages...",
+        "added 412 packages in 3s",
+        "Successfully installed requests-2.32.3",
+        "Compiling serde v1.0.210",
+        "BUILD FAILED in 12s",
+        "> Task :app:compileKotlin FAILED",
+        "thread 'main' panicked at src/main.rs:4:5:",
+        "  --> src/lib.rs:12:9",
+        'File "/srv/app/views.py", line 88, in index',
+        "[31merror[0m something broke",
+        "src/a.ts:3:1 - error TS2345: Argument of type 'string' is not assignable",
+    ]:
+        assert _is_log_line(line), line
+    for line in [
+        "Fix the build so it passes on Node 22.",
+        "why does the deploy fail?",
+        "- the checkout page should show the total",
+        "$5 a month is the price",
+        "? what does this mean",
+        "Thanks, that worked.",
+    ]:
+        assert not _is_log_line(line), line
+
+
+def test_progress_lines_continue_a_log_but_never_start_one():
+    text = "Loading the project settings...\nThat is all for now."
+    assert not any(s.kind == "traceback" for s in find_code_spans(text))
+    log = "\u2716 Error: upload failed\nretrying in 530ms...\n\u2834 Finalizing push..."
+    assert [(s.kind, s.start, s.end) for s in find_code_spans(log) if s.kind == "traceback"] == [("traceback", 0, len(log))]
+
+
+def test_an_emoji_check_mark_list_is_prose_not_output():
+    # Tools print the text glyph (U+2714); people writing a list pick the emoji (U+2714 U+FE0F).
+    text = "\u2714\ufe0f Meet other builders\n\u2714\ufe0f Win prizes\n\u2714\ufe0f Show your work"
+    assert not any(s.kind == "traceback" for s in find_code_spans(text))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet="a1. >/:m s\t", min_size=0, max_size=600))
+def test_continuation_is_bounded_to_short_lines(line):
+    """A continuation line is short: a long line of prose or symbols never continues a log just
+    because it holds a duration or ends with an ellipsis."""
+    from promptlint.text.codespans import _continues_log
+
+    if len(line.strip()) > 160:
+        assert not _continues_log(line)

@@ -81,6 +81,9 @@ _NOUN_AFTER = {"of", "in", "for", "on"}
 _LIST_ITEM = re.compile(r"^[ \t]*(?:[-*+•]|\d{1,3}[.)]|[a-z][.)]|\[[ xX]\])[ \t]+", re.M)
 _BOLD_SENTENCE = re.compile(r"^[ \t]*(?:\*\*|__)[^*\n]+(?:\*\*|__)\s*$")
 _HEADING = re.compile(r"^[ \t]*(?:#{1,6}\s|\*\*[^*\n]{1,60}\*\*\s*:?\s*$|[A-Z][\w/&-]*(?:[ \t]+[\w/&-]+){0,2}:\s*$)")
+# A short line that points at what follows ("Fix this:", "Explain these:") introduces the paste
+# under it: a request, not a section title or a form label ("Use Case:", "Steps to reproduce:").
+_POINTS_AT_PASTE = re.compile(r"^[ \t]*\w+[ \t]+(?:this|these|that|it|them|the[ \t]+following)[ \t]*:[ \t]*$", re.I)
 # Not a reference: "make it so that", "it's possible", "is it ok", "this is a NestJS project".
 _DUMMY_IT = re.compile(
     r"\b(?:make|makes|making|made|have|get)\s+it\s+(?:so|such|happen|possible|clear|obvious|easy|easier|harder)\b"
@@ -450,13 +453,16 @@ class _Analyzer:
                     chars[lo - sent.start_char : hi - sent.start_char] = " " * (hi - lo)
             prose = "".join(chars)
             second = words[1].lower_ if len(words) > 1 else ""
-            question = stripped.endswith("?") or (first in _QUESTION_STARTERS and "?" in stripped) or (
+            # A question mark that ends the sentence's own words counts though pasted output follows it
+            # in the same sentence ("Can't deploy on Vercel?\\" and a build log: a Markdown line break).
+            question = stripped.endswith("?") or bool(re.search(r"\?[\s\\]*$", prose)) or (first in _QUESTION_STARTERS and "?" in stripped) or (
                 # chat style drops the "?": "why do you think X solves my issue", "how does the cache work"
                 first in ("why", "how", "what", "where", "when", "which", "who") and second in (
                     "do", "does", "did", "is", "are", "was", "were", "can", "could", "would", "should", "will", "has", "have", "am"
                 )
             )
             heading = bool(_HEADING.match(line)) and sent.start_char < line_start + len(line) and (line.lstrip().startswith("#") or len(line.split()) <= 6)
+            heading = heading and not _POINTS_AT_PASTE.search(line)
             if heading and _BOLD_SENTENCE.match(line) and (text.strip() == line.strip() or re.search(r"[.!?]\W*$", line)):
                 heading = False  # "**Refactor the entire codebase.**": an emphasised sentence (or the whole prompt), not a title
             if not heading and sent.start_char < line_start + len(line) and _is_title_line(line) and text.strip() != line.strip():
@@ -569,7 +575,7 @@ class _Analyzer:
             stripped = sent.text.strip()
             if sent.is_heading or stripped.startswith("#") or sent.table_row:
                 continue  # a Markdown heading ("## Describe the bug") names a section, it asks nothing
-            if stripped.endswith(":") and len(stripped.split()) <= 3:
+            if stripped.endswith(":") and len(stripped.split()) <= 3 and not _POINTS_AT_PASTE.search(stripped):
                 continue  # a form label ("Use Case:", "Steps to reproduce:")
             tokens = [t for t in doc[sent.token_start : sent.token_end]]
             found: set[int] = set()

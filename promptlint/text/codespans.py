@@ -58,6 +58,22 @@ _LOG_LINE = re.compile(
       | (?:const|let|var)\s+[\w{}\[\], ]+\s*=\s*\S.*
       | (?:from\s+[\w.]+\s+)?import\s+[\w.]+(?:\s+as\s+\w+)?(?:\s*,\s*[\w.]+)*\s*
       | (?:def|class|fn|func|function)\s+\w+\s*[(<:{].*
+      | \[?\d\d:\d\d:\d\d(?:[.,]\d{1,6})?\]?(?:\s.*)?                      # 21:07:51.289 Running build ... (a build service's clock)
+      | (?:\x1b)?\[\d{1,3}(?:;\d{1,3})*m.*                                        # an ANSI colour code, escape stripped or not
+      | [\u2713\u2714\u2716\u2717\u2718\u00d7\u26a0\u25b2\u25cf\u25cb\u2139\u2800-\u28ff]\s.*   # status glyphs and spinners: "✓ Compiled", "✖ Error", "⠴ Finalizing" (not a person's emoji "✔️" list)
+      | \?\s[A-Z][^\n?]{1,100}?[?:]\s.*                                             # a CLI question and its answer: "? Device name: ..."
+      | (?:\([\w.-]+\)\s+)?[\u276f\u279c$%]\s+\S.*                                   # a shell prompt: "(base) ➜  app git:(main)", "$ npm test"
+      | [\w.-]+@[\w.-]+:[~/][^\n$#]*[$#](?:\s.*)?                                   # user@host:~/app$ ...
+      | (?:\#\#\[(?:error|warning|group|endgroup|debug)\]|::(?:error|warning|notice|group|endgroup)\b).*   # GitHub Actions annotations
+      | (?:Step\s\d+/\d+\s:|\#\d+\s\[[\w .:/-]*\d+/\d+\]|=>\s(?:\[|ERROR|CACHED|exporting)).*   # docker build steps
+      | >\s[\w@/.-]+@\d[\w.-]*\s+\S.*                                                # npm script header: "> app@0.1.0 build"
+      | (?:npm|yarn|pnpm|bun)\s+(?:notice|info|verb|http|timing)\b.*
+      | \[\d+/\d+\]\s.*                                                           # yarn's "[1/4] Resolving packages..."
+      | (?:added|removed|changed|audited)\s\d+\spackages?\b.* | up\ to\ date\b.*\bin\s[\d.]+m?s\b.*
+      | (?:Collecting|Downloading|Installing\ collected\ packages|Successfully\ (?:installed|built)|Requirement\ already\ satisfied|Building\ wheels?)\b.*   # pip
+      | (?:Compiling|Finished|Downloaded|Checking)\s[\w-]+\sv\d.* | BUILD\ (?:SUCCESSFUL|FAILED)\b.* | >\ Task\ :\S+.*   # cargo, gradle
+      | (?:thread\s'[^']*'\spanicked\sat|goroutine\s\d+\s\[|-->\s+\S+:\d+).*   # rust, go
+      | File\s"[^"\n]+",\sline\s\d+.*                                                # a Python frame out of its traceback
       | (?:CREATE|ALTER|DROP|INSERT|SELECT|UPDATE|DELETE|WITH)\s+(?:TABLE|INDEX|UNIQUE|VIEW|INTO|FROM|SEQUENCE|DATABASE|SCHEMA|TRIGGER|TEMPORARY|OR\ REPLACE|DISTINCT|\*|["`\w]+\s+(?:SET|AS|FROM|ADD|ALTER|DROP|MODIFY|RENAME))\b.*   # SQL
     )$""",
     re.X,
@@ -201,6 +217,26 @@ def _symbolic(line: str) -> bool:
     return marks >= 3 and marks * 2 >= len(words)
 
 
+# Lines that say little alone but continue a log already started: a progress line ("Finalizing
+# push...", "retrying in 530.48ms..."), an npm script's command ("> next build"), a token wrapped
+# onto its own line. Never a log's first line: prose ends with "..." too. Plain string tests
+# first, one short search after: a regular expression with two bounded runs around the duration
+# took 2 ms a line on 500-character lines.
+_DURATION = re.compile(r"\b\d+(?:\.\d+)?[ \t]?m?s\b")
+_WRAPPED_TOKEN = re.compile(r"[A-Za-z0-9+/=_.-]{12,}(?:[ \t]+\.+)?")
+
+
+def _continues_log(line: str) -> bool:
+    stripped = line.strip()
+    if not stripped or len(stripped) > 160:
+        return False
+    if stripped.endswith(("...", "\u2026")) and len(stripped) <= 120:
+        return True
+    if stripped.startswith("> ") and len(stripped) <= 100:
+        return True
+    return _WRAPPED_TOKEN.fullmatch(stripped) is not None or _DURATION.search(stripped) is not None
+
+
 def _log_blocks(text: str) -> list[tuple[int, int]]:
     """Pasted output: runs of log lines (see _LOG_LINE) with their indented continuation lines, and
     Markdown indented code blocks (four spaces or a tab after a blank line, not a list item)."""
@@ -221,7 +257,7 @@ def _log_blocks(text: str) -> list[tuple[int, int]]:
             j = i + 1
             while j < len(lines):
                 nxt = lines[j]
-                if _is_log_line(nxt) or _symbolic(nxt) or (nxt[:1] in (" ", "\t") and nxt.strip() and not _LIST_START.match(nxt)):
+                if _is_log_line(nxt) or _symbolic(nxt) or _continues_log(nxt) or (nxt[:1] in (" ", "\t") and nxt.strip() and not _LIST_START.match(nxt)):
                     j += 1
                 elif not nxt.strip() and j + 1 < len(lines) and (_is_log_line(lines[j + 1]) or re.match(r"(?: {2,}|\t)\S", lines[j + 1])):
                     j += 1  # a blank line inside the output
