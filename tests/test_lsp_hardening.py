@@ -345,3 +345,41 @@ def test_the_background_index_also_reads_the_message_literals(tmp_path):
         time.sleep(0.1)
     assert search.message is not None, "the background index never read the message literals"
     assert build_index(repo).load_derived(_MESSAGES_DERIVED) is not None
+
+
+def test_the_index_follows_files_deleted_and_created_while_prompts_are_edited(tmp_path):
+    """The editor backend is long-lived: an index built when it started must not go on offering a
+    file deleted since, nor miss one created since. Each lint scheduled rescans in the background
+    (at most every REFRESH_INTERVAL seconds; incremental, so a rescan that finds nothing changed is cheap)."""
+    import shutil
+
+    from promptlint.lsp import PromptlintServer
+
+    repo = tmp_path / "repo"
+    shutil.copytree(REPOS / "ts-api", repo)
+    ls = PromptlintServer()
+    ls.root = repo.resolve()
+    ls.build_index_in_background()
+    assert ls.repo_ready.wait(60)
+    files = lambda: ls.linter().repo_context(ls.root).index.files  # noqa: E731
+    assert "src/db/schema.ts" in files()
+    (repo / "src" / "db" / "schema.ts").unlink()
+    (repo / "src" / "db" / "orders.ts").write_text("export const orders = []\n")
+
+    def refreshed() -> dict:
+        ls._last_refresh = 0.0  # as if the interval had passed
+        ls.refresh_index_soon()
+        for _ in range(600):
+            if not ls._refreshing:
+                break
+            time.sleep(0.05)
+        return files()
+
+    now = refreshed()
+    assert "src/db/schema.ts" not in now and "src/db/orders.ts" in now
+    report = ls.linter().lint("Add a database table for customer orders", repo=ls.root)
+    assert all(r["path"] != "src/db/schema.ts" for r in report.references)  # never a deleted file
+    # Within the interval a second edit waits for the next rescan (no rescan per keystroke).
+    (repo / "src" / "db" / "orders.ts").unlink()
+    ls.refresh_index_soon()
+    assert not ls._refreshing and "src/db/orders.ts" in files()
