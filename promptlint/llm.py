@@ -50,7 +50,13 @@ def _client(settings: LLMSettings):  # type: ignore[no-untyped-def]
         import anthropic
     except ImportError:
         raise PromptlintError("--llm needs the anthropic package: pip install 'haiku-promptlint[llm]'") from None
-    return anthropic.Anthropic(api_key=key, base_url=settings.base_url or os.environ.get("ANTHROPIC_BASE_URL"), timeout=settings.timeout, max_retries=0)
+    # No redirects: the SDK follows them by default, re-sending the prompt (and with --llm-context
+    # files, the repository's files) to whatever host the answer names; only the Authorization
+    # header is dropped on the way, and older SDKs send the key as x-api-key. The user chose one
+    # host; a redirect is an API error here, and the deterministic rewrite stands.
+    http_client = anthropic.DefaultHttpxClient(follow_redirects=False, timeout=settings.timeout)
+    return anthropic.Anthropic(api_key=key, base_url=settings.base_url or os.environ.get("ANTHROPIC_BASE_URL"), timeout=settings.timeout,
+                               max_retries=0, http_client=http_client)
 
 
 def _request_text(draft: str, findings: list[str], paths: list[str], file_contents: dict[str, str]) -> str:

@@ -142,3 +142,37 @@ def test_llm_context_files_never_follows_a_symlink_out_of_the_repository(api, tm
     assert "do-not-send" not in sent
     assert '<file path="lib/app.py">' not in sent
     assert len(sent) < 100_000
+
+
+@pytest.mark.parametrize("status", [307, 308])  # the two that re-send the body
+def test_a_redirect_from_the_api_host_is_not_followed(api, monkeypatch, status):
+    """The user chose one host. The SDK follows redirects by default and re-sends the prompt (with
+    --llm-context files, the repository's files too) to whatever host the answer names; httpx drops
+    only an Authorization header on the way, and older SDKs send the key as x-api-key. A redirect
+    is an API error: nothing reaches the other host and the deterministic rewrite stands."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    api.respond = lambda req: (200, message("Polished by a host the user never chose."), 0.0)
+
+    class Redirect(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):  # noqa: N802
+            self.send_response(status)
+            self.send_header("location", api.url + "/v1/messages")
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+    redirector = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    threading.Thread(target=redirector.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", f"http://127.0.0.1:{redirector.server_address[1]}")
+        result = rewrite("--llm-context", "files")
+    finally:
+        redirector.shutdown()
+        redirector.server_close()
+    assert result.exit_code == 0 and result.stdout == deterministic()
+    assert "LLM rewrite failed (" in result.stderr
+    assert api.requests == [] and api.paths == []
