@@ -25,11 +25,50 @@ import time
 from pathlib import Path
 
 
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            found += [int(x) for x in Path(f"/proc/{pid}/task/{task}/children").read_text().split()]
+        except OSError:
+            pass
+    return sorted(found)
+
+
+def _rollup(pid: int) -> dict[str, int]:
+    """kB figures of /proc/PID/smaps_rollup (Pss counts a page shared by n processes as 1/n)."""
+    values: dict[str, int] = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        parts = line.split()
+        if len(parts) >= 3 and parts[-1] == "kB":
+            values[parts[0].rstrip(":")] = int(parts[1])
+    return values
+
+
+def print_memory(pids: dict[str, int]) -> None:
+    """Per tree: the server and each child (spares waiting for a check), PSS and private dirty
+    pages in MB; the PSS sum is the physical memory the server costs in all."""
+    print(f"{'memory':<20} {'processes':>9} {'PSS MB':>8} {'server PSS':>10} {'server priv':>11} {'child PSS':>16} {'child priv':>16}")
+    for name, pid in pids.items():
+        try:
+            kids = _children(pid)
+            rolls = [_rollup(pid)] + [_rollup(kid) for kid in kids]
+        except OSError as exc:
+            print(f"{name:<20} gone ({exc})")
+            continue
+        total = sum(r["Pss"] for r in rolls) / 1024
+        child_pss = " ".join(f"{r['Pss'] / 1024:.1f}" for r in rolls[1:]) or "-"
+        child_priv = " ".join(f"{r['Private_Dirty'] / 1024:.1f}" for r in rolls[1:]) or "-"
+        print(f"{name:<20} {len(rolls):>9} {total:>8.1f} {rolls[0]['Pss'] / 1024:>10.1f} {rolls[0]['Private_Dirty'] / 1024:>11.1f} {child_pss:>16} {child_priv:>16}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tree", action="append", required=True, help="NAME=PATH of a source tree (repeat)")
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--gap", type=float, default=0.3, help="seconds between runs (the server's next spare is made then)")
+    parser.add_argument("--memory", action="store_true",
+                        help="also print each server's memory once its spares wait: PSS of the server and its children (/proc/PID/smaps_rollup)")
     parser.add_argument("command", nargs=argparse.REMAINDER, help="promptlint's arguments, after --")
     args = parser.parse_args()
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
@@ -43,6 +82,10 @@ def main() -> None:
             env = {**os.environ, "PYTHONPATH": str(path), "PROMPTLINT_RUNTIME_DIR": str(scratch / name / "rt"),
                    "PROMPTLINT_CACHE_DIR": str(scratch / name / "cache"), "PROMPTLINT_SERVER": "auto"}
             envs[name] = env
+            # In-process first: the index is built into this tree's cache before its server runs
+            # (a first check through a server would wait for the build in a child).
+            subprocess.run([sys.executable, *isolated, "-m", "promptlint", *command, "--server", "never"], env=env,
+                           capture_output=True, timeout=900)
             servers[name] = subprocess.Popen([sys.executable, *isolated, "-m", "promptlint", "server", "--idle-timeout", "600"],
                                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for name, env in envs.items():
@@ -74,6 +117,9 @@ def main() -> None:
                 if proc.returncode not in (0, 1):
                     raise SystemExit(f"{name}: exit {proc.returncode}: {proc.stderr.decode()[-500:]}")
         print(f"load average after:  {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        if args.memory:
+            time.sleep(max(3.0, args.gap * 10))  # the spares forked after the last run finish their warm-up lint
+            print_memory({name: proc.pid for name, proc in servers.items()})
         print(f"{'run':<20} {'best ms':>8} {'median ms':>10} {'p90 ms':>8}  ({args.repeat} runs each, alternated, order rotated, {args.gap} s apart)")
         for name, values in times.items():
             values.sort()

@@ -597,6 +597,7 @@ class PromptlintServer:
         from .output import json as _json, sarif as _sarif, text as _text  # noqa: F401
 
         user_config_path()  # imports what finding the user's config needs (platformdirs)
+        _import_repository_modules()
         _freeze_heap()
 
     def _warm_then_fork(self) -> None:
@@ -737,6 +738,25 @@ class _Spare:
             os.waitpid(self.pid, 0)
         except ChildProcessError:
             pass
+
+
+def _import_repository_modules() -> None:
+    """Import here, before any fork, what a lint against a repository imports on first need.
+
+    A module is imported under its own lock (importlib): a child forked while another thread of
+    this process was importing a module inherits that lock held, by a thread it does not have, and
+    waits for ever at its first import of the module. The first `check` against a repository forks
+    its child while the server's background warm-up may be importing these, and the child hung
+    with promptlint/repo/resolve.py open. Imported once here, they are also shared by every child
+    instead of each child's own copy."""
+    import difflib  # noqa: F401 - did-you-mean
+    import encodings.cp437  # noqa: F401 - zip member names, when the search structures are read from their .npz
+    import hashlib  # noqa: F401
+    import sqlite3  # noqa: F401 - the index store
+
+    from .repo import extract, facts, files, index, languages, rank, resolve, search  # noqa: F401
+
+    languages.import_grammars()  # an index built or refreshed in the background parses with them
 
 
 def _warm_lints(linter: Any, root: Path | None) -> None:

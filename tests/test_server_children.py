@@ -325,3 +325,50 @@ def test_a_client_that_never_says_go_gets_no_byte_on_its_streams(server, tmp_pat
     finally:
         os.close(out_r)
     assert leaked == b""
+
+
+def test_the_server_s_warm_up_imports_everything_a_lint_against_a_repository_needs(tmp_path):
+    """A child forked while another thread imports a module inherits that module's import lock
+    held and hangs at its own first import of it (the first `check` against a repository did, with
+    promptlint/repo/resolve.py half read): after the warm-up, which runs before any fork, a lint
+    against a repository (index built, then read back) imports nothing more."""
+    repo = REPOS / "ts-api"
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from promptlint import pipeline\n"
+        "from promptlint.config import Config\n"
+        "from promptlint.server import PromptlintServer\n"
+        "PromptlintServer().warm_up()\n"
+        "before = set(sys.modules)\n"
+        "linter = pipeline.shared_linter(Config())\n"
+        "repo = Path(sys.argv[1])\n"
+        "linter.lint('Fix the handler in src/index.ts and its getUsr call', repo=repo)\n"
+        "pipeline._warm_repos.clear()\n"
+        "linter.lint('Fix the handler in src/index.ts and its getUsr call', repo=repo)\n"
+        "print(' '.join(sorted(set(sys.modules) - before)))\n"
+    )
+    env = {**os.environ, "PROMPTLINT_CACHE_DIR": str(tmp_path / "cache")}
+    proc = subprocess.run([sys.executable, "-c", script, str(repo)], env=env, capture_output=True, text=True, timeout=300,
+                          cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == []
+
+
+def test_a_child_forked_while_a_grammar_loads_gets_its_own_grammar_lock():
+    """The server's background warm-up may hold the grammar table's lock (loading a grammar)
+    when a `check` child is forked; the child must still load grammars, not wait for ever."""
+    script = (
+        "import os, sys, threading\n"
+        "from promptlint.repo import languages\n"
+        "languages._lock.acquire()\n"  # as a thread of the parent loading a grammar would hold it
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    signal = __import__('signal'); signal.alarm(20)\n"
+        "    os._exit(0 if languages.toolkit('python') is not None else 3)\n"
+        "_, status = os.waitpid(pid, 0)\n"
+        "print(os.waitstatus_to_exitcode(status))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "0"

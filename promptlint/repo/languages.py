@@ -6,6 +6,7 @@ Grammars and compiled queries are loaded once per process, on first use: compili
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +58,33 @@ class Toolkit:
 
 _lock = threading.Lock()
 _toolkits: dict[str, Toolkit | None] = {}
+
+
+# The warm server forks `check` children while its background warm-up may be loading a grammar
+# under _lock (compiling a query takes a while): the child would inherit the lock held by a thread
+# it does not have and wait for ever at its first parse. A forked child gets a lock of its own (a
+# toolkit appears in _toolkits only once built, so what the child sees is whole).
+def _new_lock_in_child() -> None:
+    global _lock
+    _lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_lock_in_child)
+
+
+def import_grammars() -> None:
+    """Import tree_sitter and every installed grammar module (not build them: a Language and its
+    query are built on first need), so that a process about to fork imports nothing later."""
+    import importlib
+
+    import tree_sitter  # noqa: F401
+
+    for module_name in sorted({module for module, _, _ in _GRAMMARS.values()}):
+        try:
+            importlib.import_module(module_name)
+        except ImportError:
+            pass
 
 
 def language_of(path: str) -> str | None:
