@@ -439,6 +439,8 @@ class PromptlintServer:
                 if not self._spares:
                     return None
                 spare = self._spares.pop(0)
+                if self._spares:
+                    self._spares[0].warm()  # next in line: its warm-up runs while this one serves
             if self._spare_is_current(spare.state):
                 return spare
             spare.discard()  # forked before this process indexed or refreshed something
@@ -460,6 +462,8 @@ class PromptlintServer:
                     for spare in self._spares:
                         (kept if self._spare_is_current(spare.state) and spare.alive() else dropped).append(spare)
                     self._spares = kept
+                    if kept:
+                        kept[0].warm()
                     state = self._state()
                 for spare in dropped:
                     spare.discard()
@@ -471,6 +475,7 @@ class PromptlintServer:
                 with self._spare_lock:
                     if not self._stopping:
                         self._spares.append(spare)
+                        self._spares[0].warm()
                         continue
                 spare.discard()  # the server stopped meanwhile
                 return
@@ -706,6 +711,16 @@ class _Spare:
 
     def __init__(self, pid: int, sock: Any, state: tuple) -> None:
         self.pid, self.sock, self.state = pid, sock, state
+        self.warming = False
+
+    def warm(self) -> None:
+        """Tell the spare it is next in line: it runs its warm-up lint now (once)."""
+        if not self.warming:
+            self.warming = True
+            try:
+                self.sock.send(_WARM)
+            except OSError:
+                pass  # gone: found dead when it is next taken or replenished
 
     def alive(self) -> bool:
         try:
@@ -719,8 +734,8 @@ class _Spare:
 
         try:
             self.sock.settimeout(5.0)
-            socket.send_fds(self.sock, [len(body).to_bytes(8, "big")], [conn.fileno(), *fds])
-            self.sock.sendall(body)
+            socket.send_fds(self.sock, [_REQUEST], [conn.fileno(), *fds])
+            self.sock.sendall(len(body).to_bytes(8, "big") + body)
             self.sock.settimeout(None)
         except OSError:
             return False
@@ -782,10 +797,41 @@ def _warm_lints(linter: Any, root: Path | None) -> None:
 
 
 def _spare_main(sock: Any) -> int:  # pragma: no cover - runs in the spare child
-    """In the spare: lint once against every repository the server watches unchanged (the
-    pages that lint writes are copied now, not during the request), then wait for a request."""
+    """In the spare: wait for the server's word. _WARM (this spare is next in line): lint once
+    against every repository the server watches unchanged, so the pages that lint writes are
+    copied now, not during the request; _REQUEST: the client's descriptors, then the request."""
     import socket
 
+    from . import pipeline
+
+    while True:
+        kind, fds, _flags, _addr = socket.recv_fds(sock, 1, 4)  # one byte: the descriptors ride on _REQUEST
+        if kind == _WARM and not fds:
+            _warm_spare()
+            continue
+        if kind != _REQUEST or len(fds) != 4:
+            return 0  # the server went away, or discarded this spare
+        break
+    before = dict(pipeline._warm_repos)
+    head = b""
+    while len(head) < 8:
+        chunk = sock.recv(8 - len(head))
+        if not chunk:
+            return 0
+        head += chunk
+    size = int.from_bytes(head, "big")
+    body = bytearray()
+    while len(body) < size:
+        chunk = sock.recv(min(1 << 20, size - len(body)))
+        if not chunk:
+            return 0
+        body += chunk
+    cwd, encoding, argv, env = _parse_cli_body(bytes(body))
+    conn = socket.socket(fileno=fds[0])
+    return _serve_in_child(conn, fds[1:], cwd, encoding, argv, env, before, sock.fileno())
+
+
+def _warm_spare() -> None:  # pragma: no cover - runs in the spare child
     from . import pipeline
     from .config import Config
 
@@ -798,20 +844,6 @@ def _spare_main(sock: Any) -> int:  # pragma: no cover - runs in the spare child
             except Exception:  # noqa: BLE001 - only a warm-up
                 pass
     linter.lint(_WARM_PROMPT)
-    before = dict(pipeline._warm_repos)
-    head, fds, _flags, _addr = socket.recv_fds(sock, 8, 4)  # the body's size, and the four descriptors
-    if len(head) != 8 or len(fds) != 4:
-        return 0  # the server went away, or discarded this spare
-    size = int.from_bytes(head, "big")
-    body = bytearray()
-    while len(body) < size:
-        chunk = sock.recv(min(1 << 20, size - len(body)))
-        if not chunk:
-            return 0
-        body += chunk
-    cwd, encoding, argv, env = _parse_cli_body(bytes(body))
-    conn = socket.socket(fileno=fds[0])
-    return _serve_in_child(conn, fds[1:], cwd, encoding, argv, env, before, sock.fileno())
 
 
 def _serve_in_child(conn: Any, fds: list[int], cwd: str, encoding: str, argv: list[str], env: dict[str, str],
@@ -933,9 +965,13 @@ _GO = b"go\n"
 _SPARE_TAKES_WITHIN = 1.5
 _CHILD_TAKES_WITHIN = 2.5
 _CLIENT_WAITS_FOR_OFFER = 6.0
-# Children kept forked ahead of requests (see replenish_spare): each holds its own copy of the
-# pages its warm-up lint wrote, a few MB.
+# Children kept forked ahead of requests (see replenish_spare). Only the one next in line runs its
+# warm-up lint, which writes (and so copies) about 8 MB of pages it shares with the server; the
+# others wait cold, a fork's worth of pages each (~2 MB), and warm up when they move to the front,
+# while the spare before them serves its request. Two warm spares cost 10-12 MB more than one.
 SPARES = 2
+_WARM = b"w"  # server to spare: you are next in line, warm up
+_REQUEST = b"r"  # server to spare: the client's descriptors come with this byte, then the request
 
 
 def _say_repos(fd: int, keys: list[tuple[Path, int]]) -> None:

@@ -372,3 +372,47 @@ def test_a_child_forked_while_a_grammar_loads_gets_its_own_grammar_lock():
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() == "0"
+
+
+def _pending(sock) -> bytes:
+    sock.setblocking(False)
+    try:
+        return sock.recv(64)
+    except BlockingIOError:
+        return b""
+
+
+def test_only_the_spare_next_in_line_is_told_to_warm_up(monkeypatch):
+    """A warm-up lint writes (and so copies) pages the spare shares with the server: a second warm
+    spare cost as much memory again. The spare next in line is told to warm up; the one behind it
+    only when the first is taken (its warm-up then runs while the first serves)."""
+    import socket
+
+    from promptlint import server as srv_mod
+
+    srv = srv_mod.PromptlintServer(idle_timeout=60)
+    sleepers: list[subprocess.Popen] = []
+    ends: list[socket.socket] = []
+
+    def fork_spare(state):  # a real process stands in for each spare, so that discarding one kills only it
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        ends.append(theirs)
+        sleepers.append(subprocess.Popen(["sleep", "60"]))
+        return srv_mod._Spare(sleepers[-1].pid, ours, state)
+
+    monkeypatch.setattr(srv, "_fork_spare", fork_spare)
+    srv.server = object()  # serving (replenish_spare forks only while it is)
+    try:
+        srv.replenish_spare()
+        assert len(ends) == srv_mod.SPARES == 2
+        assert [_pending(end) for end in ends] == [srv_mod._WARM, b""]
+        taken = srv._take_spare()
+        assert taken is not None and taken.pid == sleepers[0].pid
+        assert _pending(ends[1]) == srv_mod._WARM
+        srv.replenish_spare()  # a new one behind the now-first spare, cold
+        assert len(ends) == 3 and _pending(ends[2]) == b"" and _pending(ends[1]) == b""
+    finally:
+        srv.server = None
+        for proc in sleepers:
+            proc.kill()
+            proc.wait()
