@@ -276,7 +276,9 @@ def from_repos(mirrors: Path, repos: list[str], per_repo: int, held: set[str], s
                 for turn, (text, previous) in enumerate(turns_of(path, content)):
                     text = text.strip()
                     key = " ".join(text.lower().split())
-                    if not is_english_prompt(text) or NOT_TYPED.match(text) or key in seen:
+                    # HARNESS_TEXT again: a UserPromptSubmit hook logs Claude Code's own records too
+                    # (a background task's <task-notification>), which the transcript parser drops.
+                    if not is_english_prompt(text) or NOT_TYPED.match(text) or HARNESS_TEXT.match(text) or key in seen:
                         continue
                     seen.add(key)
                     found.append({"id": prompt_id_at(repo, path, commit, turn, best[0]), "repo": repo, "path": path, "commit": commit,

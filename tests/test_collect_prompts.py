@@ -197,3 +197,12 @@ def test_a_request_in_cjk_script_before_a_pasted_english_log_is_dropped():
     assert is_english_prompt("the page fails with this error:\n" + log)
     # CJK inside the pasted (indented) log itself does not make the request foreign.
     assert is_english_prompt("the page fails with this error:\n" + log + "\n    Error: 无效的参数 in parseArgs")
+
+
+def test_a_task_notification_logged_by_the_prompt_hook_is_not_collected(tmp_path):
+    notice = "<task-notification>\n<task-id>b7</task-id>\n<status>completed</status>\n<summary>Agent \"Write the parser for the invoice export and add it to the tests\" completed</summary>\n</task-notification>"
+    log = [{"session_id": "s", "prompt": "write a parser for the invoice CSV export"}, {"session_id": "s", "prompt": notice},
+           {"session_id": "s", "prompt": "then run the parser on the sample file"}]
+    mirrors = _bare_mirror(tmp_path, "o/r", [{"logs/user_prompt_submit.json": json.dumps(log)}])
+    rows = from_repos(mirrors, ["o/r"], per_repo=10, held=set())
+    assert sorted((r["turn"], r["text"]) for r in rows) == [(0, "write a parser for the invoice CSV export"), (2, "then run the parser on the sample file")]
