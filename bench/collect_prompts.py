@@ -22,7 +22,11 @@ snapshot to fetch, or one whose transcripts are empty, automated or not English.
 what each fetched repository holds before a batch is built. In batch 7 the Claude Code hook
 template's ``logs/chat.json`` (the session transcript, every version of it) gave the most typed
 prompts a repository; SpecStory's ``.specstory/.what-is-this.md`` and ``.project.json`` name many
-repositories whose history folder is empty.
+repositories whose history folder is empty. In batch 9 a listing by exact path stopped at the first
+hundred names of 2,866 Aider histories; the same file under a folder (``backend/``, ``client/``,
+``server/``, ``scripts/``) gives short lists of other repositories, and of 40 candidates tried 8 had a
+snapshot. Hook logs and transcripts also hold text that a tool typed for the user (Aider's yes/no
+answers, Claude Code's accepted plans and task notifications), dropped at collection (``NOT_TYPED``).
 """
 
 from __future__ import annotations
