@@ -24,7 +24,7 @@ template's ``logs/chat.json`` (the session transcript, every version of it) gave
 prompts a repository; SpecStory's ``.specstory/.what-is-this.md`` and ``.project.json`` name many
 repositories whose history folder is empty. In batch 9 a listing by exact path stopped at the first
 hundred names of 2,866 Aider histories; the same file under a folder (``backend/``, ``client/``,
-``server/``, ``scripts/``) gives short lists of other repositories, and of 40 candidates tried 8 had a
+``server/``, ``scripts/``) gives short lists of other repositories, and of 48 candidates tried 8 had a
 snapshot. Hook logs and transcripts also hold text that a tool typed for the user (Aider's yes/no
 answers, Claude Code's accepted plans and task notifications), dropped at collection (``NOT_TYPED``).
 """
