@@ -35,7 +35,7 @@ DATA = ROOT / "bench" / "data"
 # Verdicts on collected prompts: the first round's collection, and the fresh held-out batches
 # (bench/data/fresh*-manifest.jsonl), each judged the first time its findings were looked at.
 DEFAULT_COLLECTION_JUDGMENTS = [DATA / "collection-judgments.jsonl", DATA / "fresh-judgments.jsonl", DATA / "fresh3-judgments.jsonl", DATA / "fresh4-judgments.jsonl", DATA / "fresh5-judgments.jsonl",
-                                DATA / "fresh7-judgments.jsonl"]
+                                DATA / "fresh7-judgments.jsonl", DATA / "fresh9-judgments.jsonl"]
 # Prompt kinds that are files with a name of their own; the other prompts were typed into a chat.
 FILE_KINDS = {"claude-command", "copilot-prompt-file", "continue-prompt-file", "claude-md", "agents-md"}
 # A reviewer's miss (MISS:<family>) and the rules whose finding counts as catching it.

@@ -22,7 +22,11 @@ snapshot to fetch, or one whose transcripts are empty, automated or not English.
 what each fetched repository holds before a batch is built. In batch 7 the Claude Code hook
 template's ``logs/chat.json`` (the session transcript, every version of it) gave the most typed
 prompts a repository; SpecStory's ``.specstory/.what-is-this.md`` and ``.project.json`` name many
-repositories whose history folder is empty.
+repositories whose history folder is empty. In batch 9 a listing by exact path stopped at the first
+hundred names of 2,866 Aider histories; the same file under a folder (``backend/``, ``client/``,
+``server/``, ``scripts/``) gives short lists of other repositories, and of 48 candidates tried 8 had a
+snapshot. Hook logs and transcripts also hold text that a tool typed for the user (Aider's yes/no
+answers, Claude Code's accepted plans and task notifications), dropped at collection (``NOT_TYPED``).
 """
 
 from __future__ import annotations
@@ -56,6 +60,10 @@ nao voce isso fazer quero pode tambem dos das uma com
 les des est une pour avec pas dans qui sur je nous vous faire cette mais
 der das und ist nicht ein eine mit fur auf ich wir bitte auch noch den dem
 """.split())
+
+
+# Chinese, Japanese and Korean script (and full-width forms): no English prompt writes its words in it.
+CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uff00-\uffef]")
 
 
 def git(gitdir: Path, *args: str) -> bytes:
@@ -130,6 +138,12 @@ def prompt_log_turns(text: str) -> list[tuple[str, str | None]]:
 HARNESS_TEXT = re.compile(
     r"\s*(<command-(name|message|args)>|<local-command-(stdout|stderr)>|<bash-(input|stdout|stderr)>|<task-notification>"
     r"|<system-reminder>|<user-memory-input>|Caveat: The messages below|\[Request interrupted)")
+# Turns that a tool wrote in the user's place, dropped when a batch is collected (not by the turn
+# parsers, whose turn numbers the committed manifests name): Aider logs the answer to its own yes/no
+# questions ("Add file to the chat? (Y)es/(N)o ...: all") as a user turn, and Claude Code sends the
+# plan the agent wrote back as a user record ("Implement the following plan: ...", marked
+# ``planContent``) when the user accepts it in plan mode.
+NOT_TYPED = re.compile(r"[^\n]*\(Y\)es/\(N\)o|\s*Implement the following plan:")
 
 
 def json_records(text: str) -> list:
@@ -194,6 +208,10 @@ def turns_of(path: str, text: str) -> list[tuple[str, str | None]]:
 
 def is_english_prompt(text: str) -> bool:
     if not 8 <= len(text) <= 9000 or sum(ord(c) < 128 for c in text) / len(text) <= 0.97:
+        return False
+    # A few words of Chinese, Japanese or Korean before a long pasted English log keep the ASCII share
+    # high; the request itself is then not English.
+    if any(CJK.search(line) for line in text.splitlines() if not line.startswith(("    ", "\t", ">"))):
         return False
     if text.startswith("/") or re.fullmatch(r"#?[\w-]+:\s*\S+", text) or re.fullmatch(r"[|:\- ]+", text):
         return False  # Aider's /commands, config lines from Aider's own docs, table rules
@@ -262,7 +280,9 @@ def from_repos(mirrors: Path, repos: list[str], per_repo: int, held: set[str], s
                 for turn, (text, previous) in enumerate(turns_of(path, content)):
                     text = text.strip()
                     key = " ".join(text.lower().split())
-                    if not is_english_prompt(text) or key in seen:
+                    # HARNESS_TEXT again: a UserPromptSubmit hook logs Claude Code's own records too
+                    # (a background task's <task-notification>), which the transcript parser drops.
+                    if not is_english_prompt(text) or NOT_TYPED.match(text) or HARNESS_TEXT.match(text) or key in seen:
                         continue
                     seen.add(key)
                     found.append({"id": prompt_id_at(repo, path, commit, turn, best[0]), "repo": repo, "path": path, "commit": commit,

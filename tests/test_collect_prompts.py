@@ -158,3 +158,51 @@ def test_survey_counts_prompts_by_kind_and_names_missing_mirrors(tmp_path, capsy
     assert survey(mirrors, ["o/r"], kinds={"claude-command"}) == ["o/r: 1, claude-command 1"]
     assert main(["--mirrors", str(mirrors), "--repos", "o/r", "--survey"]) == 0
     assert capsys.readouterr().out == "o/r: 3, claude-command 1, claude-transcript-turn 2\n"
+
+
+# --- turns a tool wrote in the user's place, and requests in CJK script before a pasted English log ---
+# Paraphrased in the shapes Aider and Claude Code write; no text is taken from a repository.
+
+AIDER_SESSION = """# aider chat started at 2025-01-01 10:00:00
+
+#### make the header sticky when the page scrolls
+
+I'll add `position: sticky` to the header.
+
+#### Add file to the chat? (Y)es/(N)o/(A)ll/(S)kip all/(D)on't ask again [Yes]: all
+
+#### now give the sticky header a shadow once it leaves the top
+"""
+
+
+def test_aiders_own_yes_no_question_is_not_collected_and_turn_numbers_stay(tmp_path):
+    mirrors = _bare_mirror(tmp_path, "o/r", [{".aider.chat.history.md": AIDER_SESSION}])
+    rows = from_repos(mirrors, ["o/r"], per_repo=10, held=set())
+    assert sorted((r["turn"], r["text"]) for r in rows) == [(0, "make the header sticky when the page scrolls"),
+                                                            (2, "now give the sticky header a shadow once it leaves the top")]
+
+
+def test_an_accepted_plan_sent_back_by_claude_code_is_not_collected(tmp_path):
+    plan = "Implement the following plan:\n\n# Plan: cache the invoice totals\n\n## Files to modify\n\n1. `billing/totals.py`: memoise the sum"
+    records = [user("cache the invoice totals so the report page is faster"), assistant([{"type": "text", "text": "Here is my plan."}]),
+               user(plan, session="s2", planContent="# Plan: cache the invoice totals"), user("also add a test for the cache", session="s2")]
+    mirrors = _bare_mirror(tmp_path, "o/r", [{"logs/chat.json": json.dumps(records)}])
+    rows = from_repos(mirrors, ["o/r"], per_repo=10, held=set())
+    assert sorted((r["turn"], r["text"]) for r in rows) == [(0, "cache the invoice totals so the report page is faster"), (2, "also add a test for the cache")]
+
+
+def test_a_request_in_cjk_script_before_a_pasted_english_log_is_dropped():
+    log = "\n".join(f"    at render (webpack-internal:///./app/layout.tsx:{n}:13) hydration failed because the server HTML did not match" for n in range(12))
+    assert not is_english_prompt("页面报错:\n" + log)
+    assert is_english_prompt("the page fails with this error:\n" + log)
+    # CJK inside the pasted (indented) log itself does not make the request foreign.
+    assert is_english_prompt("the page fails with this error:\n" + log + "\n    Error: 无效的参数 in parseArgs")
+
+
+def test_a_task_notification_logged_by_the_prompt_hook_is_not_collected(tmp_path):
+    notice = "<task-notification>\n<task-id>b7</task-id>\n<status>completed</status>\n<summary>Agent \"Write the parser for the invoice export and add it to the tests\" completed</summary>\n</task-notification>"
+    log = [{"session_id": "s", "prompt": "write a parser for the invoice CSV export"}, {"session_id": "s", "prompt": notice},
+           {"session_id": "s", "prompt": "then run the parser on the sample file"}]
+    mirrors = _bare_mirror(tmp_path, "o/r", [{"logs/user_prompt_submit.json": json.dumps(log)}])
+    rows = from_repos(mirrors, ["o/r"], per_repo=10, held=set())
+    assert sorted((r["turn"], r["text"]) for r in rows) == [(0, "write a parser for the invoice CSV export"), (2, "then run the parser on the sample file")]
