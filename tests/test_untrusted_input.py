@@ -349,3 +349,25 @@ def test_a_prompt_file_found_in_a_folder_is_not_read_through_a_symlink_out_of_it
     assert "alias.prompt" in result.stdout and "AGENTS.prompt" in result.stdout
     # named on its own, a file is the user's choice and is read
     assert "sk-live" in run("check", "ask.prompt", "--no-repo", "--format", "json", "--exit-zero").stdout
+
+
+@pytest.mark.parametrize("run", ["[" * 4000, "`" * 3000, "([{\"'" * 700, "x" * 300])
+def test_the_tokenizer_never_sees_a_long_whitespace_free_run(run, monkeypatch):
+    """spaCy peels a run's prefixes and suffixes one at a time, each suffix search scanning the
+    rest of the run: 200 kB of `[` held `check` for hours. Such a run is tokenised in pieces; the
+    text, and every token's attributes outside the run, stay as the tokenizer makes them."""
+    from promptlint.text import nlp as nlp_module
+
+    pipeline = nlp_module.get_pipeline("blank")
+    seen: list[str] = []
+    real = pipeline.nlp.make_doc
+    monkeypatch.setattr(pipeline.nlp, "make_doc", lambda text: seen.append(text) or real(text))
+    text = f"Don't fix it\n{run} then  add the table\n"
+    doc = nlp_module.run(pipeline, text)
+    assert doc.text == text
+    longest = max(len(part) for chunk in seen for part in chunk.split())
+    assert longest <= nlp_module._LONG_RUN_PIECE
+    native = real("Don't fix it\n")
+    assert [(t.text, t.norm_, t.whitespace_) for t in doc[: len(native)]] == [(t.text, t.norm_, t.whitespace_) for t in native]
+    tail = real(" then  add the table\n")
+    assert [(t.text, t.whitespace_) for t in doc[len(doc) - len(tail) + 1 :]] == [(t.text, t.whitespace_) for t in tail][1:]

@@ -562,11 +562,41 @@ def get_pipeline(name: str = "blank") -> Pipeline:
         return _cache[name]
 
 
+# spaCy's tokenizer peels prefixes and suffixes off a whitespace-free run one at a time, and each
+# suffix search scans the whole rest of the run: quadratic in the run's length when the run is all
+# punctuation. 200 kB of `[` or backticks in one prompt held `check` (and a hook server worker, and
+# the language server) for hours; 4,000 took 1.8 s. A run this long is no word of a prompt (paths,
+# URLs and identifiers are far shorter), so it is tokenised in pieces: the same rules, cost linear.
+_LONG_RUN_CHARS = 256
+_LONG_RUN_PIECE = 64
+_LONG_RUN = re.compile(r"\S{%d,}" % _LONG_RUN_CHARS)
+
+
+def _make_doc(nlp: Any, text: str) -> Any:
+    if _LONG_RUN.search(text) is None:
+        return nlp.make_doc(text)
+    docs = []
+    pos = 0
+    for match in _LONG_RUN.finditer(text):
+        if match.start() > pos:
+            docs.append(nlp.make_doc(text[pos : match.start()]))
+        # One space after the run belongs to its last token, as the tokenizer would have it.
+        end = match.end() + (text.startswith(" ", match.end()))
+        for start in range(match.start(), match.end(), _LONG_RUN_PIECE):
+            stop = min(start + _LONG_RUN_PIECE, match.end())
+            docs.append(nlp.make_doc(text[start : end if stop == match.end() else stop]))
+        pos = end
+    if pos < len(text):
+        docs.append(nlp.make_doc(text[pos:]))
+    # from_docs keeps every token's attributes (a tokenizer exception's NORM, say); no glue spaces.
+    return type(docs[0]).from_docs(docs, ensure_whitespace=False)
+
+
 def run(pipeline: Pipeline, text: str, merge_spans: list[tuple[int, int]] | None = None) -> Any:
     """Tokenise ``text``, merge the given character spans into single tokens, run the pipeline."""
     nlp = pipeline.nlp
     nlp.max_length = max(nlp.max_length, len(text) + 1)
-    doc = nlp.make_doc(text)
+    doc = _make_doc(nlp, text)
     if merge_spans:
         used_until = -1  # token index; spans come sorted and must not overlap once expanded
         with doc.retokenize() as retokenizer:
