@@ -176,6 +176,23 @@ def test_ref002_product_names_and_urls_are_not_paths(linter, chat_repo):
     assert unknown(linter.lint(text, repo=chat_repo)) == {}
 
 
+def test_ref002_files_listed_under_a_creation_lead_in_are_new(linter, chat_repo):
+    created = "Set up the storage layer.\n\n## Output files\n- `src/store/db.py`\n- `src/store/games.py`\n"
+    assert unknown(linter.lint(created, repo=chat_repo)) == {}
+    layout = "Make a project layout. It should have a:\n\n-a src/ folder which has:\n\t-loader.py\n\t-trainer.py\n"
+    assert unknown(linter.lint(layout, repo=chat_repo)) == {}
+    # The same list introduced as files to read is a stale reference: still reported.
+    stale = "Read these before you change anything:\n- `src/sheet/cells.py`\n- `src/sheet/formula.py`\n"
+    assert list(unknown(linter.lint(stale, repo=chat_repo))) == ["`src/sheet/cells.py`"]
+
+
+def test_ref002_git_branch_names_are_not_paths(linter, chat_repo):
+    text = "Push all changes to the `feature/add-cells` branch.\nBranch name: `fix/formula-eval`\nThen update src/sheet/formula.py."
+    assert unknown(linter.lint(text, repo=chat_repo)) == {}
+    stale = "Push all changes, then update `feature/add-cells` in src/sheet/formula.py."
+    assert "`feature/add-cells`" in unknown(linter.lint(stale, repo=chat_repo))
+
+
 def test_junk_never_ranks_as_most_likely(linter, chat_repo):
     """Vendored, minified and engine metadata files match the prompt's words but are never offered."""
     refs = [r["path"] for r in linter.lint("Make the sheet viewer evaluate formulas faster.", repo=chat_repo).references]

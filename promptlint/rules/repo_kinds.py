@@ -109,6 +109,10 @@ def check_unknown_reference(rule: "Rule", analysis: "Analysis", ctx: Context) ->
             continue
         if _created(analysis, m.start, creation_verbs):
             continue  # "Add tests/orders.test.ts": a new file is expected not to exist yet
+        if m.kind in ("path", "frame") and _listed_for_creation(text, m.start):
+            continue  # "## Output files\n- src/db/store.ts": the list says what the agent will write
+        if m.kind in ("path", "frame") and _names_branch(text, m.start, m.end):
+            continue  # "push to `feature/add-tests` branch": a git branch, not a path
         if m.kind in ("path", "frame"):
             dirs = ctx.resolver.search.dirs if ctx.resolver is not None else None
             if not looks_like_path(m.text, text[m.end : m.end + 30], near_miss=bool(m.suggestions), before=text[max(0, m.start - 80) : m.start], dirs=dirs):
@@ -157,6 +161,40 @@ def _named_in_words(analysis: "Analysis", path: str) -> bool:
     pattern = r"\b" + r"[\s_-]*".join(re.escape(w) for w in words) + r"s?\s+" + _STRUCTURE_NOUNS + r"\b"
     with regexcache.transient():  # one pattern per path: not for the cache file
         return re.search(pattern, analysis.text, re.I) is not None
+
+
+_LIST_ITEM = re.compile(r"\s*(?:[-*+\u2022]|\d+[.)])")
+# A lead-in that announces what the agent will write: "## Output files", "It should have a:",
+# "Create these files:". A list under it names paths that do not exist yet.
+_CREATION_LEAD_IN = re.compile(
+    r"\b(?:output\s+files?|new\s+files?|files?\s+to\s+(?:create|add|write)|deliverables?|create|scaffold|generate|"
+    r"should\s+(?:have|contain)|will\s+(?:have|contain))\b",
+    re.I,
+)
+
+
+def _listed_for_creation(text: str, offset: int) -> bool:
+    """Whether the mention sits in a list (or a nested list) whose lead-in line announces new files."""
+    line_start = text.rfind("\n", 0, offset) + 1
+    if not _LIST_ITEM.match(text, line_start):
+        return False
+    end = line_start - 1
+    while end > 0:
+        start = text.rfind("\n", 0, end) + 1
+        line = text[start:end]
+        if line.strip() and not _LIST_ITEM.match(line):
+            return _CREATION_LEAD_IN.search(line) is not None
+        end = start - 1
+    return False
+
+
+_BRANCH_BEFORE = re.compile(r"\bbranch(?:\s+name)?\s*[:=]?\s*$", re.I)
+_BRANCH_AFTER = re.compile(r"\s*branch\b", re.I)
+
+
+def _names_branch(text: str, start: int, end: int) -> bool:
+    """"the `feature/x` branch", "Branch name: `feature/x`": a git branch spelled like a path."""
+    return bool(_BRANCH_BEFORE.search(text[max(0, start - 20) : start]) or _BRANCH_AFTER.match(text, end))
 
 
 def _created(analysis: "Analysis", offset: int, verbs: set[str]) -> bool:
