@@ -193,6 +193,18 @@ def test_ref002_git_branch_names_are_not_paths(linter, chat_repo):
     assert "`feature/add-cells`" in unknown(linter.lint(stale, repo=chat_repo))
 
 
+def test_ref002_tools_and_the_prompts_own_sections_are_not_symbols(linter, tmp_path):
+    root = tmp_path / "paint"
+    (root / "src").mkdir(parents=True)
+    (root / "src" / "color.py").write_text("def rgb(r, g, b):\n    return (r, g, b)\n\n\ndef seed(n):\n    return n\n\n\ndef report_port():\n    return 1\n")
+    (root / "src" / "tests.py").write_text("def test(x):\n    return rgb(x, x, x)\n")
+    text = "# Prime\n\nUse `rg`, targeted `sed` and `pytest` to read src/color.py, then do the `seeds` steps.\n\n## seeds\nsummarize\n"
+    assert unknown(linter.lint(text, repo=root)) == {}
+    # The same names used as the repository's code are near-misses, still reported.
+    found = unknown(linter.lint("Make `rgbb` and `seeds` in src/color.py return lists.", repo=root))
+    assert set(found) == {"`rgbb`", "`seeds`"}
+
+
 def test_junk_never_ranks_as_most_likely(linter, chat_repo):
     """Vendored, minified and engine metadata files match the prompt's words but are never offered."""
     refs = [r["path"] for r in linter.lint("Make the sheet viewer evaluate formulas faster.", repo=chat_repo).references]

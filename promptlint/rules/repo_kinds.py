@@ -102,6 +102,7 @@ def check_unknown_reference(rule: "Rule", analysis: "Analysis", ctx: Context) ->
     if res is None:
         return []
     creation_verbs = set(rule.check.get("creation-verbs", ["add", "create", "write", "implement", "introduce", "generate", "scaffold", "build", "define", "extract", "split", "move", "rename", "copy"]))
+    tool_names = {t.lower() for t in rule.check.get("tool-names", ())}
     hits = []
     text = analysis.text
     for m in res.mentions:
@@ -121,6 +122,10 @@ def check_unknown_reference(rule: "Rule", analysis: "Analysis", ctx: Context) ->
                 continue  # an absolute path outside the repo (a traceback from site-packages)
         elif not m.suggestions:
             continue  # an unknown identifier may be a library's; only near-misses are reported
+        elif _bare_name(m.text).lower() in tool_names:
+            continue  # "use `rg` and targeted `sed`": a command to run, not a symbol
+        elif _prompt_heading(text, _bare_name(m.text)):
+            continue  # "Execute the `Report` section ... ## Report": the prompt's own section
         what = ("folder" if m.text.rstrip("`").endswith("/") else "file") if m.kind in ("path", "frame") else "symbol"
         suggestion = ", ".join(m.suggestions) if m.suggestions else ""
         hits.append(Hit(m.start, m.end, {"match": m.text, "what": what, "did_you_mean": suggestion or "no similar name", "kind": m.kind}))
@@ -186,6 +191,18 @@ def _listed_for_creation(text: str, offset: int) -> bool:
             return _CREATION_LEAD_IN.search(line) is not None
         end = start - 1
     return False
+
+
+def _bare_name(mention: str) -> str:
+    return mention.strip("`").removesuffix("()")
+
+
+def _prompt_heading(text: str, name: str) -> bool:
+    """Whether the prompt has a Markdown heading that is exactly this name."""
+    if not name:
+        return False
+    with regexcache.transient():  # one pattern per name: not for the cache file
+        return re.search(r"(?m)^#{1,6}[ \t]+" + re.escape(name) + r"[ \t]*$", text) is not None
 
 
 _BRANCH_BEFORE = re.compile(r"\bbranch(?:\s+name)?\s*[:=]?\s*$", re.I)
