@@ -186,6 +186,15 @@ def test_ref002_files_listed_under_a_creation_lead_in_are_new(linter, chat_repo)
     assert list(unknown(linter.lint(stale, repo=chat_repo))) == ["`src/sheet/cells.py`"]
 
 
+def test_ref002_new_files_named_again_placeholders_and_relative_folders(linter, chat_repo):
+    text = ("Write the store.\n\n## Output files\n- `src/store/db.py`\n\n## `src/store/db.py`\nDefine the tables.\n\n"
+            "Follow the other <Action>Cell.py files; the code goes in `src/...`. Extras: PyObjC/AppKit/Quartz runtime.\n"
+            "`src/` holds:\n- `sheet/`: the cells\n")
+    assert unknown(linter.lint(text, repo=chat_repo)) == {}
+    stale = "Fix the bug in `src/store/db.py` and in `cells/`, then PyObjC/AppKit/Quartz/cell.py."
+    assert set(unknown(linter.lint(stale, repo=chat_repo))) == {"`src/store/db.py`", "`cells/`", "PyObjC/AppKit/Quartz/cell.py"}
+
+
 def test_ref002_git_branch_names_are_not_paths(linter, chat_repo):
     text = "Push all changes to the `feature/add-cells` branch.\nBranch name: `fix/formula-eval`\nThen update src/sheet/formula.py."
     assert unknown(linter.lint(text, repo=chat_repo)) == {}

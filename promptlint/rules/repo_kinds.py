@@ -80,13 +80,15 @@ def looks_like_path(text: str, after: str = "", near_miss: bool = False, before:
         return False
     if _HYPOTHETICAL.search(before[-60:]):
         return False
+    if "..." in p or "\u2026" in p or before.endswith(">"):
+        return False  # "src/...", "<Action>GA.cs": a placeholder, not a path
     base = p.rstrip("/").rsplit("/", 1)[-1]
     if base.split(".")[0].lower() in _PLACEHOLDER_STEMS:
         return False
     segments = [s for s in p.rstrip("/").split("/") if s]
     if len(segments) >= 2 and "." not in base and not p.endswith("/") and (dirs is None or segments[0] not in dirs):
-        if all(re.fullmatch(r"[A-Za-z][a-z]*", s) for s in segments):
-            return False  # "email/password/name", "module/controller/service": words, not a path
+        if all(re.fullmatch(r"[A-Za-z]+", s) for s in segments):
+            return False  # "email/password/name", "PyObjC/AppKit/Quartz": words or product names, not a path
     if "/" not in p.rstrip("/"):
         stem, _, ext = p.rpartition(".")
         if ext.lower() in ("js", "ts") and stem and (stem[0].isupper() or _PRODUCT_AFTER.match(after)) and not near_miss:
@@ -105,17 +107,22 @@ def check_unknown_reference(rule: "Rule", analysis: "Analysis", ctx: Context) ->
     tool_names = {t.lower() for t in rule.check.get("tool-names", ())}
     hits = []
     text = analysis.text
+    # A path the prompt lists as a file to write is new wherever else it is named ("## `src/db/x.ts`").
+    listed_new = {_bare_path(m.text) for m in res.mentions if m.kind in ("path", "frame") and _listed_for_creation(text, m.start)}
     for m in res.mentions:
         if m.exists or analysis.is_code_block(m.start):
             continue
         if _created(analysis, m.start, creation_verbs):
             continue  # "Add tests/orders.test.ts": a new file is expected not to exist yet
-        if m.kind in ("path", "frame") and _listed_for_creation(text, m.start):
+        if m.kind in ("path", "frame") and (_listed_for_creation(text, m.start) or _bare_path(m.text) in listed_new):
             continue  # "## Output files\n- src/db/store.ts": the list says what the agent will write
         if m.kind in ("path", "frame") and _names_branch(text, m.start, m.end):
             continue  # "push to `feature/add-tests` branch": a git branch, not a path
         if m.kind in ("path", "frame"):
             dirs = ctx.resolver.search.dirs if ctx.resolver is not None else None
+            folder = m.text.strip("`'\"").lstrip("@").rstrip("/")
+            if m.text.rstrip("`'\"").endswith("/") and "/" not in folder and dirs and any(d.endswith("/" + folder) for d in dirs):
+                continue  # "luvatrix_core/ ... - `core/`:": a sub-folder named relative to its parent
             if not looks_like_path(m.text, text[m.end : m.end + 30], near_miss=bool(m.suggestions), before=text[max(0, m.start - 80) : m.start], dirs=dirs):
                 continue
             if m.text.lstrip("@").startswith(("/", "~")) and not m.suggestions:
@@ -191,6 +198,10 @@ def _listed_for_creation(text: str, offset: int) -> bool:
             return _CREATION_LEAD_IN.search(line) is not None
         end = start - 1
     return False
+
+
+def _bare_path(mention: str) -> str:
+    return mention.strip().strip("`'\"").lstrip("@-")
 
 
 def _bare_name(mention: str) -> str:
