@@ -195,6 +195,19 @@ def test_ref002_new_files_named_again_placeholders_and_relative_folders(linter, 
     assert set(unknown(linter.lint(stale, repo=chat_repo))) == {"`src/store/db.py`", "`cells/`", "PyObjC/AppKit/Quartz/cell.py"}
 
 
+def test_ref002_scratch_files_and_console_urls_are_not_repository_paths(linter, tmp_path):
+    root = tmp_path / "web"
+    (root / "docs").mkdir(parents=True)
+    (root / "docs" / "sheet-issue.md").write_text("# issues\n")
+    (root / "src" / "lib").mkdir(parents=True)
+    (root / "src" / "lib" / "chart.ts").write_text("export function chart() { return 1 }\n")
+    text = ("Any issue you find add them to a /tmp/sheet-issues.md , please. Getting this:\n"
+            ":3003/api/chart:1  Failed to load resource: the server responded with a status of 500\n")
+    assert unknown(linter.lint(text, repo=root)) == {}
+    found = unknown(linter.lint("Read docs/sheet-issues.md first. Then fix the bug in src/lib/charts.ts.", repo=root))
+    assert set(found) == {"docs/sheet-issues.md", "src/lib/charts.ts"}
+
+
 def test_ref002_git_branch_names_are_not_paths(linter, chat_repo):
     text = "Push all changes to the `feature/add-cells` branch.\nBranch name: `fix/formula-eval`\nThen update src/sheet/formula.py."
     assert unknown(linter.lint(text, repo=chat_repo)) == {}

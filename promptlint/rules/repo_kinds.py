@@ -125,8 +125,10 @@ def check_unknown_reference(rule: "Rule", analysis: "Analysis", ctx: Context) ->
                 continue  # "luvatrix_core/ ... - `core/`:": a sub-folder named relative to its parent
             if not looks_like_path(m.text, text[m.end : m.end + 30], near_miss=bool(m.suggestions), before=text[max(0, m.start - 80) : m.start], dirs=dirs):
                 continue
-            if m.text.lstrip("@").startswith(("/", "~")) and not m.suggestions:
-                continue  # an absolute path outside the repo (a traceback from site-packages)
+            if m.text.strip("`'\"").lstrip("@").startswith(("/", "~")) and (not m.suggestions or _SCRATCH_ROOT.match(m.text.strip("`'\"").lstrip("@"))):
+                continue  # an absolute path outside the repo (a traceback from site-packages, a /tmp scratch file)
+            if re.match(r"\d+/", m.text) and text[max(0, m.start - 1) : m.start] == ":":
+                continue  # ":3003/api/chart:1" in a browser console: a port and URL path, not a file
         elif not m.suggestions:
             continue  # an unknown identifier may be a library's; only near-misses are reported
         elif _bare_name(m.text).lower() in tool_names:
@@ -214,6 +216,11 @@ def _prompt_heading(text: str, name: str) -> bool:
         return False
     with regexcache.transient():  # one pattern per name: not for the cache file
         return re.search(r"(?m)^#{1,6}[ \t]+" + re.escape(name) + r"[ \t]*$", text) is not None
+
+
+# Absolute folders that are never inside a repository checkout: a near-miss of the file name there
+# ("/tmp/issues.md" -> docs/issues.md) is a coincidence.
+_SCRATCH_ROOT = re.compile(r"/(?:tmp|var|etc|usr|opt|dev|proc|private)/")
 
 
 _BRANCH_BEFORE = re.compile(r"\bbranch(?:\s+name)?\s*[:=]?\s*$", re.I)
