@@ -28,6 +28,11 @@ ranker), tuned-2 (new suggestions of a changed ranker: necessarily known to be i
 held-out-1 (both rankers at the final code, blind, judged once),
 tuned-3 (new suggestions once agent tooling stopped ranking, judged from (prompt, path) rows
 without the ranker's scores or reasons; on held-out prompts too, which are no longer a first look).
+The REF findings themselves (REF001-REF004; REF003 only with --preview) are scored against
+bench/data/real-refs-finding-verdicts.jsonl: TP/FP by `promptlint rule CODE`'s definition, judged
+from a shuffled list showing the prompt, the finding's message and span and the tree at the commit
+(round blind-1: every finding of main 225e545, 2026-12-03); REF001/REF004 are keyed by prompt and
+rule, REF002/REF003 by their span offsets. --findings-out writes every finding out to judge.
 Repositories listed in bench/data/real-refs-split.json under "held-out" are reported apart: they
 were judged for the first time after the ranking changes (a first look), the rest were tuned on.
 """
@@ -68,6 +73,15 @@ def load_jsonl(path: Path) -> list[dict]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def finding_key(row: dict) -> tuple:
+    """REF001 and REF004 are verdicts on the prompt (it names no file / no pattern), so the prompt and
+    the rule identify them; REF002 and REF003 are about one span. The message is not part of the key:
+    it names candidate paths that a ranker change reorders."""
+    if row["code"] in ("REF001", "REF004"):
+        return (row["id"], row["code"])
+    return (row["id"], row["code"], row["start"], row["end"])
 
 
 class Tally:
@@ -114,6 +128,12 @@ def main() -> None:
     parser.add_argument("--ids", help="comma-separated prompt ids")
     parser.add_argument("--quiet", action="store_true", help="print only the prompts that name no file")
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--finding-verdicts", type=Path,
+                        default=ROOT / "bench" / "data" / "real-refs-finding-verdicts.jsonl",
+                        help="verdicts (TP/FP) on the REF findings, keyed by prompt id, code and span")
+    parser.add_argument("--findings-out", type=Path,
+                        help="write every REF finding (id, repo, commit, code, span, message) here, to judge")
+    parser.add_argument("--preview", action="store_true", help="also run preview rules (REF003 ambiguous-reference)")
     parser.add_argument("--part", choices=("tuned", "held-out"),
                         help="lint only this part's repositories (keep the held-out ones unseen while tuning)")
     args = parser.parse_args()
@@ -123,6 +143,9 @@ def main() -> None:
     top3 = {j["id"]: j for j in judgments if j["type"] == "top3"}
     ref_verdicts = {(j["id"], j["code"]): j for j in judgments if j["type"] == "finding" and j["code"].startswith("REF")}
     verdicts = {(v["id"], v["path"]): v for v in load_jsonl(args.verdicts)}
+    finding_verdicts = {finding_key(v): v for v in load_jsonl(args.finding_verdicts)}
+    finding_rows: list[dict] = []
+    finding_tally: dict[tuple[str, str], Counter[str]] = {}
     held_out = set(json.loads(args.split.read_text()).get("held-out", [])) if args.split.exists() else set()
     if args.ids:
         wanted = set(args.ids.split(","))
@@ -136,7 +159,9 @@ def main() -> None:
     from promptlint.text.analysis import analyze
     from promptlint.text.source import PromptSource
 
-    linter = Linter()
+    from promptlint.config import Config
+
+    linter = Linter(Config(preview=True)) if args.preview else Linter()
     fired: Counter[str] = Counter()
     tallies = {(who, part): Tally() for who in ("promptlint", "baseline") for part in ("tuned", "held-out")}
     ref001 = {part: [0, 0] for part in ("tuned", "held-out")}
@@ -165,9 +190,16 @@ def main() -> None:
         names_file = any(m.kind in NAMING_KINDS for m in mentions)
         codes = [f for f in report.findings if f.code in ("REF001", "REF002", "REF003", "REF004")]
         fired.update(f.code for f in codes)
+        part = "held-out" if repo in held_out else "tuned"
+        for f in codes:
+            row = {"id": p["id"], "repo": repo, "commit": commit, "code": f.code, "start": f.start_offset,
+                   "end": f.end_offset, "span": p["text"][f.start_offset:f.end_offset], "message": f.message,
+                   "names_file": names_file, "part": part}
+            finding_rows.append(row)
+            v = finding_verdicts.get(finding_key(row))
+            finding_tally.setdefault((f.code, part), Counter())[v["verdict"] if v else "unjudged"] += 1
         if args.quiet and names_file:
             continue
-        part = "held-out" if repo in held_out else "tuned"
         print(f"\n## {p['id']} {repo}@{commit[:8]} [{p.get('kind')}]" + ("" if names_file else f" names no file ({part})"))
         print("   " + re.sub(r"\s+", " ", p["text"][:300]))
         mine = [r["path"] for r in report.references[:3]]
@@ -176,7 +208,8 @@ def main() -> None:
             print(f"   -> {mark}{r['path']} ({r['score']:.2f}: {r['reason'][:110]})")
         for f in codes:
             old = ref_verdicts.get((p["id"], f.code))
-            print(f"   {f.code}: {f.message}" + (f"   [reviewer on the old run: {old['verdict']}: {old['why']}]" if old else ""))
+            v = finding_verdicts.get(finding_key({"id": p["id"], "code": f.code, "start": f.start_offset, "end": f.end_offset}))
+            print(f"   {f.code} [{v['verdict'] if v else '?'}]: {f.message}" + (f"   [reviewer on the old run: {old['verdict']}: {old['why']}]" if old else ""))
         if p["id"] in top3:
             j = top3[p["id"]]
             print(f"   reviewer's top-3 verdict on the old run: {j['verdict']} (old: {j['span']}); {j['why']}")
@@ -217,6 +250,18 @@ def main() -> None:
             print(f"    BM25 over non-test code files (same prompts, same run): {tallies[('baseline', part)].line()}")
         fired_n, of = ref001[part]
         print(f"    REF001 fired on {fired_n} of {of} prompts that name no file ({fired_n / of if of else 0:.2f})")
+    print("\nREF findings against the verdicts (" + args.finding_verdicts.name + "): fired / TP / FP / unjudged, precision of the judged")
+    for part in ("tuned", "held-out"):
+        for code in ("REF001", "REF002", "REF003", "REF004"):
+            c = finding_tally.get((code, part))
+            if not c:
+                continue
+            judged = c["TP"] + c["FP"]
+            prec = f"{c['TP'] / judged:.2f}" if judged else "-"
+            print(f"  {part:8} {code}: fired {sum(c.values())}, TP {c['TP']}, FP {c['FP']}, unjudged {c['unjudged']}; precision {prec}")
+    if args.findings_out:
+        args.findings_out.write_text("".join(json.dumps(r) + "\n" for r in finding_rows))
+        print(f"\n{len(finding_rows)} REF findings written to {args.findings_out}")
     if args.unjudged:
         args.unjudged.write_text("".join(json.dumps(u) + "\n" for u in unjudged))
         print(f"\n{len(unjudged)} unjudged suggestions written to {args.unjudged}")

@@ -176,6 +176,57 @@ def test_ref002_product_names_and_urls_are_not_paths(linter, chat_repo):
     assert unknown(linter.lint(text, repo=chat_repo)) == {}
 
 
+def test_ref002_files_listed_under_a_creation_lead_in_are_new(linter, chat_repo):
+    created = "Set up the storage layer.\n\n## Output files\n- `src/store/db.py`\n- `src/store/games.py`\n"
+    assert unknown(linter.lint(created, repo=chat_repo)) == {}
+    layout = "Make a project layout. It should have a:\n\n-a src/ folder which has:\n\t-loader.py\n\t-trainer.py\n"
+    assert unknown(linter.lint(layout, repo=chat_repo)) == {}
+    # The same list introduced as files to read is a stale reference: still reported.
+    stale = "Read these before you change anything:\n- `src/sheet/cells.py`\n- `src/sheet/formula.py`\n"
+    assert list(unknown(linter.lint(stale, repo=chat_repo))) == ["`src/sheet/cells.py`"]
+
+
+def test_ref002_new_files_named_again_placeholders_and_relative_folders(linter, chat_repo):
+    text = ("Write the store.\n\n## Output files\n- `src/store/db.py`\n\n## `src/store/db.py`\nDefine the tables.\n\n"
+            "Follow the other <Action>Cell.py files; the code goes in `src/...`. Extras: PyObjC/AppKit/Quartz runtime.\n"
+            "`src/` holds:\n- `sheet/`: the cells\n")
+    assert unknown(linter.lint(text, repo=chat_repo)) == {}
+    stale = "Fix the bug in `src/store/db.py` and in `cells/`, then PyObjC/AppKit/Quartz/cell.py."
+    assert set(unknown(linter.lint(stale, repo=chat_repo))) == {"`src/store/db.py`", "`cells/`", "PyObjC/AppKit/Quartz/cell.py"}
+
+
+def test_ref002_scratch_files_and_console_urls_are_not_repository_paths(linter, tmp_path):
+    root = tmp_path / "web"
+    (root / "docs").mkdir(parents=True)
+    (root / "docs" / "sheet-issue.md").write_text("# issues\n")
+    (root / "src" / "lib").mkdir(parents=True)
+    (root / "src" / "lib" / "chart.ts").write_text("export function chart() { return 1 }\n")
+    text = ("Any issue you find add them to a /tmp/sheet-issues.md , please. Getting this:\n"
+            ":3003/api/chart:1  Failed to load resource: the server responded with a status of 500\n")
+    assert unknown(linter.lint(text, repo=root)) == {}
+    found = unknown(linter.lint("Read docs/sheet-issues.md first. Then fix the bug in src/lib/charts.ts.", repo=root))
+    assert set(found) == {"docs/sheet-issues.md", "src/lib/charts.ts"}
+
+
+def test_ref002_git_branch_names_are_not_paths(linter, chat_repo):
+    text = "Push all changes to the `feature/add-cells` branch.\nBranch name: `fix/formula-eval`\nThen update src/sheet/formula.py."
+    assert unknown(linter.lint(text, repo=chat_repo)) == {}
+    stale = "Push all changes, then update `feature/add-cells` in src/sheet/formula.py."
+    assert "`feature/add-cells`" in unknown(linter.lint(stale, repo=chat_repo))
+
+
+def test_ref002_tools_and_the_prompts_own_sections_are_not_symbols(linter, tmp_path):
+    root = tmp_path / "paint"
+    (root / "src").mkdir(parents=True)
+    (root / "src" / "color.py").write_text("def rgb(r, g, b):\n    return (r, g, b)\n\n\ndef seed(n):\n    return n\n\n\ndef report_port():\n    return 1\n")
+    (root / "src" / "tests.py").write_text("def test(x):\n    return rgb(x, x, x)\n")
+    text = "# Prime\n\nUse `rg`, targeted `sed` and `pytest` to read src/color.py, then do the `seeds` steps.\n\n## seeds\nsummarize\n"
+    assert unknown(linter.lint(text, repo=root)) == {}
+    # The same names used as the repository's code are near-misses, still reported.
+    found = unknown(linter.lint("Make `rgbb` and `seeds` in src/color.py return lists.", repo=root))
+    assert set(found) == {"`rgbb`", "`seeds`"}
+
+
 def test_junk_never_ranks_as_most_likely(linter, chat_repo):
     """Vendored, minified and engine metadata files match the prompt's words but are never offered."""
     refs = [r["path"] for r in linter.lint("Make the sheet viewer evaluate formulas faster.", repo=chat_repo).references]

@@ -1373,7 +1373,7 @@ KIND_PARAMS: dict[str, set[str]] = {
         "tier", "sentences", "weak-phrases", "context-phrases", "also-phrases", "skip-kinds", "when-findings", "min-estimated-files", "task-verbs",
     },
     "missing-reference": {"trigger-task-kinds", "min-score", "max-suggestions"},
-    "unknown-reference": {"creation-verbs"},
+    "unknown-reference": {"creation-verbs", "tool-names"},
     "ambiguous-reference": {"within", "min-raw-score"},
     "no-pattern": {"objects"},
     "repo-fact-unstated": {"fact", "trigger-task-kinds", "trigger-patterns", "named-by-patterns", "unless-named-files"},

@@ -80,13 +80,15 @@ def looks_like_path(text: str, after: str = "", near_miss: bool = False, before:
         return False
     if _HYPOTHETICAL.search(before[-60:]):
         return False
+    if "..." in p or "\u2026" in p or before.endswith(">"):
+        return False  # "src/...", "<Action>GA.cs": a placeholder, not a path
     base = p.rstrip("/").rsplit("/", 1)[-1]
     if base.split(".")[0].lower() in _PLACEHOLDER_STEMS:
         return False
     segments = [s for s in p.rstrip("/").split("/") if s]
     if len(segments) >= 2 and "." not in base and not p.endswith("/") and (dirs is None or segments[0] not in dirs):
-        if all(re.fullmatch(r"[A-Za-z][a-z]*", s) for s in segments):
-            return False  # "email/password/name", "module/controller/service": words, not a path
+        if all(re.fullmatch(r"[A-Za-z]+", s) for s in segments):
+            return False  # "email/password/name", "PyObjC/AppKit/Quartz": words or product names, not a path
     if "/" not in p.rstrip("/"):
         stem, _, ext = p.rpartition(".")
         if ext.lower() in ("js", "ts") and stem and (stem[0].isupper() or _PRODUCT_AFTER.match(after)) and not near_miss:
@@ -102,21 +104,37 @@ def check_unknown_reference(rule: "Rule", analysis: "Analysis", ctx: Context) ->
     if res is None:
         return []
     creation_verbs = set(rule.check.get("creation-verbs", ["add", "create", "write", "implement", "introduce", "generate", "scaffold", "build", "define", "extract", "split", "move", "rename", "copy"]))
+    tool_names = {t.lower() for t in rule.check.get("tool-names", ())}
     hits = []
     text = analysis.text
+    # A path the prompt lists as a file to write is new wherever else it is named ("## `src/db/x.ts`").
+    listed_new = {_bare_path(m.text) for m in res.mentions if m.kind in ("path", "frame") and _listed_for_creation(text, m.start)}
     for m in res.mentions:
         if m.exists or analysis.is_code_block(m.start):
             continue
         if _created(analysis, m.start, creation_verbs):
             continue  # "Add tests/orders.test.ts": a new file is expected not to exist yet
+        if m.kind in ("path", "frame") and (_listed_for_creation(text, m.start) or _bare_path(m.text) in listed_new):
+            continue  # "## Output files\n- src/db/store.ts": the list says what the agent will write
+        if m.kind in ("path", "frame") and _names_branch(text, m.start, m.end):
+            continue  # "push to `feature/add-tests` branch": a git branch, not a path
         if m.kind in ("path", "frame"):
             dirs = ctx.resolver.search.dirs if ctx.resolver is not None else None
+            folder = m.text.strip("`'\"").lstrip("@").rstrip("/")
+            if m.text.rstrip("`'\"").endswith("/") and "/" not in folder and dirs and any(d.endswith("/" + folder) for d in dirs):
+                continue  # "luvatrix_core/ ... - `core/`:": a sub-folder named relative to its parent
             if not looks_like_path(m.text, text[m.end : m.end + 30], near_miss=bool(m.suggestions), before=text[max(0, m.start - 80) : m.start], dirs=dirs):
                 continue
-            if m.text.lstrip("@").startswith(("/", "~")) and not m.suggestions:
-                continue  # an absolute path outside the repo (a traceback from site-packages)
+            if m.text.strip("`'\"").lstrip("@").startswith(("/", "~")) and (not m.suggestions or _SCRATCH_ROOT.match(m.text.strip("`'\"").lstrip("@"))):
+                continue  # an absolute path outside the repo (a traceback from site-packages, a /tmp scratch file)
+            if re.match(r"\d+/", m.text) and text[max(0, m.start - 1) : m.start] == ":":
+                continue  # ":3003/api/chart:1" in a browser console: a port and URL path, not a file
         elif not m.suggestions:
             continue  # an unknown identifier may be a library's; only near-misses are reported
+        elif _bare_name(m.text).lower() in tool_names:
+            continue  # "use `rg` and targeted `sed`": a command to run, not a symbol
+        elif _prompt_heading(text, _bare_name(m.text)):
+            continue  # "Execute the `Report` section ... ## Report": the prompt's own section
         what = ("folder" if m.text.rstrip("`").endswith("/") else "file") if m.kind in ("path", "frame") else "symbol"
         suggestion = ", ".join(m.suggestions) if m.suggestions else ""
         hits.append(Hit(m.start, m.end, {"match": m.text, "what": what, "did_you_mean": suggestion or "no similar name", "kind": m.kind}))
@@ -157,6 +175,61 @@ def _named_in_words(analysis: "Analysis", path: str) -> bool:
     pattern = r"\b" + r"[\s_-]*".join(re.escape(w) for w in words) + r"s?\s+" + _STRUCTURE_NOUNS + r"\b"
     with regexcache.transient():  # one pattern per path: not for the cache file
         return re.search(pattern, analysis.text, re.I) is not None
+
+
+_LIST_ITEM = re.compile(r"\s*(?:[-*+\u2022]|\d+[.)])")
+# A lead-in that announces what the agent will write: "## Output files", "It should have a:",
+# "Create these files:". A list under it names paths that do not exist yet.
+_CREATION_LEAD_IN = re.compile(
+    r"\b(?:output\s+files?|new\s+files?|files?\s+to\s+(?:create|add|write)|deliverables?|create|scaffold|generate|"
+    r"should\s+(?:have|contain)|will\s+(?:have|contain))\b",
+    re.I,
+)
+
+
+def _listed_for_creation(text: str, offset: int) -> bool:
+    """Whether the mention sits in a list (or a nested list) whose lead-in line announces new files."""
+    line_start = text.rfind("\n", 0, offset) + 1
+    if not _LIST_ITEM.match(text, line_start):
+        return False
+    end = line_start - 1
+    while end > 0:
+        start = text.rfind("\n", 0, end) + 1
+        line = text[start:end]
+        if line.strip() and not _LIST_ITEM.match(line):
+            return _CREATION_LEAD_IN.search(line) is not None
+        end = start - 1
+    return False
+
+
+def _bare_path(mention: str) -> str:
+    return mention.strip().strip("`'\"").lstrip("@-")
+
+
+def _bare_name(mention: str) -> str:
+    return mention.strip("`").removesuffix("()")
+
+
+def _prompt_heading(text: str, name: str) -> bool:
+    """Whether the prompt has a Markdown heading that is exactly this name."""
+    if not name:
+        return False
+    with regexcache.transient():  # one pattern per name: not for the cache file
+        return re.search(r"(?m)^#{1,6}[ \t]+" + re.escape(name) + r"[ \t]*$", text) is not None
+
+
+# Absolute folders that are never inside a repository checkout: a near-miss of the file name there
+# ("/tmp/issues.md" -> docs/issues.md) is a coincidence.
+_SCRATCH_ROOT = re.compile(r"/(?:tmp|var|etc|usr|opt|dev|proc|private)/")
+
+
+_BRANCH_BEFORE = re.compile(r"\bbranch(?:\s+name)?\s*[:=]?\s*$", re.I)
+_BRANCH_AFTER = re.compile(r"\s*branch\b", re.I)
+
+
+def _names_branch(text: str, start: int, end: int) -> bool:
+    """"the `feature/x` branch", "Branch name: `feature/x`": a git branch spelled like a path."""
+    return bool(_BRANCH_BEFORE.search(text[max(0, start - 20) : start]) or _BRANCH_AFTER.match(text, end))
 
 
 def _created(analysis: "Analysis", offset: int, verbs: set[str]) -> bool:
