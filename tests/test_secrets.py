@@ -90,3 +90,41 @@ def test_unknown_character_class_is_a_catalog_error(tmp_path, bits):
             secret_hits(rule, "tk_q8w2e7r4t1y9u3i6o5p0")
     else:
         assert [h.fields["what"] for h in secret_hits(rule, "tk_q8w2e7r4t1y9u3i6o5p0")] == ["a team key"]
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_BASE62 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def _sec_rule():
+    from promptlint.rules.catalog import load_catalog
+
+    return load_catalog()["SEC001"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=300))
+def test_any_text_gives_disjoint_masked_hits_inside_it(text):
+    from promptlint.rules.secret_kinds import secret_hits
+
+    hits = secret_hits(_sec_rule(), text)
+    for h, nxt in zip(hits, hits[1:]):
+        assert h.end <= nxt.start
+    assert all(0 <= h.start < h.end <= len(text) and h.masked for h in hits)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(alphabet=_BASE62, min_size=36, max_size=36).filter(
+    lambda s: any(c.isdigit() for c in s) and any(c.isupper() for c in s) and any(c.islower() for c in s)))
+def test_a_random_github_token_is_found_and_its_span_is_the_token(body):
+    from promptlint.rules.secret_kinds import _sequential_share, secret_hits, shannon_bits
+
+    rule = _sec_rule()
+    text = f"push with ghp_{body} please"
+    hits = secret_hits(rule, text)
+    words = [w.lower() for w in rule.check["placeholder-words"]]
+    looks_random = shannon_bits(body) >= 3.5 and _sequential_share(body) <= 0.4 and not any(w in body.lower() for w in words)
+    if looks_random and not any(body[i] == body[i + 1] == body[i + 2] == body[i + 3] for i in range(len(body) - 3)):
+        assert [text[h.start : h.end] for h in hits] == [f"ghp_{body}"]
