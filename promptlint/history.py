@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .hook.logic import tier_of
-from .model import Severity
+from .model import Severity, mask_secrets
 
 
 
@@ -132,7 +132,8 @@ def analyse(history: HistoryScan, linter: Any, repo: Path | None) -> dict[str, A
         answered = tier_of(p.model)
         by_model[answered or "unknown"] += 1
         advised = report.advice["model"] if report.advice else None
-        row = {"prompt": p.text[:120], "session": p.session, "timestamp": p.timestamp, "model": p.model, "advised": advised}
+        # A pasted secret in an old prompt is shown masked, like every other output shows it.
+        row = {"prompt": mask_secrets(p.text[:100_000], report.findings)[:120], "session": p.session, "timestamp": p.timestamp, "model": p.model, "advised": advised}
         if answered in ("sonnet", "opus") and advised == "haiku":
             cost_then = (p.input_tokens * prices[answered][0] + p.output_tokens * prices[answered][1]) / 1e6
             cost_haiku = (p.input_tokens * prices["haiku"][0] + p.output_tokens * prices["haiku"][1]) / 1e6

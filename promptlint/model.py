@@ -46,6 +46,8 @@ class Finding:
     suggestion: str | None = None
     # A replacement for exactly [start_offset, end_offset), when the rule knows one (quick fixes).
     replacement: str | None = None
+    # The span is a secret (SEC001): every front end shows it masked and no message repeats it.
+    masked: bool = False
 
     def sort_key(self) -> tuple:
         return (self.start_offset, self.code, self.end_offset)
@@ -64,6 +66,30 @@ class Finding:
         if self.replacement is not None:
             data["fix"] = {"replacement": self.replacement}
         return data
+
+
+def mask_secrets(text: str, findings: "list[Finding]") -> str:
+    """``text`` with the span of every masked finding (a pasted secret) replaced by asterisks of the
+    same length, line breaks kept: columns and line numbers stay where they were."""
+    spans = [(f.start_offset, f.end_offset) for f in findings if f.masked]
+    if not spans:
+        return text
+    chars = list(text)
+    for start, end in spans:
+        for i in range(max(0, start), min(end, len(chars))):
+            if chars[i] not in "\r\n":
+                chars[i] = "*"
+    return "".join(chars)
+
+
+def redact_secrets(text: str, source: str, findings: "list[Finding]") -> str:
+    """``text`` (derived from ``source``, e.g. a rewrite of it) with every masked finding's secret
+    replaced by the finding's placeholder ("$ANTHROPIC_API_KEY"): a rewrite is meant to be sent."""
+    for f in sorted((f for f in findings if f.masked), key=lambda f: f.start_offset - f.end_offset):
+        secret = source[f.start_offset : f.end_offset]
+        if secret:
+            text = text.replace(secret, f.replacement or "<secret>")
+    return text
 
 
 @dataclass

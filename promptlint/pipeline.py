@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from .config import Config
 from .errors import LintTimeout
-from .model import FileReport
+from .model import FileReport, redact_secrets
 from .rules.catalog import Rule, load_catalog
 from .rules.engine import RuleEngine, select_rules
 from .scoring import vagueness
@@ -169,6 +169,8 @@ class Linter:
             report.rewrite = build_rewrite(
                 analysis, report.findings, report.advice, resolution, repo_ctx, repo_ctx.facts if repo_ctx else None, self.catalog
             )
+            if report.rewrite is not None and any(f.masked for f in report.findings):
+                report.rewrite = redact_secrets(report.rewrite, report.text, report.findings)
         finally:
             self._lock.release()
         if report.rewrite is not None and self.config.llm and deadline is None:  # never on a deadline (the hook)
@@ -183,7 +185,8 @@ class Linter:
         known = set(repo_ctx.index.files) if repo_ctx is not None else set()
         referenced = [r["path"] for r in report.references]
         findings = [f"{f.code} {f.name}: {f.message}" for f in report.findings]
-        result = polish(report.rewrite or "", report.text, findings, known, referenced, repo_ctx.index.root if repo_ctx else None, settings)
+        # A pasted secret never goes to the polishing model either.
+        result = polish(report.rewrite or "", redact_secrets(report.text, report.text, report.findings), findings, known, referenced, repo_ctx.index.root if repo_ctx else None, settings)
         report.rewrite = result.text
         report.notes.append(f"rewrite: {'polished by ' + cfg.llm_model if result.used_llm else 'deterministic'}")
         if result.warning:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 from typing import TextIO
 
-from ..model import FileReport, Finding, Report, Severity
+from ..model import FileReport, Finding, Report, Severity, mask_secrets
 from ..textsafe import escape_unprintable as name_shown  # a newline or ESC in a file name is shown escaped
 from ..textsafe import for_terminal as safe  # prompt text and file names never drive the terminal
 from ..textsafe import one_line  # a message quoting the prompt never starts a line of its own
@@ -22,7 +22,7 @@ def write_concise(report: Report, stream: TextIO) -> None:
 
 def _snippet(file: FileReport, f: Finding) -> tuple[str, int, int]:
     """The first line of the span (clipped around it when long) and the underline's start and width."""
-    lines = file.text.split("\n")
+    lines = mask_secrets(file.text, file.findings).split("\n")
     line = lines[f.start.line - 1].rstrip("\r") if f.start.line - 1 < len(lines) else ""
     start = f.start.column - 1
     end = f.end.column - 1 if f.end.line == f.start.line else len(line)

@@ -18,6 +18,7 @@ FAMILIES = {
     "CON": "unstated constraints",
     "REF": "file and symbol references (repository scan)",
     "ESC": "model escalation advice",
+    "SEC": "secrets pasted into the prompt",
 }
 # Shared word lists that live beside the rules but are not rules.
 DATA_FILES = {"lexicon.toml", "synonyms.toml", "scores.toml"}

@@ -171,6 +171,7 @@ class RuleEngine:
                     end=end,
                     suggestion=rule.suggestion.format_map(fields) if rule.suggestion else None,
                     replacement=hit.replacement,
+                    masked=hit.masked,
                 )
             )
         return out

@@ -24,6 +24,8 @@ class Hit:
     end: int
     fields: dict[str, Any] = field(default_factory=dict)
     replacement: str | None = None
+    # The span is a secret: front ends show it masked, never as typed (SEC001).
+    masked: bool = False
 
 
 @dataclass
@@ -1348,6 +1350,15 @@ KINDS["failure-without-evidence"] = check_failure_without_evidence
 KINDS["pasted-without-request"] = check_pasted_without_request
 
 
+def _register_secret_kind() -> None:
+    from .secret_kinds import check_pasted_secret
+
+    KINDS["pasted-secret"] = check_pasted_secret
+
+
+_register_secret_kind()
+
+
 # The [check] keys each kind reads; a rule file with any other key is rejected at load time, so a
 # typo in a user's rule is an error instead of a silently ignored setting.
 COMMON_PARAMS = {"applies-to", "kinds", "trigger-findings", "unless-findings", "match", "requirements-only", "skip-questions", "skip-task-verbs"}
@@ -1382,4 +1393,5 @@ KIND_PARAMS: dict[str, set[str]] = {
     "bare-failure": {"failure-patterns", "generic-subjects", "filler-words", "max-words"},
     "failure-without-evidence": {"failure-patterns", "evidence-patterns", "unless-sentence-matches", "max-words"},
     "pasted-without-request": {"pasted-markers", "min-markers"},
+    "pasted-secret": {"formats", "placeholder-words"},
 }
