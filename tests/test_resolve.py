@@ -288,3 +288,20 @@ def test_ref002_spares_examples_placeholders_and_word_lists(linter, chat_repo):
     assert list(unknown(linter.lint("Fix the rounding in src/sheet/formulas.py.", repo=chat_repo)).values()) == [
         '"src/sheet/formulas.py": no such file in this repository (did you mean: src/sheet/formula.py)'
     ]
+
+
+def test_ref002_a_name_with_no_near_miss_reports_at_info_and_your_severity_wins(linter, chat_repo):
+    from promptlint.config import Config
+    from promptlint.model import Severity
+    from promptlint.pipeline import Linter
+
+    text = "Fix `self._valeu` in cell.py and src/sheet/cells.py, then scan build/ and out/web/ for stale bundles."
+    report = linter.lint(text, repo=chat_repo)
+    levels = {report.text[f.start_offset : f.end_offset]: f.severity for f in report.findings if f.code == "REF002"}
+    # A near miss (did you mean: _value), or a file named into a real folder, keeps the rule's severity;
+    # a path nothing resembles under a folder the repository does not have is info.
+    assert levels["`self._valeu`"] == levels["src/sheet/cells.py"] == levels["build/"] == Severity.error
+    assert levels["out/web/"] == Severity.info
+    mine = Linter(Config(severity=(("REF002", Severity.warning),)))
+    report = mine.lint(text, repo=chat_repo)
+    assert {f.severity for f in report.findings if f.code == "REF002"} == {Severity.warning}

@@ -9,7 +9,7 @@ from ..config import Config
 from ..errors import ConfigError
 from ..model import Finding
 from .catalog import Rule
-from .kinds import KINDS, Context
+from .kinds import KINDS, Context, Hit
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..text.analysis import Analysis
@@ -127,13 +127,15 @@ class RuleEngine:
                 out.append((rule, rule.message.format_map(_Fields(hits[0].fields))))
         return out
 
-    def _severity(self, rule: Rule):  # type: ignore[no-untyped-def]
+    def _severity(self, rule: Rule, hit: "Hit | None" = None):  # type: ignore[no-untyped-def]
         overrides = self.config.severity
         best = None
         for selector, level in overrides:
             if _matches(selector, rule.code) and (best is None or len(selector) > len(best[0])):
                 best = (selector, level)
-        return best[1] if best else rule.severity
+        if best:
+            return best[1]
+        return hit.severity if hit is not None and hit.severity is not None else rule.severity
 
     def _run_rule(self, rule: Rule, analysis: "Analysis", ctx: Context) -> list[Finding]:
         # `unless-findings`: a rule that defers to another ("no-pattern-given" when
@@ -163,7 +165,7 @@ class RuleEngine:
                     code=rule.code,
                     name=rule.name,
                     family=rule.family,
-                    severity=self._severity(rule),
+                    severity=self._severity(rule, hit),
                     message=rule.message.format_map(fields),
                     start_offset=hit.start,
                     end_offset=hit.end,

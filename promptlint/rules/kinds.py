@@ -14,6 +14,7 @@ from ..errors import RuleCatalogError
 from ..resources import lexicon
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..model import Severity
     from ..text.analysis import Analysis, TaskVerb
     from .catalog import Rule
 
@@ -26,6 +27,9 @@ class Hit:
     replacement: str | None = None
     # The span is a secret: front ends show it masked, never as typed (SEC001).
     masked: bool = False
+    # A rule whose weaker kind of evidence is wrong more often reports those hits at a lower level,
+    # set in its data (REF002's `severity-without-near-miss`); a severity the user sets wins.
+    severity: "Severity | None" = None
 
 
 @dataclass
@@ -1384,7 +1388,7 @@ KIND_PARAMS: dict[str, set[str]] = {
         "tier", "sentences", "weak-phrases", "context-phrases", "also-phrases", "skip-kinds", "when-findings", "min-estimated-files", "task-verbs",
     },
     "missing-reference": {"trigger-task-kinds", "min-score", "max-suggestions"},
-    "unknown-reference": {"creation-verbs", "tool-names"},
+    "unknown-reference": {"creation-verbs", "tool-names", "severity-without-near-miss"},
     "ambiguous-reference": {"within", "min-raw-score"},
     "no-pattern": {"objects"},
     "repo-fact-unstated": {"fact", "trigger-task-kinds", "trigger-patterns", "named-by-patterns", "unless-named-files"},

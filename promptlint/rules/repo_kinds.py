@@ -7,6 +7,7 @@ import re
 from typing import TYPE_CHECKING
 
 from .. import regexcache
+from ..model import Severity
 from ..repo.words import concern_words, singular, split_identifier, synonyms
 from .kinds import Context, Hit
 
@@ -105,6 +106,8 @@ def check_unknown_reference(rule: "Rule", analysis: "Analysis", ctx: Context) ->
         return []
     creation_verbs = set(rule.check.get("creation-verbs", ["add", "create", "write", "implement", "introduce", "generate", "scaffold", "build", "define", "extract", "split", "move", "rename", "copy"]))
     tool_names = {t.lower() for t in rule.check.get("tool-names", ())}
+    weaker = Severity.parse(rule.check["severity-without-near-miss"]) if "severity-without-near-miss" in rule.check else None
+    dirs = ctx.resolver.search.dirs if ctx.resolver is not None else None
     hits = []
     text = analysis.text
     # A path the prompt lists as a file to write is new wherever else it is named ("## `src/db/x.ts`").
@@ -137,7 +140,10 @@ def check_unknown_reference(rule: "Rule", analysis: "Analysis", ctx: Context) ->
             continue  # "Execute the `Report` section ... ## Report": the prompt's own section
         what = ("folder" if m.text.rstrip("`").endswith("/") else "file") if m.kind in ("path", "frame") else "symbol"
         suggestion = ", ".join(m.suggestions) if m.suggestions else ""
-        hits.append(Hit(m.start, m.end, {"match": m.text, "what": what, "did_you_mean": suggestion or "no similar name", "kind": m.kind}))
+        hit = Hit(m.start, m.end, {"match": m.text, "what": what, "did_you_mean": suggestion or "no similar name", "kind": m.kind})
+        if weaker is not None and not m.suggestions and not _folder_exists(m.text, dirs):
+            hit.severity = weaker  # nothing close, not even its folder: most such names were new or from elsewhere
+        hits.append(hit)
     return hits
 
 
@@ -200,6 +206,14 @@ def _listed_for_creation(text: str, offset: int) -> bool:
             return _CREATION_LEAD_IN.search(line) is not None
         end = start - 1
     return False
+
+
+def _folder_exists(mention: str, dirs: "set[str] | None") -> bool:
+    """The folder a missing path names is in the repository (the root counts): a file named into a real
+    folder ("src/lib/authentication.ts" beside src/lib/auth.ts) is a stale reference more often than
+    a branch, a tool or a file to come ("feature/add-tests", "mochi_donut/spec.md")."""
+    folder = _bare_path(mention).removeprefix("./").rstrip("/").rpartition("/")[0]
+    return not folder or (dirs is not None and folder in dirs)
 
 
 def _bare_path(mention: str) -> str:
