@@ -163,6 +163,7 @@ def main() -> None:
 
     linter = Linter(Config(preview=True)) if args.preview else Linter()
     fired: Counter[str] = Counter()
+    by_level: dict[tuple[str, str], Counter[str]] = {}  # (code, severity reported) -> verdicts, both parts
     tallies = {(who, part): Tally() for who in ("promptlint", "baseline") for part in ("tuned", "held-out")}
     ref001 = {part: [0, 0] for part in ("tuned", "held-out")}
     unjudged: list[dict] = []
@@ -194,10 +195,11 @@ def main() -> None:
         for f in codes:
             row = {"id": p["id"], "repo": repo, "commit": commit, "code": f.code, "start": f.start_offset,
                    "end": f.end_offset, "span": p["text"][f.start_offset:f.end_offset], "message": f.message,
-                   "names_file": names_file, "part": part}
+                   "names_file": names_file, "part": part, "severity": f.severity.name}
             finding_rows.append(row)
             v = finding_verdicts.get(finding_key(row))
             finding_tally.setdefault((f.code, part), Counter())[v["verdict"] if v else "unjudged"] += 1
+            by_level.setdefault((f.code, f.severity.name), Counter())[v["verdict"] if v else "unjudged"] += 1
         if args.quiet and names_file:
             continue
         print(f"\n## {p['id']} {repo}@{commit[:8]} [{p.get('kind')}]" + ("" if names_file else f" names no file ({part})"))
@@ -259,6 +261,11 @@ def main() -> None:
             judged = c["TP"] + c["FP"]
             prec = f"{c['TP'] / judged:.2f}" if judged else "-"
             print(f"  {part:8} {code}: fired {sum(c.values())}, TP {c['TP']}, FP {c['FP']}, unjudged {c['unjudged']}; precision {prec}")
+    print("  by the severity each finding was reported at (both parts):")
+    for (code, level), c in sorted(by_level.items()):
+        judged = c["TP"] + c["FP"]
+        prec = f"{c['TP'] / judged:.2f}" if judged else "-"
+        print(f"    {code} at {level}: fired {sum(c.values())}, TP {c['TP']}, FP {c['FP']}, unjudged {c['unjudged']}; precision {prec}")
     if args.findings_out:
         args.findings_out.write_text("".join(json.dumps(r) + "\n" for r in finding_rows))
         print(f"\n{len(finding_rows)} REF findings written to {args.findings_out}")
