@@ -235,7 +235,9 @@ def warm_repo(root: Path, max_size: int, previous: "RepoContext | None" = None) 
     old = warm or previous
     # The previous index lends its decoded symbols for unchanged content (repo/index.py).
     index, watcher = _scan(root, max_size, old.index if old is not None else None)
-    if warm is not None and warm.index.files == index.files:
+    if warm is not None and warm.index.files == index.files and (
+        warm.index.stats.deferred == index.stats.deferred == 0 or warm.index.content_digest == index.content_digest
+    ):  # an index whose deferred parse completed since holds other symbols for the same files
         # The same files with the same content keys as an index this process searched before
         # (the warm server, or its forked `check` children): the same search structures.
         ctx = RepoContext(index=index, resolver=warm.resolver, watcher=watcher)
@@ -247,13 +249,25 @@ def warm_repo(root: Path, max_size: int, previous: "RepoContext | None" = None) 
     return ctx
 
 
+def _defer_parse() -> bool:
+    return os.environ.get("PROMPTLINT_DEFER_PARSE", "1") != "0"
+
+
 def _scan(root: Path, max_size: int, previous: "RepoIndex | None") -> "tuple[RepoIndex, Watcher | None]":
     """The index, and in the watching process a watcher armed before the scan (an edit made
     while it runs counts as a change) on every folder the index lists."""
     from .repo.index import build_index
 
     if _watching_pid != os.getpid():
-        return build_index(root, max_size=max_size, previous=previous), None
+        # A one-shot check answers a repository it finds unindexed from a lexical read of its code
+        # and leaves the tree-sitter parse to a detached process (repo/index.py, defer_parse): the
+        # next run finds the complete index.
+        index = build_index(root, max_size=max_size, previous=previous, defer_parse=_defer_parse())
+        if index.stats.deferred:
+            from .repo.index import complete_in_background
+
+            complete_in_background(index, max_size)
+        return index, None
     from .repo.watch import Watcher, folders_of
 
     for _ in range(2):  # a second, incremental scan when the first found folders nobody watched
