@@ -1172,9 +1172,20 @@ def build_index(root: Path, max_size: int = 1_000_000, workers: int | None = Non
                 entries[key] = entry
                 keys[path] = key
     twins: dict[str, list[str]] = {}  # blob -> other paths with that content: parsed once
+    new_stand_ins: list[tuple[str, _Entry]] = []
+    empty: dict[str, _Entry] = {}  # language -> a test suite's stand-in
     for path, key in want_key.items():
         if key in entries:
             keys[path] = key
+        elif defer and is_lexical_path(path):
+            # A test suite's stand-in holds nothing but its language, and git gave its key: no read.
+            lang = by_path[path].lang
+            entry = empty.get(lang)  # type: ignore[arg-type]
+            if entry is None:
+                entry = empty[lang] = _entry_of(extract_shallow(path, b"", lang))  # type: ignore[arg-type]
+            entries[_SHALLOW + key] = entry
+            keys[path] = _SHALLOW + key
+            new_stand_ins.append((_SHALLOW + key, entry))
         elif key in twins:
             twins[key].append(path)
         else:
@@ -1190,7 +1201,8 @@ def build_index(root: Path, max_size: int = 1_000_000, workers: int | None = Non
             known = frozenset(store.all_keys()) | known if len(to_read) >= PARALLEL_THRESHOLD else _KnownKeys(store, known)
         except sqlite3.Error:
             pass
-    pending_store: list[tuple[str, _Entry]] = []
+    pending_store: list[tuple[str, _Entry]] = new_stand_ins
+    stats.parsed_now += len(new_stand_ins)
     fetch_known: dict[str, str] = {}
 
     def take(batch: list[_Result]) -> None:
