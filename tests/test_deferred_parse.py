@@ -147,3 +147,26 @@ def test_no_background_completion_when_turned_off(tmp_path, few_to_defer, monkey
     _mixed_sources(root, 8)
     ctx = pipeline.warm_repo(root.resolve(), 1_000_000)
     assert ctx.index.stats.deferred == 0
+
+
+def test_a_watching_server_rescans_a_deferred_index_until_it_is_complete(tmp_path, few_to_defer, monkeypatch):
+    """The tree does not change when the detached parse completes the cache, so the watcher stays
+    quiet: a deferred index is rescanned on each request until the scan finds it complete."""
+    import os
+
+    from promptlint import pipeline
+
+    monkeypatch.setattr(pipeline, "_watching_pid", os.getpid())
+    root = (tmp_path / "mixed").resolve()
+    _mixed_sources(root, 8)
+    first = pipeline.warm_repo(root, 1_000_000)
+    assert first.index.stats.deferred == _parsed_count(root) and first.watcher is not None
+    deadline = time.monotonic() + 60
+    ctx = first
+    while ctx.index.stats.deferred and time.monotonic() < deadline:
+        time.sleep(0.2)
+        ctx = pipeline.warm_repo(root, 1_000_000)
+    assert ctx.index.stats.deferred == 0 and ctx.resolver is not first.resolver
+    _same_symbols(ctx.index, build_index(root, use_cache=False))
+    assert pipeline.warm_repo(root, 1_000_000) is ctx  # complete, unchanged: the same context again
+    ctx.watcher.close()

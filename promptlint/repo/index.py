@@ -1321,14 +1321,26 @@ def complete_in_background(index: RepoIndex, max_size: int) -> bool:
     import subprocess
     import sys
 
+    import fcntl
+
     code = "import sys; from promptlint.repo.index import _complete; _complete(sys.argv[1], int(sys.argv[2]), sys.argv[3])"
     lock = index.store_path.with_name(f"complete-{hashlib.sha1(str(index.root).encode()).hexdigest()[:16]}.lock")
-    try:
-        subprocess.Popen([sys.executable, "-c", code, str(index.root), str(max_size), str(lock)], stdin=subprocess.DEVNULL,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, close_fds=True, start_new_session=True,
-                         cwd=str(index.store_path.parent))  # `-c` puts the current folder first on sys.path: ours
+    try:  # one is under way already when its lock is held (the child takes it again: two may race)
+        fd = os.open(lock, os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(fd)
     except OSError:
         return False
+    try:
+        proc = subprocess.Popen([sys.executable, "-c", code, str(index.root), str(max_size), str(lock)], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, close_fds=True, start_new_session=True,
+                                cwd=str(index.store_path.parent))  # `-c` puts the current folder first on sys.path: ours
+    except OSError:
+        return False
+    # Reaped when it ends (a long-lived server would keep a zombie); a daemon thread never delays exit.
+    threading.Thread(target=proc.wait, name="promptlint-complete-index", daemon=True).start()
     return True
 
 
