@@ -1354,6 +1354,10 @@ def _complete(root: str, max_size: int, lock_path: str) -> None:
     except OSError:
         return  # another completion of this root is under way
     try:
+        os.nice(10)  # it starts while the check that deferred it still answers: that one comes first
+    except OSError:
+        pass
+    try:
         build_index(Path(root), max_size=max_size)
     finally:
         os.close(fd)
