@@ -103,17 +103,22 @@ def test_a_deferred_build_with_a_refused_fork_is_the_serial_one(tmp_path, few_to
 
     root = tmp_path / "mixed"
     _mixed_sources(root, index_mod.PARALLEL_THRESHOLD // 2 + 20)
-    serial = build_index(root, workers=1, use_cache=False, defer_parse=True)
+
+    def cold(name: str, workers: int):  # a deferred build needs a cache (the completion writes it): a fresh one each
+        monkeypatch.setenv("PROMPTLINT_CACHE_DIR", str(tmp_path / name))
+        return build_index(root, workers=workers, defer_parse=True)
+
+    serial = cold("serial", 1)
     assert serial.stats.deferred > index_mod.PARALLEL_THRESHOLD
 
     class RefusingPool:
         def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
             raise BlockingIOError(11, "Resource temporarily unavailable")
 
-    parallel = build_index(root, workers=2, use_cache=False, defer_parse=True)
+    parallel = cold("parallel", 2)
     _assert_same_index(parallel, serial)
     monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", RefusingPool)
-    got = build_index(root, workers=2, use_cache=False, defer_parse=True)
+    got = cold("refused", 2)
     _assert_same_index(got, serial)
     assert any("parallel parse failed (BlockingIOError)" in n for n in got.stats.notes), got.stats.notes
 
@@ -170,3 +175,25 @@ def test_a_watching_server_rescans_a_deferred_index_until_it_is_complete(tmp_pat
     _same_symbols(ctx.index, build_index(root, use_cache=False))
     assert pipeline.warm_repo(root, 1_000_000) is ctx  # complete, unchanged: the same context again
     ctx.watcher.close()
+
+
+def test_no_deferral_without_a_cache_to_complete(tmp_path, few_to_defer, monkeypatch):
+    """The detached completion writes the parse into the cache; with no usable cache (a folder other
+    users can write, a read-only one, a busy database) nothing ever completes a deferred index, so
+    every check would answer from the stand-ins for good: such a build parses at once."""
+    import os
+
+    from promptlint import pipeline
+
+    cache = tmp_path / "shared-cache"
+    cache.mkdir()
+    os.chmod(cache, 0o777)  # refused by fsutil.private_dir (works as root, unlike a read-only folder)
+    monkeypatch.setenv("PROMPTLINT_CACHE_DIR", str(cache))
+    root = (tmp_path / "mixed").resolve()
+    _mixed_sources(root, 8)
+    cold = build_index(root, defer_parse=True)
+    assert cold.store_path is None and any("index cache not used" in n for n in cold.stats.notes)
+    assert cold.stats.deferred == 0
+    _same_symbols(cold, build_index(root, use_cache=False))
+    ctx = pipeline.warm_repo(root, 1_000_000)
+    assert ctx.index.stats.deferred == 0

@@ -1162,9 +1162,11 @@ def build_index(root: Path, max_size: int = 1_000_000, workers: int | None = Non
         except sqlite3.Error:
             pass
     # Deferred only when a parse of many files is due (what a cold build faces); a few are parsed.
+    # And only into a cache: the completion leaves the parse there, so without one (not ours, busy,
+    # read-only) nothing would ever complete the index and every check would answer from stand-ins.
     owed = (sum(1 for p, key in want_key.items() if key not in entries and needs_parse(p, by_path[p].lang))
             + sum(1 for p, lang, _ in to_read if needs_parse(p, lang)))
-    defer = defer_parse and owed >= DEFER_MIN_FILES
+    defer = defer_parse and store is not None and owed >= DEFER_MIN_FILES
     if defer:
         for path, (key, entry) in stand_ins.items():
             if want_key[path] not in entries:  # not parsed since (by another checkout's build)
