@@ -197,3 +197,33 @@ def test_no_deferral_without_a_cache_to_complete(tmp_path, few_to_defer, monkeyp
     _same_symbols(cold, build_index(root, use_cache=False))
     ctx = pipeline.warm_repo(root, 1_000_000)
     assert ctx.index.stats.deferred == 0
+
+
+def test_a_deferred_index_claims_no_symbol_missing(tmp_path, few_to_defer, monkeypatch):
+    """A stand-in lacks what only the parse finds (a test suite's definitions, methods, getters):
+    a name it does not hold is not known to be missing, so the cold answer does not call it a near
+    miss of another (REF002, an error a `block` hook stops the prompt on); the complete index
+    still does for a name that is missing."""
+    from promptlint.config import Config
+    from promptlint.pipeline import Linter
+
+    root = (tmp_path / "mixed").resolve()
+    _mixed_sources(root, 8)
+    write(root, "tests/helpers.py", "def build_fake_order(n):\n    return {'n': n}\n")
+    write(root, "app/orders.py", "def build_fake_orders(n):\n    return []\n")
+    write(root, "web/panel.ts", "export class Panel {\n  get totalHeight9(): number { return 1; }\n}\n")
+    write(root, "app/layout.py", "def total_weight():\n    pass\n")
+    prompt = "The test helper `build_fake_order` returns the wrong shape and the getter `totalHeight9` is off. Fix both."
+    missing = "The helper `build_fake_ordr` returns the wrong shape. Fix it."
+    monkeypatch.setattr(index_mod, "complete_in_background", lambda index, max_size: False)  # no race with it
+
+    def ref002(text: str) -> list[str]:
+        return [f.message for f in Linter(Config()).lint(text, repo=root).findings if f.code == "REF002"]
+
+    cold = build_index(root, defer_parse=True)
+    assert cold.stats.deferred and not cold.symbols["tests/helpers.py"].defs
+    assert ref002(prompt) == [] and ref002(missing) == []  # the cached stand-ins answer these
+    assert build_index(root, defer_parse=True).stats.deferred  # still deferred: nothing completed it
+    assert build_index(root).stats.deferred == 0
+    assert ref002(prompt) == []
+    assert any("build_fake_ordr" in m for m in ref002(missing))
