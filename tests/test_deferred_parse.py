@@ -227,3 +227,34 @@ def test_a_deferred_index_claims_no_symbol_missing(tmp_path, few_to_defer, monke
     assert build_index(root).stats.deferred == 0
     assert ref002(prompt) == []
     assert any("build_fake_ordr" in m for m in ref002(missing))
+
+
+def test_the_completion_imports_promptlint_from_where_the_check_did(tmp_path):
+    """`python -m promptlint` in a source checkout imports it from the current folder, which the
+    detached child (its folder is the cache's) does not have: it failed to import, silently, so
+    the index stayed deferred and every check started another. The child runs this very copy."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    src = tmp_path / "src"
+    shutil.copytree(Path(index_mod.__file__).parents[1], src / "promptlint", ignore=shutil.ignore_patterns("__pycache__"))
+    with open(src / "promptlint/repo/index.py", "a") as f:  # this copy says it ran
+        f.write("\n_ran = _complete\n\ndef _complete(root, max_size, lock_path):\n"
+                "    Path(os.environ['COMPLETION_RAN']).write_text(__file__)\n    _ran(root, max_size, lock_path)\n")
+    root = tmp_path / "mixed"
+    _mixed_sources(root, 8)
+    marker = tmp_path / "ran"
+    code = ("from pathlib import Path; from promptlint.repo import index; index.DEFER_MIN_FILES = 5\n"
+            "built = index.build_index(Path('%s'), defer_parse=True); assert built.stats.deferred\n"
+            "assert index.complete_in_background(built, 1_000_000)" % root)
+    env = dict(os.environ, COMPLETION_RAN=str(marker))
+    subprocess.run([sys.executable, "-c", code], cwd=src, env=env, check=True, timeout=120)
+    deadline = time.monotonic() + 60
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert marker.exists() and marker.read_text() == str(src / "promptlint/repo/index.py")
+    while build_index(root, defer_parse=True).stats.deferred and time.monotonic() < deadline:
+        time.sleep(0.2)  # and it completed the index (no detached build outlives the test)
+    assert build_index(root, defer_parse=True).stats.deferred == 0

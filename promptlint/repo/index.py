@@ -1325,7 +1325,13 @@ def complete_in_background(index: RepoIndex, max_size: int) -> bool:
 
     import fcntl
 
-    code = "import sys; from promptlint.repo.index import _complete; _complete(sys.argv[1], int(sys.argv[2]), sys.argv[3])"
+    # The child imports promptlint from where this process did: a source checkout run as `python -m
+    # promptlint` has it only through its current folder, which the child (in the cache folder, so
+    # that nothing of the repository's shadows an import) does not share; it would fail silently
+    # and every check would start another. The folder takes the place of the current one.
+    code = ("import sys; home = sys.argv[4]; sys.path[0] = home if home not in sys.path else sys.path[0]; "
+            "from promptlint.repo.index import _complete; _complete(sys.argv[1], int(sys.argv[2]), sys.argv[3])")
+    home = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # as on sys.path
     lock = index.store_path.with_name(f"complete-{hashlib.sha1(str(index.root).encode()).hexdigest()[:16]}.lock")
     try:  # one is under way already when its lock is held (the child takes it again: two may race)
         fd = os.open(lock, os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
@@ -1336,7 +1342,7 @@ def complete_in_background(index: RepoIndex, max_size: int) -> bool:
     except OSError:
         return False
     try:
-        proc = subprocess.Popen([sys.executable, "-c", code, str(index.root), str(max_size), str(lock)], stdin=subprocess.DEVNULL,
+        proc = subprocess.Popen([sys.executable, "-c", code, str(index.root), str(max_size), str(lock), home], stdin=subprocess.DEVNULL,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, close_fds=True, start_new_session=True,
                                 cwd=str(index.store_path.parent))  # `-c` puts the current folder first on sys.path: ours
     except OSError:
