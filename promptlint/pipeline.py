@@ -255,9 +255,10 @@ def _build(root: Path, max_size: int, previous: "RepoIndex | None") -> "RepoInde
     """A check answers a repository it finds unindexed from a lexical read of its code and leaves
     the tree-sitter parse to a detached process (repo/index.py, defer_parse): a later scan, in this
     process or the next, finds the complete index."""
-    from .repo.index import build_index, complete_in_background
+    from .repo.index import build_index, complete_in_background, completion_died
 
-    index = build_index(root, max_size=max_size, previous=previous, defer_parse=os.environ.get("PROMPTLINT_DEFER_PARSE", "1") != "0")
+    defer = os.environ.get("PROMPTLINT_DEFER_PARSE", "1") != "0" and not completion_died(root)
+    index = build_index(root, max_size=max_size, previous=previous, defer_parse=defer)
     if index.stats.deferred:
         complete_in_background(index, max_size)
     return index

@@ -258,3 +258,39 @@ def test_the_completion_imports_promptlint_from_where_the_check_did(tmp_path):
     while build_index(root, defer_parse=True).stats.deferred and time.monotonic() < deadline:
         time.sleep(0.2)  # and it completed the index (no detached build outlives the test)
     assert build_index(root, defer_parse=True).stats.deferred == 0
+
+
+def test_a_completion_that_died_makes_the_next_check_parse_at_once(tmp_path, few_to_defer, monkeypatch):
+    """A completion killed while it built (or out of memory, or crashed on a file) left the index
+    deferred: every check answered from stand-ins and started another that might end the same way.
+    The next check parses at once instead (as without deferral), which completes the index."""
+    import fcntl
+    import os
+
+    from promptlint import pipeline
+
+    started = []
+    monkeypatch.setattr(index_mod, "complete_in_background", lambda index, max_size: started.append(index.root) or False)
+    monkeypatch.setattr(os, "nice", lambda n: 0)  # _complete runs in this process here
+    root = (tmp_path / "mixed").resolve()
+    _mixed_sources(root, 8)
+    assert not index_mod.completion_died(root)  # none ever ran
+    cold = pipeline._build(root, 1_000_000, None)
+    assert cold.stats.deferred and started == [root]
+    lock = index_mod._completion_lock(cold.store_path, root)
+    lock.write_bytes(b"running\n")  # what a completion killed while it built leaves
+    fd = os.open(lock, os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    assert not index_mod.completion_died(root)  # it still runs: not dead
+    os.close(fd)
+    assert index_mod.completion_died(root)
+    again = pipeline._build(root, 1_000_000, None)
+    assert again.stats.deferred == 0 and started == [root]
+    _same_symbols(again, build_index(root, use_cache=False))
+    # A completion that ends its build says so: a later cold tree of that root defers again.
+    other = (tmp_path / "other").resolve()
+    _mixed_sources(other, 9)
+    assert pipeline._build(other, 1_000_000, None).stats.deferred
+    index_mod._complete(str(other), 1_000_000, str(index_mod._completion_lock(cold.store_path, other)))
+    assert index_mod._completion_lock(cold.store_path, other).read_bytes() == b"done\n"
+    assert not index_mod.completion_died(other) and build_index(other, defer_parse=True).stats.deferred == 0

@@ -1332,7 +1332,7 @@ def complete_in_background(index: RepoIndex, max_size: int) -> bool:
     code = ("import sys; home = sys.argv[4]; sys.path[0] = home if home not in sys.path else sys.path[0]; "
             "from promptlint.repo.index import _complete; _complete(sys.argv[1], int(sys.argv[2]), sys.argv[3])")
     home = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # as on sys.path
-    lock = index.store_path.with_name(f"complete-{hashlib.sha1(str(index.root).encode()).hexdigest()[:16]}.lock")
+    lock = _completion_lock(index.store_path, index.root)
     try:  # one is under way already when its lock is held (the child takes it again: two may race)
         fd = os.open(lock, os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
         try:
@@ -1352,23 +1352,59 @@ def complete_in_background(index: RepoIndex, max_size: int) -> bool:
     return True
 
 
+def _completion_lock(store_path: Path, root: Path) -> Path:
+    return store_path.with_name(f"complete-{hashlib.sha1(str(root).encode()).hexdigest()[:16]}.lock")
+
+
+# What a completion leaves in its lock file: "running" while it builds, "done" once its build returned.
+_RUNNING, _DONE = b"running\n", b"done\n"
+
+
+def completion_died(root: Path) -> bool:
+    """Whether the last detached completion of ``root`` ended before its build did (killed, out of
+    memory, crashed on a file) and none runs now. The next check then parses at once, as without
+    deferral, instead of answering from stand-ins and starting another that may end the same way."""
+    import fcntl
+
+    try:
+        fd = os.open(_completion_lock(cache_file(), root.resolve()), os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return False  # none ever ran (or no cache): nothing died
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            return False  # one runs now
+        return os.pread(fd, 64, 0) == _RUNNING
+    finally:
+        os.close(fd)
+
+
 def _complete(root: str, max_size: int, lock_path: str) -> None:
     """The detached completion (see complete_in_background): one per root, the others leave."""
     import fcntl
 
-    fd = os.open(lock_path, os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
+        os.close(fd)
         return  # another completion of this root is under way
     try:
         os.nice(10)  # it starts while the check that deferred it still answers: that one comes first
     except OSError:
         pass
     try:
+        _mark(fd, _RUNNING)
         build_index(Path(root), max_size=max_size)
+        _mark(fd, _DONE)
     finally:
         os.close(fd)
+
+
+def _mark(fd: int, state: bytes) -> None:
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, state, 0)
 
 
 def _flush(store: _Store, pending: list[tuple[str, _Entry]], stats: IndexStats) -> None:
