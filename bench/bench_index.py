@@ -14,6 +14,12 @@ with another checkout of promptlint (e.g. main) in the same run. `--profile` spl
 single-process extraction of the same files into read, tree-sitter parse, query and Python work,
 and the lexical read of test suites (see promptlint.repo.extract.is_lexical_path).
 
+A checkout whose `index` takes --defer-parse also gets, in the same alternating rounds, the cold
+build a first `check` makes (`index --defer-parse`, empty cache: the code read lexically, the state
+that answers the first prompt) and the run that completes it (`index` in that cache: the parse the
+check's detached process does), with both against ctags: time to first answer, time to the
+complete index.
+
 Wall time is the median of --repeat runs; peak RSS is the largest of any one process (the probe
 reads RUSAGE_CHILDREN), and "parent" is the indexing process alone. The cold builds of every
 implementation and ctags' runs alternate (one of each per round), the other figures follow.
@@ -124,6 +130,27 @@ def cold_run(impl: Path | None, repo: Path) -> tuple[tuple[float, float, float, 
     cache = tempfile.mkdtemp(prefix="pl-bench-cache-")
     env["PROMPTLINT_CACHE_DIR"] = cache
     return timed_json(cmd, env), cache
+
+
+def defers_parse(impl: Path | None) -> bool:
+    """Whether this checkout's `index` takes --defer-parse (the cold build a first `check` makes)."""
+    return "--defer-parse" in ((impl if impl is not None else HERE) / "promptlint" / "cli.py").read_text()
+
+
+def deferred_cold_run(impl: Path | None, repo: Path) -> tuple[tuple[float, float, float, dict], tuple[float, float, float, dict]]:
+    """A cold build as a first `check` makes it (`index --defer-parse`, empty cache: the state
+    that answers the first prompt), then the run that completes it (`index`, the parse the
+    detached process does): both timings."""
+    cmd, env = index_cmd(impl, repo, "--format", "json", "--defer-parse")
+    cache = tempfile.mkdtemp(prefix="pl-bench-cache-")
+    env["PROMPTLINT_CACHE_DIR"] = cache
+    try:
+        first = timed_json(cmd, env)
+        complete_cmd, _ = index_cmd(impl, repo, "--format", "json")
+        rest = timed_json(complete_cmd, env)
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+    return first, rest
 
 
 def bench_impl(label: str, impl: Path | None, repo: Path, other: Path | None, parsed: list[str], repeat: int,
@@ -296,6 +323,8 @@ def main() -> None:
         # round by round, so a neighbour's burst of load falls on all of them alike.
         ctags_runs: list[tuple[float, float, float, str]] = []
         colds: dict[str, list[tuple[float, float, float, dict]]] = {label: [] for label, _ in impls}
+        # The deferred cold build (first answer) and its completion, for the checkouts that have it.
+        firsts: dict[str, list[tuple[tuple, tuple]]] = {label: [] for label, impl in impls if defers_parse(impl)}
         caches: dict[str, str] = {}
         try:
             for _ in range(args.repeat):
@@ -307,6 +336,8 @@ def main() -> None:
                     if label in caches:
                         shutil.rmtree(caches[label], ignore_errors=True)
                     caches[label] = cache
+                    if label in firsts:
+                        firsts[label].append(deferred_cold_run(impl, repo))
         finally:
             if list_file:
                 os.unlink(list_file)
@@ -319,6 +350,17 @@ def main() -> None:
             rows.extend(got)
             if ctags_row:
                 rows.append((f"{repo.name}: {label} cold / ctags", "wall and CPU ratios", got[0][2] / ctags_row[0], None, got[0][4] / ctags_row[2]))
+            if firsts.get(label):
+                first = [f for f, _ in firsts[label]]
+                rest = [r for _, r in firsts[label]]
+                both = [(f[0] + r[0], max(f[1], r[1]), f[2] + r[2], r[3]) for f, r in firsts[label]]
+                rows.append((f"{repo.name}: {label} cold, first answer (deferred parse)", f"{first[-1][3].get('deferred', 0)} files deferred", *_summary(first)))
+                rows.append((f"{repo.name}: {label} its completion (next `index`)", f"parsed now {sorted({r[3]['parsed_now'] for r in rest})}", *_summary(rest)))
+                rows.append((f"{repo.name}: {label} first answer + completion", "per round", *_summary(both)))
+                if ctags_row:
+                    f_sum, b_sum = _summary(first), _summary(both)
+                    rows.append((f"{repo.name}: {label} first answer / ctags", "wall and CPU ratios", f_sum[0] / ctags_row[0], None, f_sum[2] / ctags_row[2]))
+                    rows.append((f"{repo.name}: {label} complete index / ctags", "wall and CPU ratios", b_sum[0] / ctags_row[0], None, b_sum[2] / ctags_row[2]))
         if len(impls) > 1:
             base = _summary(colds[impls[1][0]])
             mine = _summary(colds[impls[0][0]])

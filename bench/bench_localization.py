@@ -154,7 +154,13 @@ def main() -> None:
     parser.add_argument("--dump", type=Path, help="write candidate features per task here (for bench/fit_ranking.py)")
     parser.add_argument("--no-ablation", action="store_true")
     parser.add_argument("--misses", type=Path, help="write a line per task with promptlint's top 5 and the gold")
+    parser.add_argument("--sample", type=int, help="this many tasks, evenly spaced over the (repository, id) order: a fixed subset of every repository")
+    parser.add_argument("--defer-parse", action="store_true",
+                        help="rank from the index a cold one-shot check answers from (build_index(defer_parse=True)); give it a cache of its own")
+    parser.add_argument("--impl", type=Path, help="run another promptlint checkout (e.g. main) with this script, for the same options")
     args = parser.parse_args()
+    if args.impl:
+        sys.path.insert(0, str(args.impl.resolve()))
     tasks = load_dataset(args.data)
     if args.repos:
         wanted = set(args.repos.split(","))
@@ -162,6 +168,8 @@ def main() -> None:
     if args.half:
         tasks = [t for t in tasks if t.half == args.half]
     tasks.sort(key=lambda t: (t.repo, t.id))
+    if args.sample and args.sample < len(tasks):
+        tasks = [tasks[i * len(tasks) // args.sample] for i in range(args.sample)]
     if args.limit:
         tasks = tasks[: args.limit]
     args.workdir.mkdir(parents=True, exist_ok=True)
@@ -190,7 +198,7 @@ def main() -> None:
             continue
         root = checkout(mirror, args.workdir, task.commit)
         started = time.perf_counter()
-        index = build_index(root)
+        index = build_index(root, defer_parse=True) if args.defer_parse else build_index(root)
         search = RepoSearch.build(index)
         resolver = Resolver(search)
         # a process that has served one prompt already: lazily built lookups are in place

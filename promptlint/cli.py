@@ -179,7 +179,8 @@ def check(
 @click.option("--stats", is_flag=True, help="Also print languages, skipped files, parse errors, cache size and peak memory.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--max-file-size", help="Skip repository files larger than this [default: 1MB].")
-def index(repo: Path | None, stats: bool, fmt: str, max_file_size: str | None) -> None:
+@click.option("--defer-parse", is_flag=True, help="On a repository not indexed yet, read the code lexically now (what a first `check` uses) and leave the tree-sitter parse to the next run.")
+def index(repo: Path | None, stats: bool, fmt: str, max_file_size: str | None, defer_parse: bool) -> None:
     """Build or refresh the repository index (tree-sitter symbols, routes, imports) and print counts."""
     import json
     import resource
@@ -194,7 +195,7 @@ def index(repo: Path | None, stats: bool, fmt: str, max_file_size: str | None) -
     if root is None:
         raise PromptlintError("the current directory is / or your home directory, not a project: pass --repo DIR")
     size = config_mod.parse_size(max_file_size, "--max-file-size", "max-file-size") if max_file_size else config_mod.DEFAULT_REPO_FILE_SIZE
-    built = build_index(root, max_size=size)
+    built = build_index(root, max_size=size, defer_parse=defer_parse)
     s = built.stats
     for warning in s.warnings:
         click.echo(f"promptlint: warning: {for_terminal(warning)}", err=True)
@@ -205,7 +206,7 @@ def index(repo: Path | None, stats: bool, fmt: str, max_file_size: str | None) -
             "from_cache": s.from_cache, "languages": dict(s.languages), "definitions": s.definitions, "references": s.references,
             "routes": s.routes, "parse_errors": s.parse_errors, "skipped": dict(s.skipped), "seconds": round(s.seconds, 3),
             "cache_path": s.cache_path, "cache_bytes": s.cache_bytes, "cache_rebuilt": s.cache_rebuilt, "truncated": s.truncated,
-            "warnings": s.warnings, "notes": s.notes,
+            "warnings": s.warnings, "notes": s.notes, "deferred": s.deferred,
             "peak_rss_mb": round(peak_mb, 1),
         }
         click.echo(json.dumps(data, indent=2))
@@ -215,6 +216,8 @@ def index(repo: Path | None, stats: bool, fmt: str, max_file_size: str | None) -
         f"Indexed {s.files} files in {root} in {s.seconds:.2f} s: {s.parsed_files} parsed ({langs or 'none'}), "
         f"{s.parsed_now} re-parsed, {s.from_cache} from cache; {s.definitions} definitions, {s.routes} routes."
     )
+    if s.deferred:
+        click.echo(f"{s.deferred} files read lexically for now; the next `promptlint index` parses them.")
     if s.cache_rebuilt:
         click.echo("The cache was unreadable and has been rebuilt.")
     if s.truncated:

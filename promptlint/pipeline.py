@@ -233,12 +233,16 @@ def warm_repo(root: Path, max_size: int, previous: "RepoContext | None" = None) 
 
     key = (root, max_size)
     warm = _warm_repos.get(key)
-    if warm is not None and warm.watcher is not None and not warm.watcher.changed():
+    if warm is not None and warm.watcher is not None and not warm.watcher.changed() and not warm.index.stats.deferred:
         return warm  # nothing below the root changed since it was scanned: the same index
+    # (A deferred index is rescanned until the detached parse has completed it: the tree did not
+    # change, the cache did. Such a rescan reuses the stand-ins and costs a no-change refresh.)
     old = warm or previous
     # The previous index lends its decoded symbols for unchanged content (repo/index.py).
     index, watcher = _scan(root, max_size, old.index if old is not None else None)
-    if warm is not None and warm.index.files == index.files:
+    if warm is not None and warm.index.files == index.files and (
+        warm.index.stats.deferred == index.stats.deferred == 0 or warm.index.content_digest == index.content_digest
+    ):  # an index whose deferred parse completed since holds other symbols for the same files
         # The same files with the same content keys as an index this process searched before
         # (the warm server, or its forked `check` children): the same search structures.
         ctx = RepoContext(index=index, resolver=warm.resolver, watcher=watcher)
@@ -250,19 +254,30 @@ def warm_repo(root: Path, max_size: int, previous: "RepoContext | None" = None) 
     return ctx
 
 
+def _build(root: Path, max_size: int, previous: "RepoIndex | None") -> "RepoIndex":
+    """A check answers a repository it finds unindexed from a lexical read of its code and leaves
+    the tree-sitter parse to a detached process (repo/index.py, defer_parse): a later scan, in this
+    process or the next, finds the complete index."""
+    from .repo.index import build_index, complete_in_background, completion_died
+
+    defer = os.environ.get("PROMPTLINT_DEFER_PARSE", "1") != "0" and not completion_died(root)
+    index = build_index(root, max_size=max_size, previous=previous, defer_parse=defer)
+    if index.stats.deferred:
+        complete_in_background(index, max_size)
+    return index
+
+
 def _scan(root: Path, max_size: int, previous: "RepoIndex | None") -> "tuple[RepoIndex, Watcher | None]":
     """The index, and in the watching process a watcher armed before the scan (an edit made
     while it runs counts as a change) on every folder the index lists."""
-    from .repo.index import build_index
-
     if _watching_pid != os.getpid():
-        return build_index(root, max_size=max_size, previous=previous), None
+        return _build(root, max_size, previous), None
     from .repo.watch import Watcher, folders_of
 
     for _ in range(2):  # a second, incremental scan when the first found folders nobody watched
         watched = folders_of(previous.files) if previous is not None else set()
         watcher = Watcher.arm(str(root), watched)
-        index = build_index(root, max_size=max_size, previous=previous)
+        index = _build(root, max_size, previous)
         if watcher is None or folders_of(index.files) <= watched:
             return index, watcher
         watcher.close()

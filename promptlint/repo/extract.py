@@ -297,6 +297,32 @@ def extract_lexical(source: bytes, lang: str) -> FileSymbols:
     return result
 
 
+def needs_parse(path: str, lang: str) -> bool:
+    """Whether the index's entry for this file comes from a tree-sitter parse (code in a language
+    with a grammar, outside the test suites)."""
+    return not is_lexical_path(path) and lang not in LEXICAL_LANGUAGES
+
+
+def is_deferrable(path: str, lang: str) -> bool:
+    """Whether a cold build that defers its parse gives this file a stand-in (extract_shallow)."""
+    return is_lexical_path(path) or lang not in LEXICAL_LANGUAGES
+
+
+def extract_shallow(path: str, source: bytes, lang: str) -> FileSymbols:
+    """A file's stand-in while its extraction is deferred (a cold build answers the first prompt
+    from these, see index.build_index's defer_parse). For code that needs a parse: the lexical read
+    of a test suite's file (words; Python definitions and imports by line patterns;
+    JavaScript/TypeScript imports) and, for the other languages, their keyword declarations; no
+    references, routes or docstrings. A test suite's file holds nothing yet (the ranker sets tests
+    apart, and their lexical read costs more than the code's): only its path counts for now."""
+    if is_lexical_path(path):
+        return FileSymbols(lang=lang)
+    result = extract_lexical(source, lang)
+    if lang != "python":
+        result.defs = _declarations(source)
+    return result
+
+
 def _add_lexical(result: FileSymbols, source: bytes) -> None:
     result.generated = generated_reason(source)
     if result.generated != "minified":  # a minified bundle's words would match every prompt

@@ -79,7 +79,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..fsutil import Beneath, UnsafeRead, cache_dir, is_file_beneath, private_dir
-from .extract import FileSymbols, extract_file, is_lexical_path
+from .extract import FileSymbols, extract_file, extract_shallow, is_deferrable, is_lexical_path, needs_parse
 from .files import Listing, RepoFile, content_key, list_files
 from .languages import LEXICAL_LANGUAGES
 
@@ -89,6 +89,11 @@ CACHE_VERSION = CACHE_FORMAT  # the old name; nothing needs bumping by hand any 
 MAX_ENTRIES = 100_000
 # Below this many files to parse, a process pool costs more than it saves.
 PARALLEL_THRESHOLD = 200
+# A build asked to defer its parse (build_index(defer_parse=True): a one-shot `check` on a repository
+# not indexed yet) defers it only when at least this many files need one; fewer are parsed at once.
+DEFER_MIN_FILES = 200
+# The key prefix of a deferred file's stand-in entry (extract.extract_shallow of the same content).
+_SHALLOW = "shallow:"
 # Roots not indexed for this long lose their rows (their entries stay while there is room).
 ROOT_TTL_SECONDS = 30 * 86400
 # A file modified this recently may change again within the file system's timestamp granularity
@@ -457,6 +462,7 @@ class IndexStats:
     warnings: list[str] = field(default_factory=list)  # for the user: the CLI prints them
     notes: list[str] = field(default_factory=list)  # explanations (why the cache was not used)
     dropped_entries: int = 0  # garbled cache entries thrown away and re-parsed
+    deferred: int = 0  # files whose parse was deferred: their symbols are lexical stand-ins for now
 
 
 @dataclass
@@ -895,11 +901,12 @@ def _open_store(stats: IndexStats) -> _Store | None:
 _worker_root: str | None = None
 _worker_known: frozenset[str] = frozenset()
 _worker_max_size = 1 << 62
+_worker_shallow = False
 
 
-def _init_worker(root: str, known: frozenset[str], max_size: int) -> None:
-    global _worker_root, _worker_known, _worker_max_size
-    _worker_root, _worker_known, _worker_max_size = root, known, max_size
+def _init_worker(root: str, known: frozenset[str], max_size: int, shallow: bool = False) -> None:
+    global _worker_root, _worker_known, _worker_max_size, _worker_shallow
+    _worker_root, _worker_known, _worker_max_size, _worker_shallow = root, known, max_size, shallow
 
 
 # (path, content key or None, entry or None, problem)
@@ -942,12 +949,15 @@ def _entry_of(syms: FileSymbols) -> _Entry:
 
 
 def _parse_chunk(jobs: list[tuple[str, str]], root: str | None = None, known: frozenset[str] | None = None,
-                 max_size: int | None = None) -> list[_Result]:
+                 max_size: int | None = None, shallow: bool | None = None) -> list[_Result]:
     """Read (below the root, no symlinks, at most max_size bytes), key and parse each (path, lang).
-    Runs in worker processes too. A file whose content key is already known is not parsed."""
+    Runs in worker processes too. A file whose content key is already known is not parsed. With
+    ``shallow``, a file that needs a parse gets its lexical stand-in instead (extract_shallow, keyed
+    ``shallow:<content key>``), unless its parsed entry is known already."""
     root = root if root is not None else _worker_root
     known = known if known is not None else _worker_known
     max_size = max_size if max_size is not None else _worker_max_size
+    shallow = shallow if shallow is not None else _worker_shallow
     assert root is not None
     out: list[_Result] = []
     with Beneath(root) as reader:
@@ -964,9 +974,23 @@ def _parse_chunk(jobs: list[tuple[str, str]], root: str | None = None, known: fr
             if key in known:
                 out.append((rel, key, None, "known"))
                 continue
-            entry, problem = _parse_data(rel, data, lang)
+            if shallow and is_deferrable(rel, lang):
+                key = _SHALLOW + key
+                if key in known:
+                    out.append((rel, key, None, "known"))
+                    continue
+                entry, problem = _shallow_data(rel, data, lang)
+            else:
+                entry, problem = _parse_data(rel, data, lang)
             out.append((rel, key, entry, problem))
     return out
+
+
+def _shallow_data(path: str, data: bytes, lang: str) -> tuple[_Entry | None, str]:
+    try:
+        return _entry_of(extract_shallow(path, data, lang)), ""
+    except Exception as exc:  # as in _parse_data: one file never takes the index down
+        return None, f"parse failure ({type(exc).__name__})"
 
 
 def _cpus() -> int:
@@ -977,7 +1001,7 @@ def _cpus() -> int:
 
 
 def _parse_all(root: str, jobs: list[tuple[str, str, int]], known: frozenset[str], workers: int | None, max_size: int,
-               on_batch: Callable[[list[_Result]], None]) -> str | None:
+               on_batch: Callable[[list[_Result]], None], shallow: bool = False) -> str | None:
     """Parse every (path, lang, size), biggest first, in worker processes when there are many;
     results arrive in batches so the cache can be written as they come. When the pool fails (a
     worker killed, fork refused, a result that cannot cross the pipe) the chunks not yet delivered
@@ -986,7 +1010,7 @@ def _parse_all(root: str, jobs: list[tuple[str, str, int]], known: frozenset[str
     pairs = [(rel, lang) for rel, lang, _ in sorted(jobs, key=lambda j: (-j[2], j[0]))]
     if len(pairs) < PARALLEL_THRESHOLD or n_workers <= 1:
         for i in range(0, len(pairs), 256):
-            on_batch(_parse_chunk(pairs[i : i + 256], root, known, max_size))
+            on_batch(_parse_chunk(pairs[i : i + 256], root, known, max_size, shallow))
         return None
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor  # 10-15 ms of imports a refresh never needs
@@ -1001,7 +1025,7 @@ def _parse_all(root: str, jobs: list[tuple[str, str, int]], known: frozenset[str
     # background thread) can deadlock the child on a lock held by another thread.
     method = "fork" if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
-    if method == "fork":  # grammars and compiled queries loaded once here, inherited by every worker
+    if method == "fork" and not shallow:  # grammars and compiled queries loaded once here, inherited by every worker
         from .languages import toolkit
 
         for lang in sorted({lang for _, lang in pairs}):
@@ -1016,7 +1040,7 @@ def _parse_all(root: str, jobs: list[tuple[str, str, int]], known: frozenset[str
     pool = None
     try:
         try:
-            pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=context, initializer=_init_worker, initargs=(root, known, max_size))
+            pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=context, initializer=_init_worker, initargs=(root, known, max_size, shallow))
             batches = iter(pool.map(_parse_chunk, chunks))  # submits every chunk: forks here
         except Exception as exc:  # fork or pipe refused (EAGAIN under a process limit, no /dev/shm)
             failure, batches = exc, iter(())
@@ -1039,7 +1063,7 @@ def _parse_all(root: str, jobs: list[tuple[str, str, int]], known: frozenset[str
     if failure is None:
         return None
     for chunk in chunks[delivered:]:
-        on_batch(_parse_chunk(chunk, root, known, max_size))
+        on_batch(_parse_chunk(chunk, root, known, max_size, shallow))
     return f"parallel parse failed ({type(failure).__name__}); {len(chunks) - delivered} of {len(chunks)} batches parsed serially"
 
 
@@ -1047,10 +1071,18 @@ def _parse_all(root: str, jobs: list[tuple[str, str, int]], known: frozenset[str
 
 
 def build_index(root: Path, max_size: int = 1_000_000, workers: int | None = None, use_cache: bool = True,
-                previous: RepoIndex | None = None) -> RepoIndex:
+                previous: RepoIndex | None = None, defer_parse: bool = False) -> RepoIndex:
     """Index ``root``: list it, reuse every cached entry whose content key still matches, parse the
     rest (in worker processes when there are many). ``previous`` (an earlier index of the same root,
-    as a long-running server holds) lends its already decoded symbols for unchanged content."""
+    as a long-running server holds) lends its already decoded symbols for unchanged content.
+
+    ``defer_parse``: when at least DEFER_MIN_FILES files still need a tree-sitter parse (a cold
+    build), they get a stand-in instead (extract.extract_shallow: words, line-pattern definitions
+    and imports; no references, routes or docstrings; nothing yet for a test suite's file), which
+    costs a sixth of the parse, and ``stats.deferred`` counts them. The stand-ins are cached under their own keys, so any later
+    build without ``defer_parse`` parses exactly the deferred files (complete_in_background runs
+    one) and its index is the one a full build gives, byte for byte; a later deferred build reuses
+    the stand-ins or the parsed entries, whichever the cache holds."""
     started = time.perf_counter()
     started_ns = time.time_ns()
     root = root.resolve()
@@ -1102,6 +1134,7 @@ def build_index(root: Path, max_size: int = 1_000_000, workers: int | None = Non
     to_read: list[tuple[str, str, int]] = []
     files_rows: dict[str, tuple[int, int, int, str]] = {}  # path -> (mtime, ctime, size, key) to record
     by_path = {}
+    stand_ins: dict[str, tuple[str, _Entry]] = {}  # path -> (its stand-in's key and entry) from a deferred build
     for f in listing.files:
         if f.lang is None:
             continue
@@ -1111,6 +1144,8 @@ def build_index(root: Path, max_size: int = 1_000_000, workers: int | None = Non
         key = _entry_key(f.path, f.blob) if f.blob is not None else None
         if key is None and row is not None and row[0] == f.mtime_ns and row[1] == f.ctime_ns and row[2] == f.size:
             key = row[3]
+        if key is not None and key.startswith(_SHALLOW):  # recorded by a deferred build: the parse is owed
+            key = key[len(_SHALLOW) :]
         if key is None:
             to_read.append((f.path, f.lang, f.size))
             continue
@@ -1118,16 +1153,41 @@ def build_index(root: Path, max_size: int = 1_000_000, workers: int | None = Non
             entries[key] = row[4]
             keys[f.path] = key
         else:
+            if row is not None and row[4] is not None and row[3] == _SHALLOW + key:
+                stand_ins[f.path] = (row[3], row[4])
             want_key[f.path] = key
     if want_key and store is not None:
         try:
             entries.update(store.entries(sorted(set(want_key.values()) - set(entries))))
         except sqlite3.Error:
             pass
+    # Deferred only when a parse of many files is due (what a cold build faces); a few are parsed.
+    # And only into a cache: the completion leaves the parse there, so without one (not ours, busy,
+    # read-only) nothing would ever complete the index and every check would answer from stand-ins.
+    owed = (sum(1 for p, key in want_key.items() if key not in entries and needs_parse(p, by_path[p].lang))
+            + sum(1 for p, lang, _ in to_read if needs_parse(p, lang)))
+    defer = defer_parse and store is not None and owed >= DEFER_MIN_FILES
+    if defer:
+        for path, (key, entry) in stand_ins.items():
+            if want_key[path] not in entries:  # not parsed since (by another checkout's build)
+                del want_key[path]
+                entries[key] = entry
+                keys[path] = key
     twins: dict[str, list[str]] = {}  # blob -> other paths with that content: parsed once
+    new_stand_ins: list[tuple[str, _Entry]] = []
+    empty: dict[str, _Entry] = {}  # language -> a test suite's stand-in
     for path, key in want_key.items():
         if key in entries:
             keys[path] = key
+        elif defer and is_lexical_path(path):
+            # A test suite's stand-in holds nothing but its language, and git gave its key: no read.
+            lang = by_path[path].lang
+            entry = empty.get(lang)  # type: ignore[arg-type]
+            if entry is None:
+                entry = empty[lang] = _entry_of(extract_shallow(path, b"", lang))  # type: ignore[arg-type]
+            entries[_SHALLOW + key] = entry
+            keys[path] = _SHALLOW + key
+            new_stand_ins.append((_SHALLOW + key, entry))
         elif key in twins:
             twins[key].append(path)
         else:
@@ -1143,7 +1203,8 @@ def build_index(root: Path, max_size: int = 1_000_000, workers: int | None = Non
             known = frozenset(store.all_keys()) | known if len(to_read) >= PARALLEL_THRESHOLD else _KnownKeys(store, known)
         except sqlite3.Error:
             pass
-    pending_store: list[tuple[str, _Entry]] = []
+    pending_store: list[tuple[str, _Entry]] = new_stand_ins
+    stats.parsed_now += len(new_stand_ins)
     fetch_known: dict[str, str] = {}
 
     def take(batch: list[_Result]) -> None:
@@ -1167,7 +1228,7 @@ def build_index(root: Path, max_size: int = 1_000_000, workers: int | None = Non
             _flush(store, pending_store, stats)
 
     if to_read:
-        note = _parse_all(root_str, to_read, known, workers, max_size, take)
+        note = _parse_all(root_str, to_read, known, workers, max_size, take, shallow=defer)
         if note:
             stats.notes.append(note)
     unmatched = []
@@ -1178,7 +1239,7 @@ def build_index(root: Path, max_size: int = 1_000_000, workers: int | None = Non
             else:  # the first copy changed meanwhile, or failed: read this one itself
                 unmatched.append((path, by_path[path].lang, by_path[path].size))
     if unmatched:
-        _parse_all(root_str, unmatched, known, 1, max_size, take)  # type: ignore[arg-type]
+        _parse_all(root_str, unmatched, known, 1, max_size, take, shallow=defer)  # type: ignore[arg-type]
     if fetch_known:
         found: dict[str, _Entry] = {}
         if store is not None:
@@ -1192,7 +1253,7 @@ def build_index(root: Path, max_size: int = 1_000_000, workers: int | None = Non
             if key in entries:
                 keys[rel] = key
         if missing:  # pruned by another process meanwhile: parse after all
-            _parse_all(root_str, missing, frozenset(), 1, max_size, take)  # type: ignore[arg-type]
+            _parse_all(root_str, missing, frozenset(), 1, max_size, take, shallow=defer)  # type: ignore[arg-type]
     stats.from_cache = len(keys) - stats.parsed_now
 
     # Record what each file hashed to; a file modified a moment ago is re-checked next time.
@@ -1217,6 +1278,8 @@ def build_index(root: Path, max_size: int = 1_000_000, workers: int | None = Non
 
     ordered = {p: keys[p] for p in sorted(keys)}
     for path, key in ordered.items():
+        if key.startswith(_SHALLOW):
+            stats.deferred += 1
         e = entries[key]
         stats.languages[e.lang] += 1
         stats.definitions += e.ndefs
@@ -1247,6 +1310,101 @@ def build_index(root: Path, max_size: int = 1_000_000, workers: int | None = Non
         files = RepoFiles(files, probe=probe)
     stats.seconds = time.perf_counter() - started
     return RepoIndex(root=root, files=files, symbols=symbols, stats=stats, store_path=store_path)
+
+
+def complete_in_background(index: RepoIndex, max_size: int) -> bool:
+    """Start a detached process that parses what ``index`` deferred (a full build_index of its root
+    with the same cache), so that the next run finds the complete index. Nothing is inherited: no
+    descriptor (a hook's output pipe would stay open), its own session (a terminal's Ctrl-C does not
+    reach it). At most one such process per root runs at a time (a lock in the cache folder).
+    True when one was started."""
+    if not index.stats.deferred or index.store_path is None or os.environ.get("PROMPTLINT_DEFER_PARSE") == "0":
+        return False
+    import subprocess
+    import sys
+
+    import fcntl
+
+    # The child imports promptlint from where this process did: a source checkout run as `python -m
+    # promptlint` has it only through its current folder, which the child (in the cache folder, so
+    # that nothing of the repository's shadows an import) does not share; it would fail silently
+    # and every check would start another. The folder takes the place of the current one.
+    code = ("import sys; home = sys.argv[4]; sys.path[0] = home if home not in sys.path else sys.path[0]; "
+            "from promptlint.repo.index import _complete; _complete(sys.argv[1], int(sys.argv[2]), sys.argv[3])")
+    home = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # as on sys.path
+    lock = _completion_lock(index.store_path, index.root)
+    try:  # one is under way already when its lock is held (the child takes it again: two may race)
+        fd = os.open(lock, os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(fd)
+    except OSError:
+        return False
+    try:
+        proc = subprocess.Popen([sys.executable, "-c", code, str(index.root), str(max_size), str(lock), home], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, close_fds=True, start_new_session=True,
+                                cwd=str(index.store_path.parent))  # `-c` puts the current folder first on sys.path: ours
+    except OSError:
+        return False
+    # Reaped when it ends (a long-lived server would keep a zombie); a daemon thread never delays exit.
+    threading.Thread(target=proc.wait, name="promptlint-complete-index", daemon=True).start()
+    return True
+
+
+def _completion_lock(store_path: Path, root: Path) -> Path:
+    return store_path.with_name(f"complete-{hashlib.sha1(str(root).encode()).hexdigest()[:16]}.lock")
+
+
+# What a completion leaves in its lock file: "running" while it builds, "done" once its build returned.
+_RUNNING, _DONE = b"running\n", b"done\n"
+
+
+def completion_died(root: Path) -> bool:
+    """Whether the last detached completion of ``root`` ended before its build did (killed, out of
+    memory, crashed on a file) and none runs now. The next check then parses at once, as without
+    deferral, instead of answering from stand-ins and starting another that may end the same way."""
+    import fcntl
+
+    try:
+        fd = os.open(_completion_lock(cache_file(), root.resolve()), os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return False  # none ever ran (or no cache): nothing died
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            return False  # one runs now
+        return os.pread(fd, 64, 0) == _RUNNING
+    finally:
+        os.close(fd)
+
+
+def _complete(root: str, max_size: int, lock_path: str) -> None:
+    """The detached completion (see complete_in_background): one per root, the others leave."""
+    import fcntl
+
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return  # another completion of this root is under way
+    try:
+        os.nice(10)  # it starts while the check that deferred it still answers: that one comes first
+    except OSError:
+        pass
+    try:
+        _mark(fd, _RUNNING)
+        build_index(Path(root), max_size=max_size)
+        _mark(fd, _DONE)
+    finally:
+        os.close(fd)
+
+
+def _mark(fd: int, state: bytes) -> None:
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, state, 0)
 
 
 def _flush(store: _Store, pending: list[tuple[str, _Entry]], stats: IndexStats) -> None:
@@ -1282,13 +1440,14 @@ def _repairer(root: str, store_path: Path | None, max_size: int, stats: IndexSta
         lang = language_of(path)
         if lang is None:
             return None
+        stand_in = key.startswith(_SHALLOW)  # a deferred file's entry is repaired as what it was
         try:
-            syms = extract_file(path, data, lang)
+            syms = extract_shallow(path, data, lang) if stand_in else extract_file(path, data, lang)
         except Exception:
             return None
         if syms is None:
             return None
-        if store_path is not None and _entry_key(path, content_key(data)) == key:
+        if store_path is not None and (_SHALLOW if stand_in else "") + _entry_key(path, content_key(data)) == key:
             try:
                 with _Store.connect(store_path) as store:
                     store.put_entries([(key, _entry_of(syms))])

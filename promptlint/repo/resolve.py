@@ -406,6 +406,11 @@ class Resolver:
             found = self.files_containing(name)
             if found:
                 m.on_disk, m.suggestions, m.used_in = True, [], found[:5]
+            elif self.search.index.stats.deferred:
+                # A cold check's index holds lexical stand-ins for now (repo/index.py, defer_parse):
+                # no methods or getters of most languages, nothing of a test suite's files. A name
+                # they lack is not known to be missing: no near miss until the parse completes it.
+                m.suggestions = []
 
     # --- the query --------------------------------------------------------------------------------
     def query(self, analysis: "Analysis", mentions: list[Mention] | None = None) -> Query:
