@@ -549,12 +549,22 @@ class _Analyzer:
             return True
         return False
 
-    def _skip_openers(self, tokens: list[Any], i: int) -> int:
-        while i < len(tokens) and (
-            tokens[i].is_space or tokens[i].is_punct or tokens[i].lower_ in self.openers or tokens[i].like_num
-            or tokens[i].text in ("**", "*", "__", "-", "–") or _is_markup(tokens[i])
-        ):
+    def _is_opener(self, tok: Any) -> bool:
+        return (tok.is_space or tok.is_punct or tok.lower_ in self.openers or tok.like_num
+                or tok.text in ("**", "*", "__", "-", "–") or _is_markup(tok))
+
+    def _skip_openers(self, tokens: list[Any], i: int, run: list[int] | None = None) -> int:
+        """The first token at or after i that is not an opener. `run` ([start, end], shared by the
+        calls on one token list) remembers the last run of openers skipped: every clause start inside
+        it ends at the same place, so a sentence of thousands of "(" or quotes (each one a clause
+        start) is walked once, not once per start (that was quadratic in the run's length)."""
+        if run is not None and run[0] <= i <= run[1]:
+            return run[1]
+        start = i
+        while i < len(tokens) and self._is_opener(tokens[i]):
             i += 1
+        if run is not None:
+            run[0], run[1] = start, i
         return i
 
     def _match_frame(self, tokens: list[Any], i: int, frames: dict[str, list[list[str]]] | None = None) -> int | None:
@@ -599,8 +609,9 @@ class _Analyzer:
             # Clauses: the sentence start, and after ";", ":" or a dash.
             starts = [0] + [k + 1 for k, t in enumerate(tokens) if t.text in (";", ":", "—", "–", "(") and k + 1 < len(tokens)]
             starts += [k + 1 for k, t in enumerate(tokens) if t.text == "-" and k > 0 and tokens[k - 1].whitespace_ and k + 1 < len(tokens)]
+            opener_run = [1, 0]  # empty: no run of openers walked yet
             for clause_start in sorted(set(starts)):
-                i = self._skip_openers(tokens, clause_start)
+                i = self._skip_openers(tokens, clause_start, opener_run)
                 form = "imperative"
                 # "Can you please add", "I need you to fix"
                 for _ in range(3):
@@ -608,7 +619,7 @@ class _Analyzer:
                     if after is None:
                         break
                     form = "request"
-                    i = self._skip_openers(tokens, after)
+                    i = self._skip_openers(tokens, after, opener_run)
                 if not consider(i, form) and i < len(tokens):
                     self._want(a, tokens, i, sent, found)
             # Frames in mid-sentence: "The build fails, can you fix the config?", "for the shadow here
@@ -621,7 +632,7 @@ class _Analyzer:
                     after = self._match_frame(tokens, k)
                     if after is None or not (tokens[k - 1].is_punct or tokens[k - 1].lower_ in ("and", "then", "so", "but", "also") or tokens[k].lower_ == "please"):
                         continue
-                j = self._skip_openers(tokens, after)
+                j = self._skip_openers(tokens, after, opener_run)
                 consider(j, "request")
             # Coordinated commands: "Add X and update Y", "..., then fix Z".
             for k in range(1, len(tokens) - 1):
