@@ -42,3 +42,28 @@ def test_clause_starts_in_a_run_of_brackets_are_walked_once(linter, monkeypatch)
     small = _calls(monkeypatch, analysis, "_is_markup", lambda: linter.lint(_fill("([{`\"'< ", 4000)))
     large = _calls(monkeypatch, analysis, "_is_markup", lambda: linter.lint(_fill("([{`\"'< ", 8000)))
     assert small > 0 and large <= 2.5 * small, (small, large)
+
+
+def _leading_repeat_crosses_lines(pattern: str) -> bool:
+    """Whether a '^'-anchored pattern starts with an unbounded repeat that can match a line break. Under
+    re.M such a pattern, searched over a text of punctuation lines ('#' * 200 per line), runs from every
+    line start to the end of the text and back: quadratic. '^[^\\w\\n]*' finds the same lines."""
+    from promptlint.rules.regex_safety import _c, _p, _repeated_items_match
+
+    items = list(_p.parse(pattern))
+    if not items or items[0] != (_c.AT, _c.AT_BEGINNING):
+        return False
+    return len(items) > 1 and _repeated_items_match(items[1:2], "\n")
+
+
+def test_the_follow_up_patterns_do_not_rescan_from_every_line_start():
+    from promptlint.resources import lexicon
+
+    patterns = lexicon()["follow-up"]["patterns"]
+    assert any(p.startswith("^") for p in patterns)
+    assert [p for p in patterns if _leading_repeat_crosses_lines(p)] == []
+
+
+@pytest.mark.parametrize("pattern, crosses", [(r"^\W*(?:continue|go)", True), (r"^[^\w\n]*(?:continue|go)", False), (r"\bstill\b", False), (r"^[ \t]*-", False)])
+def test_leading_repeat_check_examples(pattern, crosses):
+    assert _leading_repeat_crosses_lines(pattern) is crosses
