@@ -67,3 +67,11 @@ def test_the_follow_up_patterns_do_not_rescan_from_every_line_start():
 @pytest.mark.parametrize("pattern, crosses", [(r"^\W*(?:continue|go)", True), (r"^[^\w\n]*(?:continue|go)", False), (r"\bstill\b", False), (r"^[ \t]*-", False)])
 def test_leading_repeat_check_examples(pattern, crosses):
     assert _leading_repeat_crosses_lines(pattern) is crosses
+
+
+@pytest.mark.parametrize("text", [_fill('"', 8000), _fill('{"a":', 8000), "Fix the cache. " * 400 + "\nUpdate the docs.\n" * 3])
+def test_a_line_is_judged_once_however_many_sentences_it_holds(linter, monkeypatch, text):
+    # Each sentence used to rescan its whole line (title, heading, table shape, the whole text's
+    # strip()): a 40 kB line cut into hundreds of sentences was quadratic.
+    calls = _calls(monkeypatch, analysis, "_is_title_line", lambda: linter.lint(text))
+    assert 1 <= calls <= text.count("\n") + 1, calls

@@ -431,15 +431,26 @@ class _Analyzer:
     def _sentences(self, a: Analysis) -> None:
         text = a.source.prose
         span_starts = [sp.start for sp in a.code_spans]
+        text_stripped = text.strip()
+        line_bounds = (0, -1)  # [start, end) of the line of the previous sentence: none yet
+        line, line_shape, line_list_item, line_table_row = "", (False, False), False, False
         for sent in a.doc.sents:
             if not sent.text.strip():
                 continue
             i = len(a.sentences)
             words = [t for t in sent if not t.is_space and not t.is_punct and not _is_markup(t)]
             start = sent.start_char
-            line_start = text.rfind("\n", 0, start) + 1
-            line_end = text.find("\n", start)
-            line = text[line_start : line_end if line_end >= 0 else len(text)]
+            if not (line_bounds[0] <= start < line_bounds[1]):
+                # Sentences come in order and many share a line (a 40 kB line of quotes is hundreds of
+                # them): the line is found and its shape judged once per line, not once per sentence.
+                line_start = text.rfind("\n", 0, start) + 1
+                line_end = text.find("\n", start)
+                line_bounds = (line_start, line_end if line_end >= 0 else len(text))
+                line = text[line_bounds[0] : line_bounds[1]]
+                line_shape = self._line_shape(line, text_stripped)
+                line_list_item = bool(_LIST_ITEM.match(line))
+                line_table_row = line.lstrip().startswith("|") and line.rstrip().endswith("|")
+            line_start = line_bounds[0]
             first = words[0].lower_ if words else ""
             stripped = sent.text.rstrip()
             # The sentence's own words, pasted code and output blanked out (same offsets).
@@ -461,12 +472,9 @@ class _Analyzer:
                     "do", "does", "did", "is", "are", "was", "were", "can", "could", "would", "should", "will", "has", "have", "am"
                 )
             )
-            heading = bool(_HEADING.match(line)) and sent.start_char < line_start + len(line) and (line.lstrip().startswith("#") or len(line.split()) <= 6)
-            heading = heading and not _POINTS_AT_PASTE.search(line)
-            if heading and _BOLD_SENTENCE.match(line) and (text.strip() == line.strip() or re.search(r"[.!?]\W*$", line)):
-                heading = False  # "**Refactor the entire codebase.**": an emphasised sentence (or the whole prompt), not a title
-            if not heading and sent.start_char < line_start + len(line) and _is_title_line(line) and text.strip() != line.strip():
-                heading = True  # "3. Configure Aider with Latest Features", "• Date of Birth": a title or a label
+            in_line = sent.start_char < line_start + len(line)
+            heading_line, title_line = line_shape
+            heading = (heading_line or title_line) and in_line
             a.sentences.append(
                 Sentence(
                     index=i,
@@ -476,10 +484,10 @@ class _Analyzer:
                     token_end=sent.end,
                     text=sent.text,
                     is_question=question,
-                    list_item=bool(_LIST_ITEM.match(line)),
+                    list_item=line_list_item,
                     is_heading=heading,
                     reports_problem=any(p.search(prose) for p in self.problem_patterns),
-                    table_row=line.lstrip().startswith("|") and line.rstrip().endswith("|"),
+                    table_row=line_table_row,
                 )
             )
 
@@ -548,6 +556,17 @@ class _Analyzer:
         if tok.lower_ == "let" and nxt.lower_ in ("me", "us"):
             return True
         return False
+
+    @staticmethod
+    def _line_shape(line: str, text_stripped: str) -> tuple[bool, bool]:
+        """Whether a line is a Markdown heading, and whether it is a title or a label line."""
+        heading = bool(_HEADING.match(line)) and (line.lstrip().startswith("#") or len(line.split()) <= 6)
+        heading = heading and not _POINTS_AT_PASTE.search(line)
+        if heading and _BOLD_SENTENCE.match(line) and (text_stripped == line.strip() or re.search(r"[.!?]\W*$", line)):
+            heading = False  # "**Refactor the entire codebase.**": an emphasised sentence (or the whole prompt), not a title
+        # "3. Configure Aider with Latest Features", "• Date of Birth": a title or a label
+        title = not heading and _is_title_line(line) and text_stripped != line.strip()
+        return heading, title
 
     def _is_opener(self, tok: Any) -> bool:
         return (tok.is_space or tok.is_punct or tok.lower_ in self.openers or tok.like_num
