@@ -4,6 +4,8 @@ asserts it doubles at most (with slack), where the quadratic version quadrupled.
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from promptlint.pipeline import Linter
@@ -75,3 +77,27 @@ def test_a_line_is_judged_once_however_many_sentences_it_holds(linter, monkeypat
     # strip()): a 40 kB line cut into hundreds of sentences was quadratic.
     calls = _calls(monkeypatch, analysis, "_is_title_line", lambda: linter.lint(text))
     assert 1 <= calls <= text.count("\n") + 1, calls
+
+
+def _fence_text(n: int) -> str:
+    return "Fix the parser.\n" + _fill("```\nx = 1\n", n) + "\nThen run `pytest -q` and `ruff check`.\n"
+
+
+@pytest.mark.parametrize("text", [_fence_text(3000), "Use `a` and `b`, then `c d`.\n```py\nx = 1\n```\nDone: `e`"])
+def test_bulk_merge_makes_the_same_tokens_as_the_retokenizer(monkeypatch, text):
+    from promptlint.text import nlp
+    from promptlint.text.codespans import find_code_spans
+
+    pipeline = nlp.get_pipeline()
+    spans = [(s.start, s.end) for s in find_code_spans(text)]
+    assert len(spans) >= 2
+
+    def tokens():
+        doc = nlp.run(pipeline, text, spans)
+        return [(t.text, t.idx, t.whitespace_, t.lemma_, t.norm_, t.is_punct, t.is_space, t.is_sent_start) for t in doc]
+
+    bulk = tokens()
+    module = sys.modules[type(nlp.run(pipeline, "a b").retokenize()).__module__]
+    assert callable(getattr(module, nlp._BULK_MERGE))  # the bulk path is the one taken here
+    monkeypatch.setattr(nlp, "_BULK_MERGE", "_no_such_function")  # the public retokenizer path
+    assert tokens() == bulk
