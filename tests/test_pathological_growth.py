@@ -4,9 +4,12 @@ asserts it doubles at most (with slack), where the quadratic version quadrupled.
 
 from __future__ import annotations
 
+import re
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from promptlint.pipeline import Linter
 from promptlint.text import analysis
@@ -101,3 +104,16 @@ def test_bulk_merge_makes_the_same_tokens_as_the_retokenizer(monkeypatch, text):
     assert callable(getattr(module, nlp._BULK_MERGE))  # the bulk path is the one taken here
     monkeypatch.setattr(nlp, "_BULK_MERGE", "_no_such_function")  # the public retokenizer path
     assert tokens() == bulk
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="()ab \t\n.", max_size=24))
+def test_trailing_parenthetical_is_removed_as_the_regex_did(body):
+    assert analysis._without_trailing_parenthetical(body) == re.sub(r"\s*\([^)]*\)\s*$", "", body)
+
+
+def test_trailing_parenthetical_examples():
+    assert analysis._without_trailing_parenthetical("Add Retry Logic (v2)") == "Add Retry Logic"
+    assert analysis._without_trailing_parenthetical("Configure (a) and (b)") == "Configure (a) and"
+    assert analysis._without_trailing_parenthetical("( " * 20000 + "x)") == ""
+    assert analysis._without_trailing_parenthetical("( " * 20000) == "( " * 20000

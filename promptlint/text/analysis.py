@@ -154,12 +154,30 @@ def _is_markup(tok: Any) -> bool:
 _SMALL_WORDS = {"a", "an", "and", "as", "at", "by", "for", "from", "in", "into", "of", "on", "or", "the", "to", "via", "vs", "with", "&"}
 
 
+def _without_trailing_parenthetical(body: str) -> str:
+    r"""``re.sub(r"\s*\([^)]*\)\s*$", "", body)`` in one pass: that regex tried every "(" and ran
+    to the end of the line from each (quadratic on a pasted line of brackets). It removes, with the
+    spaces before it, the group from the first "(" after the last-but-one ")" to a final ")"."""
+    end = len(body)
+    while end > 0 and body[end - 1].isspace():
+        end -= 1
+    if end == 0 or body[end - 1] != ")":
+        return body
+    close = end - 1
+    opening = body.find("(", body.rfind(")", 0, close) + 1, close)
+    if opening < 0:
+        return body
+    while opening > 0 and body[opening - 1].isspace():
+        opening -= 1
+    return body[:opening]
+
+
 def _is_title_line(line: str) -> bool:
     """A line in title case with no sentence punctuation ("Create Aider Configuration File",
     "3. Configure Aider with Latest Features (v0.86+)"), or a list item of one capitalised word
     ("- Address"): it names a section or a field; it is not a command."""
     body = _LIST_ITEM.sub("", line, count=1).strip().strip("*_").strip()
-    body = re.sub(r"\s*\([^)]*\)\s*$", "", body)
+    body = _without_trailing_parenthetical(body)
     if not body or re.search(r"[.!?;,:`]", body):
         return False
     words = re.findall(r"[A-Za-z][\w'’-]*", body)
