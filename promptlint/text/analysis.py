@@ -154,12 +154,30 @@ def _is_markup(tok: Any) -> bool:
 _SMALL_WORDS = {"a", "an", "and", "as", "at", "by", "for", "from", "in", "into", "of", "on", "or", "the", "to", "via", "vs", "with", "&"}
 
 
+def _without_trailing_parenthetical(body: str) -> str:
+    r"""``re.sub(r"\s*\([^)]*\)\s*$", "", body)`` in one pass: that regex tried every "(" and ran
+    to the end of the line from each (quadratic on a pasted line of brackets). It removes, with the
+    spaces before it, the group from the first "(" after the last-but-one ")" to a final ")"."""
+    end = len(body)
+    while end > 0 and body[end - 1].isspace():
+        end -= 1
+    if end == 0 or body[end - 1] != ")":
+        return body
+    close = end - 1
+    opening = body.find("(", body.rfind(")", 0, close) + 1, close)
+    if opening < 0:
+        return body
+    while opening > 0 and body[opening - 1].isspace():
+        opening -= 1
+    return body[:opening]
+
+
 def _is_title_line(line: str) -> bool:
     """A line in title case with no sentence punctuation ("Create Aider Configuration File",
     "3. Configure Aider with Latest Features (v0.86+)"), or a list item of one capitalised word
     ("- Address"): it names a section or a field; it is not a command."""
     body = _LIST_ITEM.sub("", line, count=1).strip().strip("*_").strip()
-    body = re.sub(r"\s*\([^)]*\)\s*$", "", body)
+    body = _without_trailing_parenthetical(body)
     if not body or re.search(r"[.!?;,:`]", body):
         return False
     words = re.findall(r"[A-Za-z][\w'’-]*", body)
@@ -431,15 +449,26 @@ class _Analyzer:
     def _sentences(self, a: Analysis) -> None:
         text = a.source.prose
         span_starts = [sp.start for sp in a.code_spans]
+        text_stripped = text.strip()
+        line_bounds = (0, -1)  # [start, end) of the line of the previous sentence: none yet
+        line, line_shape, line_list_item, line_table_row = "", (False, False), False, False
         for sent in a.doc.sents:
             if not sent.text.strip():
                 continue
             i = len(a.sentences)
             words = [t for t in sent if not t.is_space and not t.is_punct and not _is_markup(t)]
             start = sent.start_char
-            line_start = text.rfind("\n", 0, start) + 1
-            line_end = text.find("\n", start)
-            line = text[line_start : line_end if line_end >= 0 else len(text)]
+            if not (line_bounds[0] <= start < line_bounds[1]):
+                # Sentences come in order and many share a line (a 40 kB line of quotes is hundreds of
+                # them): the line is found and its shape judged once per line, not once per sentence.
+                line_start = text.rfind("\n", 0, start) + 1
+                line_end = text.find("\n", start)
+                line_bounds = (line_start, line_end if line_end >= 0 else len(text))
+                line = text[line_bounds[0] : line_bounds[1]]
+                line_shape = self._line_shape(line, text_stripped)
+                line_list_item = bool(_LIST_ITEM.match(line))
+                line_table_row = line.lstrip().startswith("|") and line.rstrip().endswith("|")
+            line_start = line_bounds[0]
             first = words[0].lower_ if words else ""
             stripped = sent.text.rstrip()
             # The sentence's own words, pasted code and output blanked out (same offsets).
@@ -461,12 +490,9 @@ class _Analyzer:
                     "do", "does", "did", "is", "are", "was", "were", "can", "could", "would", "should", "will", "has", "have", "am"
                 )
             )
-            heading = bool(_HEADING.match(line)) and sent.start_char < line_start + len(line) and (line.lstrip().startswith("#") or len(line.split()) <= 6)
-            heading = heading and not _POINTS_AT_PASTE.search(line)
-            if heading and _BOLD_SENTENCE.match(line) and (text.strip() == line.strip() or re.search(r"[.!?]\W*$", line)):
-                heading = False  # "**Refactor the entire codebase.**": an emphasised sentence (or the whole prompt), not a title
-            if not heading and sent.start_char < line_start + len(line) and _is_title_line(line) and text.strip() != line.strip():
-                heading = True  # "3. Configure Aider with Latest Features", "• Date of Birth": a title or a label
+            in_line = sent.start_char < line_start + len(line)
+            heading_line, title_line = line_shape
+            heading = (heading_line or title_line) and in_line
             a.sentences.append(
                 Sentence(
                     index=i,
@@ -476,10 +502,10 @@ class _Analyzer:
                     token_end=sent.end,
                     text=sent.text,
                     is_question=question,
-                    list_item=bool(_LIST_ITEM.match(line)),
+                    list_item=line_list_item,
                     is_heading=heading,
                     reports_problem=any(p.search(prose) for p in self.problem_patterns),
-                    table_row=line.lstrip().startswith("|") and line.rstrip().endswith("|"),
+                    table_row=line_table_row,
                 )
             )
 
@@ -549,12 +575,33 @@ class _Analyzer:
             return True
         return False
 
-    def _skip_openers(self, tokens: list[Any], i: int) -> int:
-        while i < len(tokens) and (
-            tokens[i].is_space or tokens[i].is_punct or tokens[i].lower_ in self.openers or tokens[i].like_num
-            or tokens[i].text in ("**", "*", "__", "-", "–") or _is_markup(tokens[i])
-        ):
+    @staticmethod
+    def _line_shape(line: str, text_stripped: str) -> tuple[bool, bool]:
+        """Whether a line is a Markdown heading, and whether it is a title or a label line."""
+        heading = bool(_HEADING.match(line)) and (line.lstrip().startswith("#") or len(line.split()) <= 6)
+        heading = heading and not _POINTS_AT_PASTE.search(line)
+        if heading and _BOLD_SENTENCE.match(line) and (text_stripped == line.strip() or re.search(r"[.!?]\W*$", line)):
+            heading = False  # "**Refactor the entire codebase.**": an emphasised sentence (or the whole prompt), not a title
+        # "3. Configure Aider with Latest Features", "• Date of Birth": a title or a label
+        title = not heading and _is_title_line(line) and text_stripped != line.strip()
+        return heading, title
+
+    def _is_opener(self, tok: Any) -> bool:
+        return (tok.is_space or tok.is_punct or tok.lower_ in self.openers or tok.like_num
+                or tok.text in ("**", "*", "__", "-", "–") or _is_markup(tok))
+
+    def _skip_openers(self, tokens: list[Any], i: int, run: list[int] | None = None) -> int:
+        """The first token at or after i that is not an opener. `run` ([start, end], shared by the
+        calls on one token list) remembers the last run of openers skipped: every clause start inside
+        it ends at the same place, so a sentence of thousands of "(" or quotes (each one a clause
+        start) is walked once, not once per start (that was quadratic in the run's length)."""
+        if run is not None and run[0] <= i <= run[1]:
+            return run[1]
+        start = i
+        while i < len(tokens) and self._is_opener(tokens[i]):
             i += 1
+        if run is not None:
+            run[0], run[1] = start, i
         return i
 
     def _match_frame(self, tokens: list[Any], i: int, frames: dict[str, list[list[str]]] | None = None) -> int | None:
@@ -599,8 +646,9 @@ class _Analyzer:
             # Clauses: the sentence start, and after ";", ":" or a dash.
             starts = [0] + [k + 1 for k, t in enumerate(tokens) if t.text in (";", ":", "—", "–", "(") and k + 1 < len(tokens)]
             starts += [k + 1 for k, t in enumerate(tokens) if t.text == "-" and k > 0 and tokens[k - 1].whitespace_ and k + 1 < len(tokens)]
+            opener_run = [1, 0]  # empty: no run of openers walked yet
             for clause_start in sorted(set(starts)):
-                i = self._skip_openers(tokens, clause_start)
+                i = self._skip_openers(tokens, clause_start, opener_run)
                 form = "imperative"
                 # "Can you please add", "I need you to fix"
                 for _ in range(3):
@@ -608,7 +656,7 @@ class _Analyzer:
                     if after is None:
                         break
                     form = "request"
-                    i = self._skip_openers(tokens, after)
+                    i = self._skip_openers(tokens, after, opener_run)
                 if not consider(i, form) and i < len(tokens):
                     self._want(a, tokens, i, sent, found)
             # Frames in mid-sentence: "The build fails, can you fix the config?", "for the shadow here
@@ -621,7 +669,7 @@ class _Analyzer:
                     after = self._match_frame(tokens, k)
                     if after is None or not (tokens[k - 1].is_punct or tokens[k - 1].lower_ in ("and", "then", "so", "but", "also") or tokens[k].lower_ == "please"):
                         continue
-                j = self._skip_openers(tokens, after)
+                j = self._skip_openers(tokens, after, opener_run)
                 consider(j, "request")
             # Coordinated commands: "Add X and update Y", "..., then fix Z".
             for k in range(1, len(tokens) - 1):

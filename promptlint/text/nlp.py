@@ -592,6 +592,33 @@ def _make_doc(nlp: Any, text: str) -> Any:
     return type(docs[0]).from_docs(docs, ensure_whitespace=False)
 
 
+_BULK_MERGE = "_merge"  # spacy.tokens._retokenize's bulk merge, 3.7 and 3.8
+
+
+def _merge_spans(doc: Any, spans: list[Any]) -> None:
+    """Merge sorted, non-overlapping spans of two or more tokens, each into one token.
+
+    Retokenizer.merge checks each new span against a *list* of the spans already marked (to drop
+    duplicates): quadratic in the number of spans, and a pasted text of thousands of code fences
+    is thousands of spans. These spans are distinct and disjoint by construction, so they go to the
+    retokenizer's own bulk merge (the function its __exit__ calls) in one call, each with the empty
+    attributes merge() would give it. Where that function is missing (another spaCy), the public
+    retokenizer does the same merge."""
+    if not spans:
+        return
+    # The retokenizer's module, as this process loaded it (the parts pipeline imports no more of spaCy).
+    retokenizer = doc.retokenize()
+    _retokenize = sys.modules.get(type(retokenizer).__module__)
+    bulk = getattr(_retokenize, _BULK_MERGE, None)
+    normalize = getattr(_retokenize, "normalize_token_attrs", None)
+    if bulk is None or normalize is None:
+        with retokenizer:
+            for span in spans:
+                retokenizer.merge(span)
+        return
+    bulk(doc, [(span, normalize(doc.vocab, {})) for span in spans])
+
+
 def run(pipeline: Pipeline, text: str, merge_spans: list[tuple[int, int]] | None = None) -> Any:
     """Tokenise ``text``, merge the given character spans into single tokens, run the pipeline."""
     nlp = pipeline.nlp
@@ -599,13 +626,14 @@ def run(pipeline: Pipeline, text: str, merge_spans: list[tuple[int, int]] | None
     doc = _make_doc(nlp, text)
     if merge_spans:
         used_until = -1  # token index; spans come sorted and must not overlap once expanded
-        with doc.retokenize() as retokenizer:
-            for start, end in sorted(merge_spans):
-                span = doc.char_span(start, end, alignment_mode="expand")
-                if span is None or len(span) < 2 or span.start <= used_until:
-                    continue
-                retokenizer.merge(span)
-                used_until = span.end - 1
+        spans = []
+        for start, end in sorted(merge_spans):
+            span = doc.char_span(start, end, alignment_mode="expand")
+            if span is None or len(span) < 2 or span.start <= used_until:
+                continue
+            spans.append(span)
+            used_until = span.end - 1
+        _merge_spans(doc, spans)
     for _, component in nlp.pipeline:
         doc = component(doc)
     return doc
