@@ -117,18 +117,18 @@ def check_unknown_reference(rule: "Rule", analysis: "Analysis", ctx: Context) ->
             continue
         if _created(analysis, m.start, creation_verbs):
             continue  # "Add tests/orders.test.ts": a new file is expected not to exist yet
-        if m.kind in ("path", "frame") and (_listed_for_creation(text, m.start) or _bare_path(m.text) in listed_new):
+        if m.kind in ("path", "frame") and _bare_path(m.text) in listed_new:
             continue  # "## Output files\n- src/db/store.ts": the list says what the agent will write
         if m.kind in ("path", "frame") and _names_branch(text, m.start, m.end):
             continue  # "push to `feature/add-tests` branch": a git branch, not a path
         if m.kind in ("path", "frame"):
-            dirs = ctx.resolver.search.dirs if ctx.resolver is not None else None
-            folder = m.text.strip("`'\"").lstrip("@").rstrip("/")
+            unquoted = m.text.strip("`'\"").lstrip("@")
+            folder = unquoted.rstrip("/")
             if m.text.rstrip("`'\"").endswith("/") and "/" not in folder and dirs and any(d.endswith("/" + folder) for d in dirs):
                 continue  # "luvatrix_core/ ... - `core/`:": a sub-folder named relative to its parent
             if not looks_like_path(m.text, text[m.end : m.end + 30], near_miss=bool(m.suggestions), before=text[max(0, m.start - 80) : m.start], dirs=dirs):
                 continue
-            if m.text.strip("`'\"").lstrip("@").startswith(("/", "~")) and (not m.suggestions or _SCRATCH_ROOT.match(m.text.strip("`'\"").lstrip("@"))):
+            if unquoted.startswith(("/", "~")) and (not m.suggestions or _SCRATCH_ROOT.match(unquoted)):
                 continue  # an absolute path outside the repo (a traceback from site-packages, a /tmp scratch file)
             if re.match(r"\d+/", m.text) and text[max(0, m.start - 1) : m.start] == ":":
                 continue  # ":3003/api/chart:1" in a browser console: a port and URL path, not a file
